@@ -1,0 +1,110 @@
+//! Kafka client helpers for the harness: topics, producing fixture records, reading offsets.
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+#[error("Kafka at {bootstrap}: {context}: {message}")]
+pub struct KafkaError {
+    pub bootstrap: String,
+    pub context: String,
+    pub message: String,
+}
+
+fn error(bootstrap: &str, context: impl Into<String>, e: impl std::fmt::Display) -> KafkaError {
+    KafkaError {
+        bootstrap: bootstrap.into(),
+        context: context.into(),
+        message: e.to_string(),
+    }
+}
+
+/// Creates a one-partition topic, so a case's records keep their order and offsets match lines.
+pub async fn create_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .map_err(|e| error(bootstrap, "admin client", e))?;
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .map_err(|e| error(bootstrap, format!("create topic {topic}"), e))?;
+    for result in results {
+        result.map_err(|(t, code)| error(bootstrap, format!("create topic {t}"), code))?;
+    }
+    Ok(())
+}
+
+/// Produces the values in order to partition 0 and waits for every acknowledgement.
+pub async fn produce(
+    bootstrap: &str,
+    topic: &str,
+    values: &[Option<&[u8]>],
+) -> Result<(), KafkaError> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("message.max.bytes", "10000000")
+        .create()
+        .map_err(|e| error(bootstrap, "producer", e))?;
+    for (i, value) in values.iter().enumerate() {
+        let mut record: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).partition(0);
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        producer
+            .send(record, TIMEOUT)
+            .await
+            .map_err(|(e, _)| error(bootstrap, format!("produce record {i} to {topic}"), e))?;
+    }
+    Ok(())
+}
+
+/// A consumer that only reads offsets and watermarks; it never joins the group.
+pub fn offset_reader(bootstrap: &str, group: &str) -> Result<BaseConsumer, KafkaError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(|e| error(bootstrap, "offset reader", e))
+}
+
+/// The group's committed offset (next record to read) for a partition, if any.
+pub fn committed_offset(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partition: i32,
+) -> Result<Option<i64>, KafkaError> {
+    let consumer = offset_reader(bootstrap, group)?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    let committed = consumer
+        .committed_offsets(tpl, TIMEOUT)
+        .map_err(|e| error(bootstrap, format!("committed offsets of group {group}"), e))?;
+    Ok(committed
+        .find_partition(topic, partition)
+        .and_then(|e| match e.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        }))
+}
+
+/// The partition's high watermark: the offset the next produced record will get.
+pub fn high_watermark(bootstrap: &str, topic: &str, partition: i32) -> Result<i64, KafkaError> {
+    let consumer = offset_reader(bootstrap, "kq-harness-watermarks")?;
+    consumer
+        .fetch_watermarks(topic, partition, TIMEOUT)
+        .map(|(_, high)| high)
+        .map_err(|e| error(bootstrap, format!("watermarks of {topic}/{partition}"), e))
+}

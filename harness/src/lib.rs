@@ -1,0 +1,19 @@
+//! The conformance harness: real ZooKeeper, Kafka and QuestDB, fixture cases replayed through
+//! the sink, and what QuestDB created read back and rendered for snapshots.
+//!
+//! - [`provision`], [`process`], [`services`], [`wait`], [`error`]: the real services as local
+//!   JVM processes, pinned in `ci/services/pom.xml`, that never outlive the run;
+//! - [`fixture`]: one `.case` file is one case;
+//! - [`kafka`], [`replay`], [`readback`]: produce a case, run the sink, read back;
+//! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots.
+pub mod error;
+pub mod fixture;
+pub mod kafka;
+pub mod process;
+pub mod provision;
+pub mod readback;
+pub mod render;
+pub mod replay;
+pub mod services;
+pub mod snapshot;
+pub mod wait;

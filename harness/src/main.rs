@@ -1,0 +1,360 @@
+//! `harness`: the conformance run on real services, and a way to start those services by hand.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use harness::fixture::{self, Case};
+use harness::replay::{self, Outcome, SinkMode, Target};
+use harness::services::Services;
+use harness::{render, snapshot};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Replays fixture cases through the sink on real ZooKeeper, Kafka and QuestDB"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay every fixture (or the given files or folders) and compare with the accepted snapshots.
+    Conformance {
+        /// Fixture files or folders; default: the repository's fixtures/.
+        paths: Vec<PathBuf>,
+        /// Cases run at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Where to write the Markdown report.
+        #[arg(long, default_value = "target/conformance-report.md")]
+        report: PathBuf,
+        /// Run the sink in this process or as the `sink` binary.
+        #[arg(long, value_enum, default_value_t = Sink::InProcess)]
+        sink: Sink,
+        /// Print each case's rendered outcome.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Start the services, print their endpoints, and keep them until Ctrl-C.
+    Services,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Sink {
+    InProcess,
+    Binary,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Fail,
+    New,
+    Error,
+}
+
+impl Verdict {
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::New => "NEW",
+            Verdict::Error => "ERROR",
+        }
+    }
+}
+
+struct Result_ {
+    case: String,
+    verdict: Verdict,
+    elapsed: Duration,
+    detail: String,
+    rendered: Option<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match cli.command {
+        Command::Services => services(),
+        Command::Conformance {
+            paths,
+            jobs,
+            report,
+            sink,
+            verbose,
+        } => runtime.block_on(conformance(paths, jobs.max(1), report, sink, verbose)),
+    }
+}
+
+fn services() -> ExitCode {
+    let services = match Services::start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let e = services.endpoints();
+    println!("Kafka bootstrap servers: {}", e.kafka_bootstrap);
+    println!("ZooKeeper:               {}", e.zookeeper);
+    println!(
+        "QuestDB PG wire:         {}:{} (user admin, password quest, database qdb)",
+        e.pg_host, e.pg_port
+    );
+    println!(
+        "QuestDB HTTP console:    http://{}:{}",
+        e.pg_host, e.http_port
+    );
+    println!("Ctrl-C stops them and removes their data.");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(());
+    });
+    let _ = rx.recv();
+    drop(services);
+    ExitCode::SUCCESS
+}
+
+async fn conformance(
+    paths: Vec<PathBuf>,
+    jobs: usize,
+    report: PathBuf,
+    sink: Sink,
+    verbose: bool,
+) -> ExitCode {
+    let started = Instant::now();
+    let paths = if paths.is_empty() {
+        vec![fixture::root()]
+    } else {
+        paths
+    };
+    let mut cases = Vec::new();
+    for path in &paths {
+        match fixture::discover(path) {
+            Ok(found) => cases.extend(found),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mode = match sink {
+        Sink::InProcess => SinkMode::InProcess,
+        Sink::Binary => match replay::sink_binary() {
+            Some(path) => SinkMode::Binary(path),
+            None => {
+                eprintln!("error: no sink binary next to this one; build it with `cargo build -p sink` or set KQ_SINK_BIN");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    eprintln!("{} cases; starting services...", cases.len());
+    let services = match tokio::task::spawn_blocking(Services::start)
+        .await
+        .expect("start task")
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let endpoints = services.endpoints();
+    let target = Target {
+        bootstrap: endpoints.kafka_bootstrap.clone(),
+        pg_host: endpoints.pg_host.clone(),
+        pg_port: endpoints.pg_port,
+    };
+
+    let bar = ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}").expect("template"),
+    );
+    let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let mut tasks = Vec::new();
+    for case in cases {
+        let (permits, target, mode, bar) =
+            (permits.clone(), target.clone(), mode.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore");
+            bar.set_message(case.name.clone());
+            let result = judge(&case, replay::run_case(&case, &target, &mode).await);
+            bar.inc(1);
+            result
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("case task"));
+    }
+    bar.finish_and_clear();
+    drop(services);
+
+    if verbose {
+        for r in &results {
+            if let Some(text) = &r.rendered {
+                println!("=== {}\n{text}", r.case);
+            }
+        }
+    }
+    print_table(&results);
+    let failed = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .count();
+    let markdown = markdown_report(&results, started.elapsed());
+    if let Some(dir) = report.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&report, markdown) {
+        Ok(()) => println!("report: {}", report.display()),
+        Err(e) => eprintln!("warning: cannot write {}: {e}", report.display()),
+    }
+    println!(
+        "{} passed, {} failed in {:.1}s",
+        results.len() - failed,
+        failed,
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` and review with `cargo insta review`.");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> Result_ {
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            return Result_ {
+                case: case.name.clone(),
+                verdict: Verdict::Error,
+                elapsed: Duration::ZERO,
+                detail: e.to_string(),
+                rendered: None,
+            }
+        }
+    };
+    let rendered = render::outcome(&outcome);
+    let (verdict, detail) = match snapshot::accepted(&case.name) {
+        None => (
+            Verdict::New,
+            format!(
+                "no accepted snapshot at {}",
+                snapshot::path(&case.name).display()
+            ),
+        ),
+        Some(accepted) if snapshot::matches(&accepted, &rendered) => {
+            (Verdict::Pass, summary(&outcome))
+        }
+        Some(accepted) => (Verdict::Fail, first_difference(&accepted, &rendered)),
+    };
+    Result_ {
+        case: case.name.clone(),
+        verdict,
+        elapsed: outcome.elapsed,
+        detail,
+        rendered: Some(rendered),
+    }
+}
+
+fn summary(o: &Outcome) -> String {
+    let rows = o.table_state.as_ref().map_or(0, |t| t.rows.len());
+    match &o.error {
+        None => format!("{rows} rows"),
+        Some(e) => format!(
+            "{rows} rows, error: {}",
+            e.lines().next().unwrap_or_default()
+        ),
+    }
+}
+
+fn first_difference(accepted: &str, rendered: &str) -> String {
+    for (i, (a, r)) in accepted.lines().zip(rendered.lines()).enumerate() {
+        if a != r {
+            return format!("snapshot line {}: expected `{a}`, got `{r}`", i + 1);
+        }
+    }
+    "the outputs differ in length".into()
+}
+
+fn area(case: &str) -> &str {
+    case.split('/').next().unwrap_or(case)
+}
+
+fn print_table(results: &[Result_]) {
+    let width = results
+        .iter()
+        .map(|r| r.case.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!("{:width$}  {:6}  {:>7}  detail", "case", "result", "time");
+    for r in results {
+        println!(
+            "{:width$}  {:6}  {:>6.1}s  {}",
+            r.case,
+            r.verdict.label(),
+            r.elapsed.as_secs_f64(),
+            r.detail.lines().next().unwrap_or_default()
+        );
+    }
+}
+
+fn markdown_report(results: &[Result_], elapsed: Duration) -> String {
+    let mut areas: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for r in results {
+        let entry = areas.entry(area(&r.case)).or_default();
+        entry.0 += 1;
+        if r.verdict == Verdict::Pass {
+            entry.1 += 1;
+        }
+    }
+    let mut s = format!(
+        "# Conformance report\n\n{} cases in {:.1}s\n\n| area | cases | passed |\n|---|---|---|\n",
+        results.len(),
+        elapsed.as_secs_f64()
+    );
+    for (area, (n, passed)) in &areas {
+        s.push_str(&format!("| {area} | {n} | {passed} |\n"));
+    }
+    s.push_str("\n| case | result | time | detail |\n|---|---|---|---|\n");
+    for r in results {
+        let detail = r
+            .detail
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .replace('|', "\\|");
+        s.push_str(&format!(
+            "| {} | {} | {:.1}s | {} |\n",
+            r.case,
+            r.verdict.label(),
+            r.elapsed.as_secs_f64(),
+            detail
+        ));
+    }
+    s
+}

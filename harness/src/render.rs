@@ -1,0 +1,113 @@
+//! Renders an outcome as the text a reviewer reads in a snapshot: the DDL issued, the columns
+//! QuestDB reports, the rows one per line, coercions and the error. The same text is what the
+//! tests snapshot and what `harness conformance` compares against the accepted snapshots.
+
+use crate::replay::Outcome;
+use std::fmt::Write;
+
+pub fn outcome(o: &Outcome) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "case: {}", o.case);
+    let _ = writeln!(s, "topic: {} -> table: {}", o.topic, o.table);
+    let committed = o.committed.map_or("none".to_string(), |c| c.to_string());
+    let _ = writeln!(
+        s,
+        "records produced: {}, committed offset: {committed}",
+        o.produced
+    );
+
+    if let Some(ddl) = &o.ddl {
+        s.push_str("\nddl:\n");
+        if ddl.is_empty() {
+            s.push_str("  (none)\n");
+        }
+        for statement in ddl {
+            for line in statement.lines() {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
+
+    match &o.table_state {
+        None => s.push_str("\ntable: (does not exist)\n"),
+        Some(table) => {
+            s.push_str("\ncolumns:\n");
+            let width = table
+                .columns
+                .iter()
+                .map(|c| c.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for c in &table.columns {
+                let designated = if c.designated {
+                    "  designated timestamp"
+                } else {
+                    ""
+                };
+                let _ = writeln!(s, "  {:width$}  {}{designated}", c.name, c.column_type);
+            }
+            let _ = writeln!(s, "\nrows: {}", table.rows.len());
+            for row in &table.rows {
+                let cells: Vec<String> = table
+                    .columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, v)| format!("{}={}", c.name, value(v.as_deref())))
+                    .collect();
+                let _ = writeln!(s, "  {}", cells.join(" | "));
+            }
+        }
+    }
+
+    if !o.coercions.is_empty() {
+        s.push_str("\ncoercions:\n");
+        for c in &o.coercions {
+            let _ = writeln!(s, "  {c}");
+        }
+    }
+    s.push_str("\nerror:");
+    match &o.error {
+        None => s.push_str(" none\n"),
+        Some(e) => {
+            s.push('\n');
+            for line in e.lines() {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
+    s
+}
+
+/// NULL for SQL null; the text as is when it reads unambiguously, else quoted with escapes.
+fn value(v: Option<&str>) -> String {
+    match v {
+        None => "NULL".into(),
+        Some(text) if needs_quotes(text) => format!("{text:?}"),
+        Some(text) => text.into(),
+    }
+}
+
+fn needs_quotes(text: &str) -> bool {
+    text.is_empty()
+        || text == "NULL"
+        || text.starts_with(' ')
+        || text.ends_with(' ')
+        || text
+            .chars()
+            .any(|c| c.is_control() || c == '|' || c == '"' || c == '\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value;
+
+    #[test]
+    fn values_are_unambiguous() {
+        assert_eq!(value(None), "NULL");
+        assert_eq!(value(Some("NULL")), "\"NULL\"");
+        assert_eq!(value(Some("")), "\"\"");
+        assert_eq!(value(Some("hi")), "hi");
+        assert_eq!(value(Some("a|b")), "\"a|b\"");
+        assert_eq!(value(Some("line\nbreak")), "\"line\\nbreak\"");
+    }
+}

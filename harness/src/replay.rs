@@ -1,0 +1,263 @@
+//! Runs one case end to end: setup SQL, topic, records, the sink, then reads back what QuestDB
+//! and Kafka hold.
+
+use crate::fixture::Case;
+use crate::kafka;
+use crate::readback::{self, Table};
+use sink::config::SinkConfig;
+use sink::error::SinkError;
+use sink::questdb::QuestDb;
+use sink::{RunOptions, StopWhen};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where the services are.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub bootstrap: String,
+    pub pg_host: String,
+    pub pg_port: u16,
+}
+
+/// How the sink runs.
+#[derive(Debug, Clone)]
+pub enum SinkMode {
+    /// Through the library API, in this process.
+    InProcess,
+    /// The `sink` binary at this path, as a user runs it.
+    Binary(PathBuf),
+}
+
+/// Everything a case produced, ready to render.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub case: String,
+    pub topic: String,
+    pub table: String,
+    pub produced: usize,
+    /// DDL the sink issued (in-process runs only; the binary logs it).
+    pub ddl: Option<Vec<String>>,
+    pub coercions: Vec<String>,
+    /// The sink's error, with the fixture line of the record it names.
+    pub error: Option<String>,
+    /// The consumer group's committed offset read back from Kafka.
+    pub committed: Option<i64>,
+    pub table_state: Option<Table>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{0}")]
+    Fixture(String),
+    #[error(transparent)]
+    Kafka(#[from] kafka::KafkaError),
+    #[error("QuestDB: {0}")]
+    Db(#[from] sink::questdb::DbError),
+    #[error("case {case}: the sink did not store or report every record within {waited:?}; last observed: committed offset {committed:?} of {produced} records produced. {hint}")]
+    Timeout {
+        case: String,
+        waited: Duration,
+        committed: Option<i64>,
+        produced: usize,
+        hint: String,
+    },
+    #[error("case {case}: cannot run the sink binary {path}: {message}")]
+    Binary {
+        case: String,
+        path: PathBuf,
+        message: String,
+    },
+}
+
+/// The seed document's connector file, verbatim: every case starts from it.
+pub fn seed_properties_path() -> PathBuf {
+    crate::fixture::root().join("seed/connect-jdbc.properties")
+}
+
+/// How long one case may take before the harness gives up (`KQ_CASE_TIMEOUT_SECS`).
+pub fn case_timeout() -> Duration {
+    let secs = std::env::var("KQ_CASE_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// The connector properties of a case: the seed's file, the case's `@set` lines, and the
+/// case's topic (the seed subscribes `example-events` but writes `example-topic`; see README).
+pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayError> {
+    let path = seed_properties_path();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ReplayError::Fixture(format!("{}: {e}", path.display())))?;
+    let mut props = sink::properties::parse(&text);
+    // One consumer group per case, as two Connect connectors would have.
+    let name = format!(
+        "{}-{}",
+        props.get("name").map(String::as_str).unwrap_or("kq"),
+        case.topic
+    );
+    props.insert("name".into(), name);
+    props.insert("topics".into(), case.topic.clone());
+    for (k, v) in &case.properties {
+        props.insert(k.clone(), v.clone());
+    }
+    Ok(props)
+}
+
+pub async fn run_case(
+    case: &Case,
+    target: &Target,
+    mode: &SinkMode,
+) -> Result<Outcome, ReplayError> {
+    let started = Instant::now();
+    let props = case_properties(case)?;
+    let mut config = SinkConfig::from_properties(&props)
+        .map_err(|e| ReplayError::Fixture(format!("{}: {e}", case.name)))?;
+    config.connection.host = target.pg_host.clone();
+    config.connection.port = target.pg_port;
+
+    let db = QuestDb::connect(&config.connection).await?;
+    for sql in &case.setup_sql {
+        db.execute(sql).await?;
+    }
+    kafka::create_topic(&target.bootstrap, &case.topic).await?;
+    let values: Vec<Option<&[u8]>> = case
+        .messages
+        .iter()
+        .map(|m| m.value.as_deref().map(str::as_bytes))
+        .collect();
+    kafka::produce(&target.bootstrap, &case.topic, &values).await?;
+
+    let timeout = case_timeout();
+    let (ddl, coercions, error) = match mode {
+        SinkMode::InProcess => {
+            let mut options = RunOptions::new(target.bootstrap.clone());
+            options.stop_when = StopWhen::CaughtUp;
+            match tokio::time::timeout(timeout, sink::run(&config, options)).await {
+                Err(_) => return Err(timeout_error(case, &config, target, timeout)),
+                Ok(Ok(summary)) => (Some(summary.ddl), summary.coercions, None),
+                Ok(Err(failed)) => {
+                    let error = describe_error(case, &failed.error);
+                    (
+                        Some(failed.summary.ddl),
+                        failed.summary.coercions,
+                        Some(error),
+                    )
+                }
+            }
+        }
+        SinkMode::Binary(path) => {
+            let error = run_binary(case, &props, target, path, timeout).await?;
+            (None, Vec::new(), error)
+        }
+    };
+
+    let table = config.table_name(&case.topic);
+    let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)?;
+    let table_state = readback::read_table(&db, &table).await?;
+    Ok(Outcome {
+        case: case.name.clone(),
+        topic: case.topic.clone(),
+        table,
+        produced: case.messages.len(),
+        ddl,
+        coercions,
+        error,
+        committed,
+        table_state,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The error text, pointing at the fixture line of the record it names.
+fn describe_error(case: &Case, error: &SinkError) -> String {
+    match error {
+        SinkError::Record(record) => match case.line_of(record.at.offset) {
+            Some(line) => format!("{error}\n(fixture {}:{line})", case.name),
+            None => error.to_string(),
+        },
+        _ => error.to_string(),
+    }
+}
+
+fn timeout_error(
+    case: &Case,
+    config: &SinkConfig,
+    target: &Target,
+    waited: Duration,
+) -> ReplayError {
+    let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)
+        .ok()
+        .flatten();
+    ReplayError::Timeout {
+        case: case.name.clone(),
+        waited,
+        committed,
+        produced: case.messages.len(),
+        hint: "Raise KQ_CASE_TIMEOUT_SECS if the machine is slow; otherwise the sink is stuck: run the case alone with RUST_LOG=debug".into(),
+    }
+}
+
+/// Runs the sink binary with `--until-caught-up`; returns its error text if it failed.
+async fn run_binary(
+    case: &Case,
+    props: &BTreeMap<String, String>,
+    target: &Target,
+    path: &Path,
+    timeout: Duration,
+) -> Result<Option<String>, ReplayError> {
+    let binary_error = |message: String| ReplayError::Binary {
+        case: case.name.clone(),
+        path: path.into(),
+        message,
+    };
+    let dir = tempfile::tempdir().map_err(|e| binary_error(e.to_string()))?;
+    let file = dir.path().join("connector.properties");
+    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&file, text).map_err(|e| binary_error(e.to_string()))?;
+    let child = tokio::process::Command::new(path)
+        .arg(&file)
+        .args(["--bootstrap-servers", &target.bootstrap])
+        .args(["--pg-host", &target.pg_host])
+        .args(["--pg-port", &target.pg_port.to_string()])
+        .arg("--until-caught-up")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| binary_error(format!("{e}; build it with `cargo build -p sink`")))?;
+    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(output) => output.map_err(|e| binary_error(e.to_string()))?,
+        Err(_) => return Err(binary_error(format!("no exit within {timeout:?}"))),
+    };
+    if output.status.success() {
+        return Ok(None);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(Some(if error.is_empty() {
+        format!("exit {}: {stderr}", output.status)
+    } else {
+        error
+    }))
+}
+
+/// The `sink` binary: `KQ_SINK_BIN`, else next to the running executable or one folder up
+/// (test binaries live in `target/<profile>/deps`, the sink in `target/<profile>`).
+pub fn sink_binary() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("KQ_SINK_BIN") {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [dir.join("sink"), dir.parent()?.join("sink")]
+        .into_iter()
+        .find(|p| p.is_file())
+}

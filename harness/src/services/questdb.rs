@@ -1,0 +1,172 @@
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{data_dir, print_ready, retry_on_port_race, wait_ready, QUESTDB_TIMEOUT};
+use crate::error::ServiceError;
+use crate::process::ServiceProcess;
+use crate::provision::Libs;
+
+/// QuestDB on 127.0.0.1 (PG wire user `admin`, password `quest`, database `qdb`).
+#[derive(Debug)]
+pub struct QuestDb {
+    /// PostgreSQL wire protocol.
+    pub pg_port: u16,
+    /// HTTP (REST API, `/ping`, `/exec`, web console).
+    pub http_port: u16,
+    /// InfluxDB line protocol over TCP.
+    pub ilp_port: u16,
+    /// Minimal HTTP server (health).
+    pub http_min_port: u16,
+    /// Spawn to ready.
+    pub startup: Duration,
+    process: ServiceProcess,
+}
+
+/// How to start QuestDB.
+#[derive(Debug, Clone)]
+pub struct QuestDbOptions {
+    /// Readiness timeout.
+    pub timeout: Duration,
+    /// Extra environment, e.g. `("QDB_CAIRO_COMMIT_LAG", "0")`: QuestDB reads any
+    /// `server.conf` key as `QDB_` + the key upper-cased with `_` for `.`. Applied after the
+    /// harness's own settings, so it can override them.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for QuestDbOptions {
+    fn default() -> Self {
+        QuestDbOptions {
+            timeout: super::start_timeout(QUESTDB_TIMEOUT),
+            env: Vec::new(),
+        }
+    }
+}
+
+impl QuestDb {
+    /// Starts QuestDB on free ports and waits until `GET /ping` answers 204.
+    pub fn start(libs: &Libs, java: &Path, timeout: Duration) -> Result<QuestDb, ServiceError> {
+        Self::start_with(
+            libs,
+            java,
+            &QuestDbOptions {
+                timeout,
+                env: Vec::new(),
+            },
+        )
+    }
+
+    pub fn start_with(
+        libs: &Libs,
+        java: &Path,
+        options: &QuestDbOptions,
+    ) -> Result<QuestDb, ServiceError> {
+        retry_on_port_race("QuestDB", || Self::start_once(libs, java, options))
+    }
+
+    fn start_once(
+        libs: &Libs,
+        java: &Path,
+        options: &QuestDbOptions,
+    ) -> Result<QuestDb, ServiceError> {
+        let ports = super::free_ports(4)?;
+        let (http_port, pg_port, ilp_port, http_min_port) =
+            (ports[0], ports[1], ports[2], ports[3]);
+        let root = data_dir("questdb")?;
+        // QuestDB unpacks its native libraries into java.io.tmpdir.
+        let tmp = root.path().join("tmp");
+        std::fs::create_dir(&tmp)
+            .map_err(|e| ServiceError::io("creating QuestDB's tmp dir", &tmp, e))?;
+        let mut cmd = Command::new(java);
+        cmd.arg("-Xmx1g")
+            .arg("-Djava.awt.headless=true")
+            .arg(format!("-Djava.io.tmpdir={}", tmp.display()))
+            .arg("--add-exports")
+            .arg("java.base/jdk.internal.math=io.questdb")
+            .arg("-p")
+            .arg(&libs.questdb_jar)
+            .arg("-m")
+            .arg("io.questdb/io.questdb.ServerMain")
+            .arg("-d")
+            .arg(root.path())
+            .env("QDB_HTTP_NET_BIND_TO", format!("127.0.0.1:{http_port}"))
+            .env("QDB_PG_NET_BIND_TO", format!("127.0.0.1:{pg_port}"))
+            .env("QDB_LINE_TCP_NET_BIND_TO", format!("127.0.0.1:{ilp_port}"))
+            .env(
+                "QDB_HTTP_MIN_NET_BIND_TO",
+                format!("127.0.0.1:{http_min_port}"),
+            )
+            .env("QDB_TELEMETRY_ENABLED", "false")
+            .env("QDB_LINE_UDP_ENABLED", "false")
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(root.path());
+        let process = ServiceProcess::spawn("questdb", cmd, root)?;
+        let startup = wait_ready(&process, http_port, options.timeout, || ping(http_port))?;
+        print_ready(
+            "QuestDB",
+            &format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port})"),
+            startup,
+        );
+        Ok(QuestDb {
+            pg_port,
+            http_port,
+            ilp_port,
+            http_min_port,
+            startup,
+            process,
+        })
+    }
+
+    /// A tokio-postgres / libpq connection string.
+    pub fn pg_config(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=admin password=quest dbname=qdb",
+            self.pg_port
+        )
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.process.log_tail(lines)
+    }
+
+    pub fn process(&self) -> &ServiceProcess {
+        &self.process
+    }
+}
+
+/// `GET /ping` on QuestDB's HTTP port; `Ok` if it answers 204.
+pub fn ping(http_port: u16) -> Result<(), String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], http_port));
+    let timeout = Duration::from_secs(2);
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("sending GET /ping: {e}"))?;
+    let mut head = [0u8; 64];
+    let mut len = 0;
+    while len < head.len() && !head[..len].contains(&b'\n') {
+        match stream.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) => return Err(format!("reading the answer to GET /ping: {e}")),
+        }
+    }
+    let status_line = String::from_utf8_lossy(&head[..len]);
+    let status_line = status_line.lines().next().unwrap_or("").trim();
+    if status_line.split_whitespace().nth(1) == Some("204") {
+        Ok(())
+    } else if status_line.is_empty() {
+        Err("GET /ping: connection closed without an answer".to_owned())
+    } else {
+        Err(format!("GET /ping answered {status_line:?}"))
+    }
+}

@@ -1,0 +1,498 @@
+//! The JDBC sink connector's configuration, read from the same `.properties` file Connect
+//! reads (section 4 of the reference). Keys that ask for behaviour this sink does not have
+//! are refused with an error naming the key; keys that are accepted but change nothing here
+//! are listed in [`SinkConfig::notices`] so the binary can say so at start-up.
+
+use crate::connect::json::Overflow;
+use crate::properties;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// A config problem, naming the key and what would fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("config key `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Topics {
+    List(Vec<String>),
+    Regex(String),
+}
+
+/// Where QuestDB's PostgreSQL wire endpoint is, from `connection.url` and friends.
+#[derive(Clone, PartialEq)]
+pub struct Connection {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Connection {
+    // The password stays out of logs and error messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkMode {
+    None,
+    /// Adds `__connect_topic`, `__connect_partition`, `__connect_offset` columns.
+    Kafka,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tolerance {
+    /// The first bad record stops the sink (Connect's default).
+    None,
+    /// Bad records are reported (dead letter queue and/or log) and skipped.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorPolicy {
+    pub tolerance: Tolerance,
+    pub dlq_topic: Option<String>,
+    pub dlq_context_headers: bool,
+    pub log: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkConfig {
+    pub name: String,
+    pub topics: Topics,
+    pub connection: Connection,
+    pub pk_mode: PkMode,
+    pub auto_create: bool,
+    pub auto_evolve: bool,
+    pub table_name_format: String,
+    pub batch_size: usize,
+    pub max_retries: u32,
+    pub retry_backoff: Duration,
+    pub fields_whitelist: Vec<String>,
+    pub errors: ErrorPolicy,
+    /// What to do with integer values that JsonConverter would wrap (`sink.integer.overflow`).
+    pub overflow: Overflow,
+    /// Accepted keys that do nothing here, or values that only name the reference implementation.
+    pub notices: Vec<String>,
+}
+
+/// Keys this sink reads or knowingly accepts; anything else is reported as unused, as Connect does.
+const KNOWN_KEYS: &[&str] = &[
+    "name",
+    "connector.class",
+    "tasks.max",
+    "topics",
+    "topics.regex",
+    "connection.url",
+    "connection.user",
+    "connection.password",
+    "insert.mode",
+    "pk.mode",
+    "pk.fields",
+    "auto.create",
+    "auto.evolve",
+    "table.name.format",
+    "batch.size",
+    "max.retries",
+    "retry.backoff.ms",
+    "delete.enabled",
+    "fields.whitelist",
+    "db.timezone",
+    "quote.sql.identifiers",
+    "dialect.name",
+    "errors.tolerance",
+    "errors.deadletterqueue.topic.name",
+    "errors.deadletterqueue.context.headers.enable",
+    "errors.deadletterqueue.topic.replication.factor",
+    "errors.log.enable",
+    "errors.log.include.messages",
+    "key.converter",
+    "key.converter.schemas.enable",
+    "value.converter",
+    "value.converter.schemas.enable",
+    "sink.integer.overflow",
+];
+
+const JDBC_SINK_CLASSES: &[&str] = &[
+    "io.confluent.connect.jdbc.JdbcSinkConnector",
+    "JdbcSinkConnector",
+];
+
+impl SinkConfig {
+    /// Reads a connector `.properties` file.
+    pub fn load(path: &Path) -> Result<SinkConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err("(file)", format!("cannot read {}: {e}", path.display())))?;
+        Self::from_properties(&properties::parse(&text))
+    }
+
+    pub fn from_properties(props: &BTreeMap<String, String>) -> Result<SinkConfig, ConfigError> {
+        let p = Props(props);
+        let mut notices = Vec::new();
+
+        let name = p.required("name")?.to_string();
+        if let Some(class) = p.get("connector.class") {
+            if !JDBC_SINK_CLASSES.contains(&class) {
+                return Err(err(
+                    "connector.class",
+                    format!("`{class}` is not the JDBC sink; this sink only implements io.confluent.connect.jdbc.JdbcSinkConnector"),
+                ));
+            }
+        }
+        if let Some(tasks) = p.get("tasks.max") {
+            let n: u32 = p.parse("tasks.max", tasks)?;
+            if n > 1 {
+                notices.push(format!("tasks.max={n}: this sink runs one task; partitions are still consumed in order per partition"));
+            }
+        }
+
+        let topics = match (p.get("topics"), p.get("topics.regex")) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "topics",
+                    "set either `topics` or `topics.regex`, not both",
+                ))
+            }
+            (Some(list), None) => Topics::List(split_list(list)),
+            (None, Some(regex)) => Topics::Regex(regex.to_string()),
+            (None, None) => {
+                return Err(err(
+                    "topics",
+                    "missing: name the topics to consume (`topics=a,b`) or `topics.regex`",
+                ))
+            }
+        };
+        if matches!(&topics, Topics::List(t) if t.is_empty()) {
+            return Err(err("topics", "is empty"));
+        }
+
+        let url = p.required("connection.url")?;
+        let (host, port, database) = parse_jdbc_url(url)?;
+        let connection = Connection {
+            host,
+            port,
+            database,
+            user: p.get("connection.user").unwrap_or("admin").to_string(),
+            password: p.get("connection.password").unwrap_or("quest").to_string(),
+        };
+
+        match p.get("insert.mode").unwrap_or("insert") {
+            "insert" => {}
+            other => {
+                return Err(err(
+                    "insert.mode",
+                    format!("`{other}` is not supported: QuestDB tables made by this sink have no primary key, so only `insert` is implemented"),
+                ))
+            }
+        }
+        let pk_mode = match p.get("pk.mode").unwrap_or("none") {
+            "none" => PkMode::None,
+            "kafka" => PkMode::Kafka,
+            other => {
+                return Err(err(
+                    "pk.mode",
+                    format!("`{other}` is not supported; use `none` or `kafka`"),
+                ))
+            }
+        };
+        if let Some(fields) = p.get("pk.fields") {
+            notices.push(format!("pk.fields={fields}: QuestDB has no primary keys; the columns are created but no key is declared"));
+        }
+        if p.bool("delete.enabled", false)? {
+            return Err(err(
+                "delete.enabled",
+                "deletes need pk.mode=record_key, which this sink does not implement",
+            ));
+        }
+        if let Some(tz) = p.get("db.timezone") {
+            if tz != "UTC" {
+                return Err(err("db.timezone", format!("`{tz}` is not supported: QuestDB stores UTC timestamps; only UTC is implemented")));
+            }
+        }
+        if let Some(q) = p.get("quote.sql.identifiers") {
+            if q != "always" {
+                return Err(err("quote.sql.identifiers", format!("`{q}` is not supported: identifiers are always quoted so case and hyphens survive")));
+            }
+        }
+        if let Some(dialect) = p.get("dialect.name") {
+            if dialect != "PostgreSqlDatabaseDialect" {
+                return Err(err("dialect.name", format!("`{dialect}` is not supported; QuestDB speaks the PostgreSQL wire protocol, use PostgreSqlDatabaseDialect")));
+            }
+        }
+        for key in ["key.converter", "value.converter"] {
+            if let Some(class) = p.get(key) {
+                if key == "value.converter"
+                    && class != "org.apache.kafka.connect.json.JsonConverter"
+                {
+                    return Err(err(key, format!("`{class}` is not supported; values are decoded as org.apache.kafka.connect.json.JsonConverter does")));
+                }
+            }
+        }
+        if !p.bool("value.converter.schemas.enable", true)? {
+            return Err(err(
+                "value.converter.schemas.enable",
+                "must be true: the JDBC sink needs the schema in each message to create tables",
+            ));
+        }
+
+        let errors = ErrorPolicy {
+            tolerance: match p.get("errors.tolerance").unwrap_or("none") {
+                "none" => Tolerance::None,
+                "all" => Tolerance::All,
+                other => {
+                    return Err(err(
+                        "errors.tolerance",
+                        format!("`{other}`: expected `none` or `all`"),
+                    ))
+                }
+            },
+            dlq_topic: p
+                .get("errors.deadletterqueue.topic.name")
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            dlq_context_headers: p.bool("errors.deadletterqueue.context.headers.enable", false)?,
+            log: p.bool("errors.log.enable", false)?,
+        };
+        if errors.dlq_topic.is_some() && errors.tolerance == Tolerance::None {
+            notices.push("errors.deadletterqueue.topic.name is set but errors.tolerance=none: the first bad record stops the sink, as in Connect".into());
+        }
+
+        let overflow = match p.get("sink.integer.overflow").unwrap_or("wrap") {
+            "wrap" => Overflow::Wrap,
+            "error" => Overflow::Error,
+            other => {
+                return Err(err(
+                    "sink.integer.overflow",
+                    format!("`{other}`: expected `wrap` (JsonConverter's behaviour) or `error`"),
+                ))
+            }
+        };
+
+        let table_name_format = p.get("table.name.format").unwrap_or("${topic}").to_string();
+        if table_name_format.is_empty() {
+            return Err(err("table.name.format", "is empty"));
+        }
+
+        let batch_size: usize = p.parse("batch.size", p.get("batch.size").unwrap_or("3000"))?;
+        if batch_size == 0 {
+            return Err(err("batch.size", "must be at least 1"));
+        }
+
+        for key in props.keys() {
+            if !KNOWN_KEYS.contains(&key.as_str()) && !key.starts_with("consumer.override.") {
+                notices.push(format!("{key}: not a key this sink knows; ignored"));
+            }
+        }
+
+        Ok(SinkConfig {
+            name,
+            topics,
+            connection,
+            pk_mode,
+            auto_create: p.bool("auto.create", false)?,
+            auto_evolve: p.bool("auto.evolve", false)?,
+            table_name_format,
+            batch_size,
+            max_retries: p.parse("max.retries", p.get("max.retries").unwrap_or("10"))?,
+            retry_backoff: Duration::from_millis(p.parse(
+                "retry.backoff.ms",
+                p.get("retry.backoff.ms").unwrap_or("3000"),
+            )?),
+            fields_whitelist: p
+                .get("fields.whitelist")
+                .map(split_list)
+                .unwrap_or_default(),
+            errors,
+            overflow,
+            notices,
+        })
+    }
+
+    /// The table a topic's records go to (`table.name.format`, `${topic}` replaced).
+    pub fn table_name(&self, topic: &str) -> String {
+        self.table_name_format.replace("${topic}", topic)
+    }
+
+    /// The consumer group, named as Connect names a sink connector's group.
+    pub fn group_id(&self) -> String {
+        format!("connect-{}", self.name)
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `jdbc:postgresql://host[:port]/database[?params]` -> (host, port, database).
+/// Query parameters (the seed's `useSSL=false` is a MySQL option) are ignored, as PgJDBC does.
+pub fn parse_jdbc_url(url: &str) -> Result<(String, u16, String), ConfigError> {
+    let bad = |why: &str| {
+        err(
+            "connection.url",
+            format!("`{url}` {why}; expected jdbc:postgresql://HOST:PORT/DATABASE, e.g. jdbc:postgresql://127.0.0.1:8812/qdb"),
+        )
+    };
+    let rest = url
+        .strip_prefix("jdbc:postgresql://")
+        .ok_or_else(|| bad("is not a PostgreSQL JDBC URL"))?;
+    let rest = rest.split('?').next().unwrap_or_default();
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("has an invalid port"))?),
+        None => (authority, 5432),
+    };
+    if host.is_empty() {
+        return Err(bad("has no host"));
+    }
+    let database = if database.is_empty() { "qdb" } else { database };
+    Ok((host.to_string(), port, database.to_string()))
+}
+
+struct Props<'a>(&'a BTreeMap<String, String>);
+
+impl Props<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|v| v.trim())
+    }
+    fn required(&self, key: &str) -> Result<&str, ConfigError> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| err(key, "missing"))
+    }
+    fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(err(key, format!("`{other}`: expected true or false"))),
+        }
+    }
+    fn parse<T: std::str::FromStr>(&self, key: &str, value: &str) -> Result<T, ConfigError> {
+        value
+            .parse()
+            .map_err(|_| err(key, format!("`{value}` is not a valid number")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    /// The seed document's `connect-jdbc.properties`, verbatim.
+    const SEED: &str = include_str!("../../fixtures/seed/connect-jdbc.properties");
+
+    fn config(extra: &str) -> Result<SinkConfig, ConfigError> {
+        SinkConfig::from_properties(&properties::parse(&format!("{SEED}\n{extra}")))
+    }
+
+    #[test]
+    fn reads_the_seed_file_unchanged() {
+        let c = config("").unwrap();
+        assert_eq!(c.name, "local-jdbc-sink");
+        assert_eq!(c.group_id(), "connect-local-jdbc-sink");
+        assert_eq!(c.topics, Topics::List(vec!["example-events".into()]));
+        assert_eq!(
+            (c.connection.host.as_str(), c.connection.port),
+            ("127.0.0.1", 8812)
+        );
+        assert_eq!(
+            (
+                c.connection.database.as_str(),
+                c.connection.user.as_str(),
+                c.connection.password.as_str()
+            ),
+            ("qdb", "admin", "quest")
+        );
+        assert_eq!(c.pk_mode, PkMode::None);
+        assert!(c.auto_create);
+        assert!(!c.auto_evolve);
+        assert_eq!(c.table_name("example-topic"), "example-topic");
+        assert_eq!(c.batch_size, 3000);
+        assert_eq!(c.errors.tolerance, Tolerance::None);
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
+    }
+
+    #[rstest]
+    #[case::upsert("insert.mode=upsert", "insert.mode")]
+    #[case::record_key("pk.mode=record_key", "pk.mode")]
+    #[case::mysql_dialect("dialect.name=MySqlDatabaseDialect", "dialect.name")]
+    #[case::other_connector("connector.class=FileStreamSink", "connector.class")]
+    #[case::schemaless(
+        "value.converter.schemas.enable=false",
+        "value.converter.schemas.enable"
+    )]
+    #[case::bad_bool("auto.create=yes", "auto.create")]
+    #[case::bad_url("connection.url=jdbc:mysql://h/db", "connection.url")]
+    #[case::bad_port("connection.url=jdbc:postgresql://h:x/db", "connection.url")]
+    #[case::zero_batch("batch.size=0", "batch.size")]
+    #[case::timezone("db.timezone=Europe/Paris", "db.timezone")]
+    #[case::overflow("sink.integer.overflow=saturate", "sink.integer.overflow")]
+    #[case::tolerance("errors.tolerance=some", "errors.tolerance")]
+    fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
+        let e = config(line).unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+    }
+
+    #[rstest]
+    #[case::no_port("jdbc:postgresql://db/qdb", ("db", 5432, "qdb"))]
+    #[case::no_database("jdbc:postgresql://db:8812", ("db", 8812, "qdb"))]
+    #[case::params("jdbc:postgresql://127.0.0.1:8812/qdb?useSSL=false&x=1", ("127.0.0.1", 8812, "qdb"))]
+    fn parses_jdbc_urls(#[case] url: &str, #[case] expected: (&str, u16, &str)) {
+        let (h, p, d) = parse_jdbc_url(url).unwrap();
+        assert_eq!((h.as_str(), p, d.as_str()), expected);
+    }
+
+    #[test]
+    fn unknown_keys_and_inert_values_become_notices() {
+        let c = config("foo.bar=1\ntasks.max=3").unwrap();
+        assert!(
+            c.notices.iter().any(|n| n.starts_with("foo.bar")),
+            "{:?}",
+            c.notices
+        );
+        assert!(
+            c.notices.iter().any(|n| n.starts_with("tasks.max=3")),
+            "{:?}",
+            c.notices
+        );
+    }
+
+    #[test]
+    fn password_stays_out_of_debug_output() {
+        assert!(!format!("{:?}", config("").unwrap()).contains("quest\""));
+    }
+
+    #[test]
+    fn table_name_format_substitutes_the_topic() {
+        assert_eq!(
+            config("table.name.format=kafka_${topic}_t")
+                .unwrap()
+                .table_name("a"),
+            "kafka_a_t"
+        );
+    }
+}

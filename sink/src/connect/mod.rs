@@ -1,0 +1,17 @@
+//! Kafka Connect's data model ([`schema`], [`value`]) and a decoder for the envelope Kafka's
+//! `JsonConverter` reads with `schemas.enable=true` ([`json`]). Pure: no I/O.
+//!
+//! Decoding follows JsonConverter (wrapping ints included) except that a JSON node of the wrong
+//! kind is an error instead of a silent 0 / false / null; see `shared/reference/connect-behaviour.md`
+//! section 6.
+
+pub mod json;
+pub mod schema;
+pub mod value;
+
+pub use json::{
+    decode_envelope, encode_envelope, encode_value, schema_to_json, Coercion, DecodeError,
+    DecodeErrorKind, DecodeOptions, Decoded, Envelope, Overflow,
+};
+pub use schema::{Field, Logical, Schema, Type};
+pub use value::{Decimal, Value};

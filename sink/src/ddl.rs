@@ -1,0 +1,124 @@
+//! The SQL text the JDBC sink's PostgreSQL dialect issues (section 3 of the reference):
+//! identifiers always double-quoted, `NULL`/`NOT NULL` per field, no `DEFAULT` (QuestDB
+//! rejects it in a column definition, so defaults are applied while decoding instead), and no
+//! primary key clause (QuestDB has none).
+
+use crate::mapping::Column;
+
+/// `"name"`, with embedded double quotes doubled so no name can end the identifier early.
+pub fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+fn column_definition(column: &Column) -> String {
+    let null = if column.nullable { "NULL" } else { "NOT NULL" };
+    format!("{} {} {}", quote(&column.name), column.sql_type, null)
+}
+
+/// `CREATE TABLE "t" (` then one line per column, as the JDBC sink lays it out.
+pub fn create_table(table: &str, columns: &[Column]) -> String {
+    let definitions: Vec<String> = columns.iter().map(column_definition).collect();
+    format!(
+        "CREATE TABLE {} (\n{})",
+        quote(table),
+        definitions.join(",\n")
+    )
+}
+
+/// One `ALTER TABLE "t" ADD "c" TYPE NULL` per missing column.
+pub fn add_columns(table: &str, columns: &[&Column]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|column| {
+            format!(
+                "ALTER TABLE {} ADD {}",
+                quote(table),
+                column_definition(column)
+            )
+        })
+        .collect()
+}
+
+/// A prepared insert of every column, `$1..$n` placeholders in column order.
+pub fn insert(table: &str, columns: &[Column]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| quote(&c.name)).collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote(table),
+        names.join(","),
+        placeholders.join(",")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{Column, Source, SqlType};
+    use rstest::rstest;
+
+    fn col(name: &str, sql_type: SqlType, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            sql_type,
+            nullable,
+            has_default: false,
+            source: Source::Field(0),
+        }
+    }
+
+    #[rstest]
+    #[case::plain("t", "\"t\"")]
+    #[case::hyphen("example-topic", "\"example-topic\"")]
+    #[case::upper("MixedCase", "\"MixedCase\"")]
+    #[case::reserved("select", "\"select\"")]
+    #[case::embedded_quote("a\"b", "\"a\"\"b\"")]
+    #[case::injection("x\"; DROP TABLE y; --", "\"x\"\"; DROP TABLE y; --\"")]
+    fn quotes_identifiers(#[case] name: &str, #[case] quoted: &str) {
+        assert_eq!(quote(name), quoted);
+    }
+
+    #[test]
+    fn create_table_lists_columns_in_order_with_nullability() {
+        let sql = create_table(
+            "example-topic",
+            &[
+                col("flag", SqlType::Boolean, false),
+                col("msg", SqlType::Text, true),
+            ],
+        );
+        assert_eq!(
+            sql,
+            "CREATE TABLE \"example-topic\" (\n\"flag\" BOOLEAN NOT NULL,\n\"msg\" TEXT NULL)"
+        );
+    }
+
+    #[test]
+    fn add_columns_issues_one_statement_per_column() {
+        let a = col("a", SqlType::Int, true);
+        let b = col(
+            "b",
+            SqlType::Decimal {
+                precision: 10,
+                scale: 2,
+            },
+            true,
+        );
+        assert_eq!(
+            add_columns("t", &[&a, &b]),
+            vec![
+                "ALTER TABLE \"t\" ADD \"a\" INT NULL",
+                "ALTER TABLE \"t\" ADD \"b\" DECIMAL(10,2) NULL"
+            ]
+        );
+    }
+
+    #[test]
+    fn insert_has_a_placeholder_per_column() {
+        let sql = insert(
+            "t",
+            &[col("a", SqlType::Int, false), col("b", SqlType::Text, true)],
+        );
+        assert_eq!(sql, "INSERT INTO \"t\" (\"a\",\"b\") VALUES ($1,$2)");
+    }
+}

@@ -1,0 +1,84 @@
+//! Errors that say where: every problem with a record names its topic, partition and offset,
+//! and the field when there is one.
+
+use crate::config::ConfigError;
+use crate::connect::json::DecodeError;
+use crate::mapping::MappingError;
+use crate::questdb::DbError;
+use std::fmt;
+
+/// Where a record lives in Kafka.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordAt {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl fmt::Display for RecordAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "topic {}, partition {}, offset {}",
+            self.topic, self.partition, self.offset
+        )
+    }
+}
+
+/// What is wrong with one record.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    #[error(
+        "the value is null (a tombstone); with pk.mode=none there is nothing to write or delete"
+    )]
+    Tombstone,
+    #[error("{0}")]
+    Mapping(#[from] MappingError),
+    #[error("table \"{table}\" is missing and auto-creation is disabled; set auto.create=true or create the table first")]
+    TableMissing { table: String },
+    #[error("table \"{table}\" is missing fields ({fields}) and auto-evolution is disabled; set auto.evolve=true or add the columns")]
+    MissingFields { table: String, fields: String },
+    #[error("table \"{table}\" cannot gain required field \"{field}\": it has no default, so rows already in the table would have no value; make the field optional or give it a default")]
+    RequiredFieldAdded { table: String, field: String },
+    #[error("{0}")]
+    Write(DbError),
+}
+
+impl Problem {
+    /// The Connect stage the problem happened in, for dead-letter headers.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Problem::Decode(_) | Problem::Tombstone => "VALUE_CONVERTER",
+            _ => "TASK_PUT",
+        }
+    }
+}
+
+/// A record that could not be stored.
+#[derive(Debug, thiserror::Error)]
+#[error("{at}: {problem}")]
+pub struct RecordError {
+    pub at: RecordAt,
+    pub problem: Problem,
+}
+
+/// Why the sink stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("Kafka {context}: {message}. Check that bootstrap servers {bootstrap} are reachable")]
+    Kafka {
+        context: String,
+        message: String,
+        bootstrap: String,
+    },
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("bad record (errors.tolerance=none stops the sink; its offset is not committed): {0}")]
+    Record(#[from] RecordError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,25 @@
+//! A minimal Kafka -> QuestDB sink that does what Kafka Connect's JDBC sink does with the
+//! JSON converter (`schemas.enable=true`), described in `shared/reference/connect-behaviour.md`.
+//!
+//! Pure logic (no I/O, tested in microseconds):
+//! - [`properties`]: the Java `.properties` format Connect reads its config from;
+//! - [`config`]: the JDBC sink's config keys, validated;
+//! - [`connect`]: the Connect data model and the JsonConverter envelope decoder;
+//! - [`mapping`]: Connect schema -> column types, and values -> SQL parameters;
+//! - [`ddl`]: the CREATE / ALTER / INSERT text the JDBC sink would issue.
+//!
+//! I/O at the edges:
+//! - [`questdb`]: QuestDB over its PostgreSQL wire protocol;
+//! - [`pipeline`]: the consume -> decode -> write -> commit loop over rdkafka.
+pub mod config;
+pub mod connect;
+pub mod ddl;
+pub mod error;
+pub mod mapping;
+pub mod pipeline;
+pub mod properties;
+pub mod questdb;
+
+pub use config::SinkConfig;
+pub use error::SinkError;
+pub use pipeline::{run, RunOptions, RunSummary, StopWhen};

@@ -1,0 +1,107 @@
+//! `sink CONNECTOR.properties`: runs the sink like `connect-standalone` runs the JDBC sink.
+
+use clap::Parser;
+use sink::{RunOptions, SinkConfig, StopWhen};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Kafka -> QuestDB, as Kafka Connect's JDBC sink with the JSON converter would do it.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// The connector's .properties file (the seed's connect-jdbc.properties works as it is).
+    properties: PathBuf,
+    /// Kafka bootstrap servers (a Connect worker setting, so not in the connector file).
+    #[arg(long, env = "KQ_BOOTSTRAP_SERVERS", default_value = "localhost:9092")]
+    bootstrap_servers: String,
+    /// Overrides the host of connection.url.
+    #[arg(long, env = "KQ_PG_HOST")]
+    pg_host: Option<String>,
+    /// Overrides the port of connection.url.
+    #[arg(long, env = "KQ_PG_PORT")]
+    pg_port: Option<u16>,
+    /// Overrides `topics` (comma-separated).
+    #[arg(long, env = "KQ_TOPICS")]
+    topics: Option<String>,
+    /// Exit once every assigned partition is stored and committed to its end, instead of running until Ctrl-C.
+    #[arg(long)]
+    until_caught_up: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut props = match std::fs::read_to_string(&cli.properties) {
+        Ok(text) => sink::properties::parse(&text),
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", cli.properties.display());
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(topics) = &cli.topics {
+        props.insert("topics".into(), topics.clone());
+    }
+    let mut config = match SinkConfig::from_properties(&props) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {}: {e}", cli.properties.display());
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(host) = cli.pg_host {
+        config.connection.host = host;
+    }
+    if let Some(port) = cli.pg_port {
+        config.connection.port = port;
+    }
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("stopping after the batch in progress (Ctrl-C again to abort)");
+            let _ = stop.send(true);
+            let _ = tokio::signal::ctrl_c().await;
+            std::process::exit(130);
+        }
+    });
+    let mut options = RunOptions::new(cli.bootstrap_servers);
+    options.shutdown = Some(shutdown);
+    if cli.until_caught_up {
+        options.stop_when = StopWhen::CaughtUp;
+    }
+    tracing::info!(
+        "connector {} -> QuestDB {}:{}/{}, Kafka {}",
+        config.name,
+        config.connection.host,
+        config.connection.port,
+        config.connection.database,
+        options.bootstrap_servers
+    );
+    match sink::run(&config, options).await {
+        Ok(summary) => {
+            tracing::info!(
+                "stopped: {} records, {} rows stored, {} reported, committed {:?}",
+                summary.records,
+                summary.rows,
+                summary.reported,
+                summary.committed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(failed) => {
+            eprintln!("error: {}", failed.error);
+            eprintln!(
+                "stored {} rows before stopping; committed offsets {:?}. Fix or remove the record, then restart: the sink resumes from the last committed offset.",
+                failed.summary.rows, failed.summary.committed
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Connect schema -> table columns, and Connect values -> SQL parameters.
+//!
+//! The column types are those of the JDBC sink's `PostgreSqlDatabaseDialect` (section 2 of the
+//! reference), except where QuestDB cannot store the value as the reference declares it
+//! (section 6): Time becomes INT milliseconds of day, Decimal carries its scale, and names
+//! QuestDB rejects are refused before any SQL is sent.
+
+use crate::config::PkMode;
+use crate::connect::schema::{Logical, Schema, Type};
+use crate::connect::value::{Decimal, Value};
+use std::fmt;
+
+/// The largest precision QuestDB's DECIMAL accepts.
+pub const MAX_DECIMAL_PRECISION: u32 = 76;
+
+/// A column type, spelled as the DDL spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlType {
+    Boolean,
+    SmallInt,
+    Int,
+    BigInt,
+    Real,
+    DoublePrecision,
+    Text,
+    Bytea,
+    Decimal { precision: u32, scale: u32 },
+    Date,
+    Timestamp,
+}
+
+impl fmt::Display for SqlType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlType::Boolean => f.write_str("BOOLEAN"),
+            SqlType::SmallInt => f.write_str("SMALLINT"),
+            SqlType::Int => f.write_str("INT"),
+            SqlType::BigInt => f.write_str("BIGINT"),
+            SqlType::Real => f.write_str("REAL"),
+            SqlType::DoublePrecision => f.write_str("DOUBLE PRECISION"),
+            SqlType::Text => f.write_str("TEXT"),
+            SqlType::Bytea => f.write_str("BYTEA"),
+            SqlType::Decimal { precision, scale } => write!(f, "DECIMAL({precision},{scale})"),
+            SqlType::Date => f.write_str("DATE"),
+            SqlType::Timestamp => f.write_str("TIMESTAMP"),
+        }
+    }
+}
+
+/// Where a column's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The value struct's field at this index.
+    Field(usize),
+    KafkaTopic,
+    KafkaPartition,
+    KafkaOffset,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub sql_type: SqlType,
+    pub nullable: bool,
+    /// Whether the field has a schema default (applied while decoding, not in the DDL).
+    pub has_default: bool,
+    pub source: Source,
+}
+
+/// Why a schema cannot become a table. `field` names the offending field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MappingError {
+    #[error("the record's schema is {found}, not a struct: the JDBC sink writes one column per struct field")]
+    NotAStruct { found: String },
+    #[error("field \"{field}\": {ty} type doesn't have a mapping to the SQL database column type")]
+    NoMapping { field: String, ty: String },
+    #[error("field \"{field}\": QuestDB rejects {what} in column names; rename the field (for example with a ReplaceField transform upstream)")]
+    InvalidColumnName { field: String, what: String },
+    #[error("field \"{field}\": Decimal scale {scale} cannot be stored: QuestDB's DECIMAL takes a scale from 0 to {max}")]
+    DecimalScale { field: String, scale: i32, max: u32 },
+    #[error("field \"{field}\": Decimal precision {precision} (scale {scale}) cannot be stored: QuestDB's DECIMAL takes a precision from 1 to {max}, at least the scale")]
+    DecimalPrecision {
+        field: String,
+        precision: u32,
+        scale: u32,
+        max: u32,
+    },
+    #[error("field \"{field}\": value {value} does not fit the column {column}: {why}")]
+    ValueDoesNotFit {
+        field: String,
+        value: String,
+        column: SqlType,
+        why: String,
+    },
+    #[error("the record value is null but the table needs a struct (a tombstone cannot be written with pk.mode=none)")]
+    NullValue,
+}
+
+/// The columns a table needs for records of `schema`, in the order the JDBC sink declares them:
+/// Kafka coordinates first with `pk.mode=kafka`, then the struct's fields in schema order.
+pub fn columns(
+    schema: &Schema,
+    pk_mode: PkMode,
+    whitelist: &[String],
+) -> Result<Vec<Column>, MappingError> {
+    let Type::Struct(fields) = &schema.ty else {
+        return Err(MappingError::NotAStruct {
+            found: schema.describe(),
+        });
+    };
+    let mut out = Vec::with_capacity(fields.len() + 3);
+    if pk_mode == PkMode::Kafka {
+        for (name, sql_type, source) in [
+            ("__connect_topic", SqlType::Text, Source::KafkaTopic),
+            ("__connect_partition", SqlType::Int, Source::KafkaPartition),
+            ("__connect_offset", SqlType::BigInt, Source::KafkaOffset),
+        ] {
+            out.push(Column {
+                name: name.into(),
+                sql_type,
+                nullable: false,
+                has_default: false,
+                source,
+            });
+        }
+    }
+    for (index, field) in fields.iter().enumerate() {
+        if !whitelist.is_empty() && !whitelist.contains(&field.name) {
+            continue;
+        }
+        check_column_name(&field.name)?;
+        out.push(Column {
+            name: field.name.clone(),
+            sql_type: sql_type(&field.name, &field.schema)?,
+            nullable: field.schema.optional,
+            has_default: field.schema.default.is_some(),
+            source: Source::Field(index),
+        });
+    }
+    Ok(out)
+}
+
+/// The DDL type for one field's schema.
+pub fn sql_type(field: &str, schema: &Schema) -> Result<SqlType, MappingError> {
+    if let Some(logical) = &schema.logical {
+        return Ok(match logical {
+            Logical::Decimal { scale, precision } => decimal_type(field, *scale, *precision)?,
+            Logical::Date => SqlType::Date,
+            // QuestDB has no TIME column: keep the physical value, millis of day (section 6).
+            Logical::Time => SqlType::Int,
+            Logical::Timestamp => SqlType::Timestamp,
+        });
+    }
+    Ok(match &schema.ty {
+        Type::Boolean => SqlType::Boolean,
+        Type::Int8 | Type::Int16 => SqlType::SmallInt,
+        Type::Int32 => SqlType::Int,
+        Type::Int64 => SqlType::BigInt,
+        Type::Float32 => SqlType::Real,
+        Type::Float64 => SqlType::DoublePrecision,
+        Type::String => SqlType::Text,
+        Type::Bytes => SqlType::Bytea,
+        Type::Array(_) | Type::Map(..) | Type::Struct(_) => {
+            return Err(MappingError::NoMapping {
+                field: field.into(),
+                ty: schema.ty.type_name().to_uppercase(),
+            })
+        }
+    })
+}
+
+fn decimal_type(field: &str, scale: i32, precision: Option<u32>) -> Result<SqlType, MappingError> {
+    let max = MAX_DECIMAL_PRECISION;
+    let scale_u =
+        u32::try_from(scale)
+            .ok()
+            .filter(|s| *s <= max)
+            .ok_or(MappingError::DecimalScale {
+                field: field.into(),
+                scale,
+                max,
+            })?;
+    // Without a declared precision, take the widest QuestDB has, so no value that QuestDB
+    // could hold is refused; the reference's bare DECIMAL would round to scale 3 instead.
+    let precision = precision.unwrap_or(max);
+    if precision == 0 || precision > max || precision < scale_u {
+        return Err(MappingError::DecimalPrecision {
+            field: field.into(),
+            precision,
+            scale: scale_u,
+            max,
+        });
+    }
+    Ok(SqlType::Decimal {
+        precision,
+        scale: scale_u,
+    })
+}
+
+/// Characters QuestDB refuses in a column name (its `TableUtils.isValidColumnName`).
+const INVALID_COLUMN_CHARS: &[(char, &str)] = &[
+    ('-', "'-' (hyphen)"),
+    ('.', "'.' (dot)"),
+    ('?', "'?'"),
+    (',', "','"),
+    ('\'', "a single quote"),
+    ('"', "a double quote"),
+    ('\\', "a backslash"),
+    ('/', "'/'"),
+    (':', "':'"),
+    ('(', "'('"),
+    (')', "')'"),
+    ('+', "'+'"),
+    ('*', "'*'"),
+    ('%', "'%'"),
+    ('~', "'~'"),
+    ('\0', "a NUL character"),
+];
+
+fn check_column_name(name: &str) -> Result<(), MappingError> {
+    if name.is_empty() {
+        return Err(MappingError::InvalidColumnName {
+            field: name.into(),
+            what: "an empty name".into(),
+        });
+    }
+    for (c, what) in INVALID_COLUMN_CHARS {
+        if name.contains(*c) {
+            return Err(MappingError::InvalidColumnName {
+                field: name.into(),
+                what: (*what).into(),
+            });
+        }
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(MappingError::InvalidColumnName {
+            field: name.into(),
+            what: format!("the control character {c:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// One SQL parameter, in the form the column stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Null,
+    Bool(bool),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Text(String),
+    /// Microseconds since the Unix epoch.
+    TimestampMicros(i64),
+    /// Milliseconds since the Unix epoch (QuestDB's DATE is a millisecond instant).
+    DateMillis(i64),
+    /// Plain decimal text already at the column's scale, e.g. `-0.05`.
+    Decimal(String),
+}
+
+/// Kafka coordinates of the record a row comes from, for `pk.mode=kafka`.
+#[derive(Debug, Clone, Copy)]
+pub struct Coordinates<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// The parameters for one row: `value` must be the struct the columns were made from.
+pub fn row(
+    columns: &[Column],
+    value: &Value,
+    at: Coordinates<'_>,
+) -> Result<Vec<SqlParam>, MappingError> {
+    let fields = match value {
+        Value::Struct(fields) => fields.as_slice(),
+        Value::Null => return Err(MappingError::NullValue),
+        other => {
+            return Err(MappingError::NotAStruct {
+                found: format!("{other:?}"),
+            })
+        }
+    };
+    columns
+        .iter()
+        .map(|column| match column.source {
+            Source::KafkaTopic => Ok(SqlParam::Text(at.topic.to_string())),
+            Source::KafkaPartition => Ok(SqlParam::I32(at.partition)),
+            Source::KafkaOffset => Ok(SqlParam::I64(at.offset)),
+            Source::Field(index) => {
+                let value = fields.get(index).map(|(_, v)| v).unwrap_or(&Value::Null);
+                param(column, value)
+            }
+        })
+        .collect()
+}
+
+/// Converts one decoded value to the parameter its column takes.
+pub fn param(column: &Column, value: &Value) -> Result<SqlParam, MappingError> {
+    let doesnt_fit = |why: &str| MappingError::ValueDoesNotFit {
+        field: column.name.clone(),
+        value: format!("{value:?}"),
+        column: column.sql_type.clone(),
+        why: why.into(),
+    };
+    Ok(match (value, &column.sql_type) {
+        (Value::Null, _) => SqlParam::Null,
+        (Value::Boolean(b), SqlType::Boolean) => SqlParam::Bool(*b),
+        (Value::Int8(v), SqlType::SmallInt) => SqlParam::I16(i16::from(*v)),
+        (Value::Int16(v), SqlType::SmallInt) => SqlParam::I16(*v),
+        (Value::Int32(v), SqlType::Int) => SqlParam::I32(*v),
+        (Value::Time(ms), SqlType::Int) => SqlParam::I32(*ms),
+        (Value::Int64(v), SqlType::BigInt) => SqlParam::I64(*v),
+        (Value::Float32(v), SqlType::Real) => SqlParam::F32(*v),
+        (Value::Float64(v), SqlType::DoublePrecision) => SqlParam::F64(*v),
+        (Value::String(s), SqlType::Text) => SqlParam::Text(s.clone()),
+        (Value::Bytes(b), SqlType::Bytea) => SqlParam::Text(bytea_hex(b)),
+        (Value::Date(days), SqlType::Date) => SqlParam::DateMillis(i64::from(*days) * 86_400_000),
+        (Value::Timestamp(ms), SqlType::Timestamp) => SqlParam::TimestampMicros(
+            ms.checked_mul(1000)
+                .ok_or_else(|| doesnt_fit("beyond the microsecond TIMESTAMP range"))?,
+        ),
+        (Value::Decimal(d), SqlType::Decimal { precision, scale }) => {
+            SqlParam::Decimal(fit_decimal(d, *precision, *scale).map_err(|why| doesnt_fit(&why))?)
+        }
+        _ => return Err(doesnt_fit("the value's type does not match the column's")),
+    })
+}
+
+/// PostgreSQL's `bytea` hex text form, `\x` then two lower-case hex digits a byte: lossless and
+/// reversible, and what a PostgreSQL client shows for the same bytes.
+pub fn bytea_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + bytes.len() * 2);
+    s.push_str("\\x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// The decimal's text at the column's scale, or why it cannot be stored without loss.
+fn fit_decimal(d: &Decimal, precision: u32, scale: u32) -> Result<String, String> {
+    let rescaled = d.rescale(scale as i32).ok_or_else(|| {
+        format!("it has more than {scale} digits after the point and would be rounded")
+    })?;
+    if rescaled.precision() > precision {
+        return Err(format!(
+            "it has {} digits, more than the precision {precision}",
+            rescaled.precision()
+        ));
+    }
+    Ok(rescaled.to_string())
+}

@@ -1,0 +1,588 @@
+//! The sink's loop: consume a batch, decode it, create or evolve tables, insert the rows in
+//! one transaction per table run, and only then commit the Kafka offsets. A bad record stops
+//! the sink (`errors.tolerance=none`) after everything before it is stored and committed, or
+//! is reported to the log and the dead letter queue and skipped (`errors.tolerance=all`).
+
+use crate::config::{SinkConfig, Tolerance, Topics};
+use crate::connect::json::{decode_envelope, DecodeOptions, Envelope};
+use crate::connect::schema::Schema;
+use crate::ddl;
+use crate::error::{Problem, RecordAt, RecordError, SinkError};
+use crate::mapping::{self, Column, Coordinates, SqlParam};
+use crate::questdb::{DbError, QuestDb};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// When `run` returns on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWhen {
+    /// Run until the shutdown signal (like a Connect task).
+    Never,
+    /// Return once every assigned partition is stored and committed up to its end.
+    CaughtUp,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Kafka's `bootstrap.servers` (a Connect worker setting, not a connector one).
+    pub bootstrap_servers: String,
+    pub stop_when: StopWhen,
+    /// Flip to `true` to stop after the batch in progress.
+    pub shutdown: Option<watch::Receiver<bool>>,
+    /// How long one poll waits for the first record of a batch.
+    pub poll_timeout: Duration,
+}
+
+impl RunOptions {
+    pub fn new(bootstrap_servers: impl Into<String>) -> RunOptions {
+        RunOptions {
+            bootstrap_servers: bootstrap_servers.into(),
+            stop_when: StopWhen::Never,
+            shutdown: None,
+            poll_timeout: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a run did, also returned when it fails.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Records consumed.
+    pub records: u64,
+    /// Rows stored in QuestDB.
+    pub rows: u64,
+    /// Bad records reported and skipped (`errors.tolerance=all`).
+    pub reported: u64,
+    /// Every DDL statement the sink issued, in order.
+    pub ddl: Vec<String>,
+    /// Values changed on decoding as JsonConverter changes them (e.g. int8 222 -> -34), with where.
+    pub coercions: Vec<String>,
+    /// The last committed offset (next to read) per topic and partition.
+    pub committed: BTreeMap<(String, i32), i64>,
+}
+
+/// A run that stopped on an error, with what it had done until then.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Failed {
+    pub error: SinkError,
+    pub summary: RunSummary,
+}
+
+/// Runs the sink until `options.stop_when` or the shutdown signal.
+pub async fn run(config: &SinkConfig, options: RunOptions) -> Result<RunSummary, Box<Failed>> {
+    let mut summary = RunSummary::default();
+    match run_inner(config, &options, &mut summary).await {
+        Ok(()) => Ok(summary),
+        Err(error) => Err(Box::new(Failed { error, summary })),
+    }
+}
+
+async fn run_inner(
+    config: &SinkConfig,
+    options: &RunOptions,
+    summary: &mut RunSummary,
+) -> Result<(), SinkError> {
+    for notice in &config.notices {
+        tracing::info!("config: {notice}");
+    }
+    let kafka_err = |context: &str, e: rdkafka::error::KafkaError| SinkError::Kafka {
+        context: context.to_string(),
+        message: e.to_string(),
+        bootstrap: options.bootstrap_servers.clone(),
+    };
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &options.bootstrap_servers)
+        .set("group.id", config.group_id())
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        // Connect's sink consumers start from the earliest offset when the group has none.
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .map_err(|e| kafka_err("consumer", e))?;
+    let patterns: Vec<String> = match &config.topics {
+        Topics::List(topics) => topics.clone(),
+        // librdkafka treats a subscription starting with ^ as a regular expression.
+        Topics::Regex(regex) => vec![format!("^{}", regex.trim_start_matches('^'))],
+    };
+    let pattern_refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&pattern_refs)
+        .map_err(|e| kafka_err("subscribe", e))?;
+
+    let dlq = match (&config.errors.dlq_topic, config.errors.tolerance) {
+        (Some(_), Tolerance::All) => Some(
+            ClientConfig::new()
+                .set("bootstrap.servers", &options.bootstrap_servers)
+                .create::<FutureProducer>()
+                .map_err(|e| kafka_err("dead letter queue producer", e))?,
+        ),
+        _ => None,
+    };
+    let db = QuestDb::connect(&config.connection).await?;
+    let mut sink = Sink {
+        config,
+        db,
+        tables: HashMap::new(),
+        dlq,
+        summary,
+        done: BTreeMap::new(),
+    };
+    let mut shutdown = options.shutdown.clone();
+
+    loop {
+        if shutdown.as_ref().is_some_and(|s| *s.borrow()) {
+            break;
+        }
+        let batch = next_batch(
+            &consumer,
+            config.batch_size,
+            options.poll_timeout,
+            &mut shutdown,
+        )
+        .await;
+        let batch = batch.map_err(|e| kafka_err("poll", e))?;
+        if !batch.is_empty() {
+            let processed = sink.process(&batch).await;
+            // Whatever was stored before a failure is committed before the failure is returned.
+            sink.commit(&consumer).map_err(|e| kafka_err("commit", e))?;
+            processed?;
+        }
+        if options.stop_when == StopWhen::CaughtUp
+            && caught_up(&consumer, &sink.done).map_err(|e| kafka_err("watermarks", e))?
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for a first record, then takes what else is ready, up to `max`.
+async fn next_batch(
+    consumer: &StreamConsumer,
+    max: usize,
+    timeout: Duration,
+    shutdown: &mut Option<watch::Receiver<bool>>,
+) -> Result<Vec<OwnedMessage>, rdkafka::error::KafkaError> {
+    let mut batch = Vec::new();
+    let first = async {
+        match shutdown {
+            Some(s) => tokio::select! {
+                m = tokio::time::timeout(timeout, consumer.recv()) => m.ok(),
+                _ = s.changed() => None,
+            },
+            None => tokio::time::timeout(timeout, consumer.recv()).await.ok(),
+        }
+    };
+    match first.await {
+        None => return Ok(batch),
+        Some(m) => batch.push(m?.detach()),
+    }
+    // A short linger collects the records already fetched, so a burst is one transaction.
+    while batch.len() < max {
+        match tokio::time::timeout(Duration::from_millis(5), consumer.recv()).await {
+            Ok(m) => batch.push(m?.detach()),
+            Err(_) => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// Whether every assigned partition has been handled up to its high watermark.
+fn caught_up(
+    consumer: &StreamConsumer,
+    done: &BTreeMap<(String, i32), i64>,
+) -> Result<bool, rdkafka::error::KafkaError> {
+    let assignment = consumer.assignment()?;
+    if assignment.count() == 0 {
+        return Ok(false);
+    }
+    let committed = consumer.committed_offsets(assignment.clone(), Duration::from_secs(10))?;
+    for element in committed.elements() {
+        let (topic, partition) = (element.topic(), element.partition());
+        let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
+        let committed = match element.offset() {
+            Offset::Offset(o) => o,
+            _ => low,
+        };
+        let next = done
+            .get(&(topic.to_string(), partition))
+            .map_or(committed, |d| (d + 1).max(committed));
+        if next.max(low) < high {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A decoded record on its way to a table.
+struct Row {
+    index: usize,
+    table: String,
+    columns: Arc<Vec<Column>>,
+    params: Vec<SqlParam>,
+}
+
+struct Sink<'a> {
+    config: &'a SinkConfig,
+    db: QuestDb,
+    /// Lower-cased column names of the tables seen so far (QuestDB names are case-insensitive).
+    tables: HashMap<String, HashSet<String>>,
+    dlq: Option<FutureProducer>,
+    summary: &'a mut RunSummary,
+    /// The highest offset handled (stored or reported) per partition, not yet committed.
+    done: BTreeMap<(String, i32), i64>,
+}
+
+fn at(message: &OwnedMessage) -> RecordAt {
+    RecordAt {
+        topic: message.topic().to_string(),
+        partition: message.partition(),
+        offset: message.offset(),
+    }
+}
+
+impl Sink<'_> {
+    async fn process(&mut self, batch: &[OwnedMessage]) -> Result<(), SinkError> {
+        self.summary.records += batch.len() as u64;
+        let decode = DecodeOptions {
+            overflow: self.config.overflow,
+        };
+        let mut pending: Vec<Row> = Vec::new();
+        let mut last_columns: Option<(Schema, Arc<Vec<Column>>)> = None;
+        for (index, message) in batch.iter().enumerate() {
+            let row = match decode_envelope(message.payload(), &decode) {
+                Ok(Envelope::Record(decoded)) => {
+                    for c in &decoded.coercions {
+                        let field = if c.field.is_empty() {
+                            "(value)"
+                        } else {
+                            c.field.as_str()
+                        };
+                        let note = format!(
+                            "{}: field \"{}\": {} {} stored as {} (JsonConverter's wrap)",
+                            at(message),
+                            field,
+                            c.target,
+                            c.written,
+                            c.stored
+                        );
+                        tracing::warn!("{note}");
+                        self.summary.coercions.push(note);
+                    }
+                    self.to_row(
+                        index,
+                        message,
+                        decoded.schema,
+                        &decoded.value,
+                        &mut last_columns,
+                    )
+                }
+                Ok(Envelope::Tombstone) => Err(Problem::Tombstone),
+                Err(e) => Err(Problem::Decode(e)),
+            };
+            match row {
+                Ok(row) => pending.push(row),
+                Err(problem) => {
+                    // Keep order: everything before the bad record is stored first.
+                    self.write(batch, std::mem::take(&mut pending)).await?;
+                    self.reject(message, problem).await?;
+                }
+            }
+        }
+        self.write(batch, pending).await
+    }
+
+    fn to_row(
+        &self,
+        index: usize,
+        message: &OwnedMessage,
+        schema: Schema,
+        value: &crate::connect::value::Value,
+        last: &mut Option<(Schema, Arc<Vec<Column>>)>,
+    ) -> Result<Row, Problem> {
+        let columns = match last {
+            Some((s, columns)) if *s == schema => columns.clone(),
+            _ => {
+                let columns = Arc::new(mapping::columns(
+                    &schema,
+                    self.config.pk_mode,
+                    &self.config.fields_whitelist,
+                )?);
+                *last = Some((schema, columns.clone()));
+                columns
+            }
+        };
+        let coordinates = Coordinates {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        let params = mapping::row(&columns, value, coordinates)?;
+        Ok(Row {
+            index,
+            table: self.config.table_name(message.topic()),
+            columns,
+            params,
+        })
+    }
+
+    /// Writes rows in runs of the same table and columns, one transaction a run.
+    async fn write(&mut self, batch: &[OwnedMessage], rows: Vec<Row>) -> Result<(), SinkError> {
+        let mut rows = rows.into_iter().peekable();
+        while let Some(first) = rows.next() {
+            let mut run = vec![first];
+            while let Some(next) = rows.peek() {
+                if next.table == run[0].table && Arc::ptr_eq(&next.columns, &run[0].columns) {
+                    run.push(rows.next().expect("peeked"));
+                } else {
+                    break;
+                }
+            }
+            self.write_run(batch, run).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_run(&mut self, batch: &[OwnedMessage], run: Vec<Row>) -> Result<(), SinkError> {
+        let (table, columns) = (run[0].table.clone(), run[0].columns.clone());
+        if let Err(problem) = self.ensure_table(&table, &columns).await {
+            // The table cannot take these records: each of them fails the same way.
+            let problem_text = problem.to_string();
+            self.reject(&batch[run[0].index], problem).await?;
+            for row in &run[1..] {
+                self.reject(
+                    &batch[row.index],
+                    Problem::Write(DbError::Statement {
+                        sql: String::new(),
+                        message: problem_text.clone(),
+                    }),
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+        let sql = ddl::insert(&table, &columns);
+        let params: Vec<Vec<SqlParam>> = run.iter().map(|r| r.params.clone()).collect();
+        match self.insert_with_retries(&sql, &params).await {
+            Ok(()) => {
+                for row in &run {
+                    self.mark_done(&batch[row.index]);
+                }
+                self.summary.rows += run.len() as u64;
+                Ok(())
+            }
+            Err(e) if run.len() == 1 => self.reject(&batch[run[0].index], Problem::Write(e)).await,
+            Err(_) => {
+                // Find the record QuestDB refuses: one row a transaction, in order.
+                for row in run {
+                    match self
+                        .insert_with_retries(&sql, std::slice::from_ref(&row.params))
+                        .await
+                    {
+                        Ok(()) => {
+                            self.mark_done(&batch[row.index]);
+                            self.summary.rows += 1;
+                        }
+                        Err(e) => self.reject(&batch[row.index], Problem::Write(e)).await?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Retries lost connections `max.retries` times, `retry.backoff.ms` apart; a statement
+    /// QuestDB rejects is not retried, since it would be rejected again.
+    async fn insert_with_retries(
+        &mut self,
+        sql: &str,
+        rows: &[Vec<SqlParam>],
+    ) -> Result<(), DbError> {
+        let mut attempt = 0;
+        loop {
+            match self.db.insert(sql, rows).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() && attempt < self.config.max_retries => {
+                    attempt += 1;
+                    tracing::warn!(
+                        "{e}; retry {attempt} of {} in {:?}",
+                        self.config.max_retries,
+                        self.config.retry_backoff
+                    );
+                    tokio::time::sleep(self.config.retry_backoff).await;
+                    if let Ok(db) = QuestDb::connect(&self.config.connection).await {
+                        self.db = db;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Creates the table or adds missing columns, as `auto.create` / `auto.evolve` allow.
+    async fn ensure_table(&mut self, table: &str, columns: &[Column]) -> Result<(), Problem> {
+        if !self.tables.contains_key(table) {
+            match self.db.find_table(table).await.map_err(Problem::Write)? {
+                Some(existing) => {
+                    let known = self.db.columns(&existing).await.map_err(Problem::Write)?;
+                    self.tables.insert(
+                        table.to_string(),
+                        known.into_iter().map(|c| c.name.to_lowercase()).collect(),
+                    );
+                }
+                None if self.config.auto_create => {
+                    let sql = ddl::create_table(table, columns);
+                    self.issue(&sql).await?;
+                    self.tables.insert(
+                        table.to_string(),
+                        columns.iter().map(|c| c.name.to_lowercase()).collect(),
+                    );
+                    return Ok(());
+                }
+                None => {
+                    return Err(Problem::TableMissing {
+                        table: table.to_string(),
+                    })
+                }
+            }
+        }
+        let known = &self.tables[table];
+        let missing: Vec<&Column> = columns
+            .iter()
+            .filter(|c| !known.contains(&c.name.to_lowercase()))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if !self.config.auto_evolve {
+            let fields = missing
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Problem::MissingFields {
+                table: table.to_string(),
+                fields,
+            });
+        }
+        if let Some(required) = missing.iter().find(|c| !c.nullable && !c.has_default) {
+            return Err(Problem::RequiredFieldAdded {
+                table: table.to_string(),
+                field: required.name.clone(),
+            });
+        }
+        for sql in ddl::add_columns(table, &missing) {
+            self.issue(&sql).await?;
+        }
+        let names: Vec<String> = missing.iter().map(|c| c.name.to_lowercase()).collect();
+        self.tables
+            .get_mut(table)
+            .expect("cached above")
+            .extend(names);
+        Ok(())
+    }
+
+    async fn issue(&mut self, sql: &str) -> Result<(), Problem> {
+        tracing::info!("DDL: {sql}");
+        self.db.execute(sql).await.map_err(Problem::Write)?;
+        self.summary.ddl.push(sql.to_string());
+        Ok(())
+    }
+
+    fn mark_done(&mut self, message: &OwnedMessage) {
+        self.done.insert(
+            (message.topic().to_string(), message.partition()),
+            message.offset(),
+        );
+    }
+
+    /// A bad record: stop (tolerance none) or report it and count it as handled (tolerance all).
+    async fn reject(&mut self, message: &OwnedMessage, problem: Problem) -> Result<(), SinkError> {
+        let error = RecordError {
+            at: at(message),
+            problem,
+        };
+        if self.config.errors.tolerance == Tolerance::None {
+            return Err(SinkError::Record(error));
+        }
+        if self.config.errors.log {
+            tracing::error!("skipping bad record: {error}");
+        }
+        if let (Some(producer), Some(topic)) = (&self.dlq, &self.config.errors.dlq_topic) {
+            let mut record = FutureRecord::to(topic);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            if let Some(payload) = message.payload() {
+                record = record.payload(payload);
+            }
+            if self.config.errors.dlq_context_headers {
+                record = record.headers(context_headers(&self.config.name, &error));
+            }
+            producer
+                .send(record, Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| SinkError::Kafka {
+                    context: format!("dead letter queue {topic}"),
+                    message: e.to_string(),
+                    bootstrap: String::new(),
+                })?;
+        }
+        self.summary.reported += 1;
+        self.mark_done(message);
+        Ok(())
+    }
+
+    fn commit(&mut self, consumer: &StreamConsumer) -> Result<(), rdkafka::error::KafkaError> {
+        if self.done.is_empty() {
+            return Ok(());
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in &self.done {
+            offsets.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))?;
+        }
+        consumer.commit(&offsets, CommitMode::Sync)?;
+        for ((topic, partition), offset) in std::mem::take(&mut self.done) {
+            self.summary
+                .committed
+                .insert((topic, partition), offset + 1);
+        }
+        Ok(())
+    }
+}
+
+/// Connect's `__connect.errors.*` headers for a dead-lettered record.
+fn context_headers(connector: &str, error: &RecordError) -> OwnedHeaders {
+    let partition = error.at.partition.to_string();
+    let offset = error.at.offset.to_string();
+    let message = error.problem.to_string();
+    let pairs = [
+        ("__connect.errors.topic", error.at.topic.as_str()),
+        ("__connect.errors.partition", partition.as_str()),
+        ("__connect.errors.offset", offset.as_str()),
+        ("__connect.errors.connector.name", connector),
+        ("__connect.errors.task.id", "0"),
+        ("__connect.errors.stage", error.problem.stage()),
+        ("__connect.errors.class.name", "sink"),
+        (
+            "__connect.errors.exception.class.name",
+            "sink::error::RecordError",
+        ),
+        ("__connect.errors.exception.message", message.as_str()),
+    ];
+    pairs
+        .into_iter()
+        .fold(OwnedHeaders::new(), |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value),
+            })
+        })
+}

@@ -1,0 +1,252 @@
+//! QuestDB over its PostgreSQL wire protocol: the only module of the sink that talks SQL.
+
+use crate::config::Connection;
+use crate::mapping::SqlParam;
+use bytes::{BufMut, BytesMut};
+use postgres_types::{Format, IsNull, ToSql, Type};
+use std::error::Error as StdError;
+use tokio_postgres::{Client, NoTls};
+
+/// A database problem, naming the endpoint and the statement that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to QuestDB at {host}:{port} (database {database}, user {user}): {source}. Is QuestDB running and is its PostgreSQL wire port (pg.net.bind.to, default 8812) reachable?")]
+    Connect {
+        host: String,
+        port: u16,
+        database: String,
+        user: String,
+        source: tokio_postgres::Error,
+    },
+    #[error("QuestDB rejected `{sql}`: {message}")]
+    Statement { sql: String, message: String },
+}
+
+impl DbError {
+    fn statement(sql: &str, e: tokio_postgres::Error) -> DbError {
+        DbError::Statement {
+            sql: sql.to_string(),
+            message: describe(&e),
+        }
+    }
+
+    /// Whether retrying could help: lost connections, not rejected statements.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Connect { .. } => true,
+            DbError::Statement { message, .. } => {
+                message.contains("connection closed") || message.contains("broken pipe")
+            }
+        }
+    }
+}
+
+/// The server's own message when there is one (tokio-postgres' Display is just "db error").
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = db.message().to_string();
+            if let Some(pos) = db.position() {
+                s.push_str(&format!(" (at {pos:?})"));
+            }
+            s
+        }
+        None => match e.source() {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// One column as QuestDB reports it in `table_columns()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub column_type: String,
+    pub designated: bool,
+}
+
+pub struct QuestDb {
+    client: Client,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for QuestDb {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+impl QuestDb {
+    pub async fn connect(c: &Connection) -> Result<QuestDb, DbError> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&c.host)
+            .port(c.port)
+            .dbname(&c.database)
+            .user(&c.user)
+            .password(&c.password);
+        pg.connect_timeout(std::time::Duration::from_secs(10));
+        let (client, connection) = pg.connect(NoTls).await.map_err(|source| DbError::Connect {
+            host: c.host.clone(),
+            port: c.port,
+            database: c.database.clone(),
+            user: c.user.clone(),
+            source,
+        })?;
+        let connection = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!("QuestDB connection ended: {}", describe(&e));
+            }
+        });
+        Ok(QuestDb { client, connection })
+    }
+
+    /// The table's name as QuestDB stores it, if it exists. QuestDB matches names case-insensitively.
+    pub async fn find_table(&self, table: &str) -> Result<Option<String>, DbError> {
+        let sql = "SELECT table_name FROM tables()";
+        let rows = self
+            .client
+            .query(sql, &[])
+            .await
+            .map_err(|e| DbError::statement(sql, e))?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).find(|name| {
+            name.eq_ignore_ascii_case(table) || name.to_lowercase() == table.to_lowercase()
+        }))
+    }
+
+    /// `table_columns()` for an existing table, in table order.
+    pub async fn columns(&self, table: &str) -> Result<Vec<ColumnInfo>, DbError> {
+        // table_columns() takes no bind parameter here (QuestDB cannot type it), so the name is
+        // a quoted literal.
+        let sql = format!(
+            "SELECT \"column\", \"type\", \"designated\" FROM table_columns('{}')",
+            table.replace('\'', "''")
+        );
+        let rows = self
+            .client
+            .query(&sql, &[])
+            .await
+            .map_err(|e| DbError::statement(&sql, e))?;
+        Ok(rows
+            .iter()
+            .map(|r| ColumnInfo {
+                name: r.get(0),
+                column_type: r.get(1),
+                designated: r.get(2),
+            })
+            .collect())
+    }
+
+    pub async fn execute(&self, sql: &str) -> Result<(), DbError> {
+        self.client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| DbError::statement(sql, e))
+    }
+
+    /// Inserts the rows in one transaction: all of them are stored, or none.
+    ///
+    /// The transaction is spelled `BEGIN`/`COMMIT` by hand: tokio-postgres' own transaction
+    /// API sends `START TRANSACTION`, which QuestDB reads as a table name.
+    pub async fn insert(&mut self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
+        self.execute("BEGIN").await?;
+        let result = self.insert_rows(sql, rows).await;
+        match result {
+            Ok(()) => self.execute("COMMIT").await,
+            Err(e) => {
+                // The statement's error is the one worth reporting; a failed rollback adds nothing.
+                let _ = self.execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn insert_rows(&self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
+        let statement = self
+            .client
+            .prepare(sql)
+            .await
+            .map_err(|e| DbError::statement(sql, e))?;
+        for row in rows {
+            let params: Vec<&(dyn ToSql + Sync)> =
+                row.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            self.client
+                .execute(&statement, &params)
+                .await
+                .map_err(|e| DbError::statement(sql, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Seconds between the Unix epoch and PostgreSQL's (2000-01-01), which binary dates count from.
+const PG_EPOCH_OFFSET_SECS: i64 = 946_684_800;
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+fn mismatch(param: &SqlParam, ty: &Type) -> BoxError {
+    format!("cannot send {param:?} as a {ty} parameter").into()
+}
+
+/// Encodes each parameter as the type QuestDB asked for in its parameter description, so the
+/// sink works whatever type QuestDB infers for a column.
+impl ToSql for SqlParam {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        use SqlParam as P;
+        if let P::Null = self {
+            return Ok(IsNull::Yes);
+        }
+        // Decimals travel as text (see encode_format); so does anything bound to a text type.
+        if let P::Decimal(text) | P::Text(text) = self {
+            out.put_slice(text.as_bytes());
+            return Ok(IsNull::No);
+        }
+        let int = |v: i64, out: &mut BytesMut| -> Result<(), BoxError> {
+            match *ty {
+                Type::INT2 => out.put_i16(i16::try_from(v).map_err(|_| mismatch(self, ty))?),
+                Type::INT4 => out.put_i32(i32::try_from(v).map_err(|_| mismatch(self, ty))?),
+                Type::INT8 => out.put_i64(v),
+                _ => return Err(mismatch(self, ty)),
+            }
+            Ok(())
+        };
+        match (self, ty) {
+            (P::Bool(b), &Type::BOOL) => out.put_u8(u8::from(*b)),
+            (P::I16(v), _) => int(i64::from(*v), out)?,
+            (P::I32(v), _) => int(i64::from(*v), out)?,
+            (P::I64(v), _) => int(*v, out)?,
+            (P::F32(v), &Type::FLOAT4) => out.put_f32(*v),
+            (P::F32(v), &Type::FLOAT8) => out.put_f64(f64::from(*v)),
+            (P::F64(v), &Type::FLOAT8) => out.put_f64(*v),
+            (P::TimestampMicros(us), &Type::TIMESTAMP | &Type::TIMESTAMPTZ) => {
+                out.put_i64(us - PG_EPOCH_OFFSET_SECS * 1_000_000)
+            }
+            (P::DateMillis(ms), &Type::TIMESTAMP | &Type::TIMESTAMPTZ) => {
+                out.put_i64(ms * 1000 - PG_EPOCH_OFFSET_SECS * 1_000_000)
+            }
+            (P::DateMillis(ms), &Type::DATE) => {
+                let days = (ms - PG_EPOCH_OFFSET_SECS * 1000).div_euclid(86_400_000);
+                out.put_i32(i32::try_from(days).map_err(|_| mismatch(self, ty))?)
+            }
+            _ => return Err(mismatch(self, ty)),
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _ty: &Type) -> Format {
+        match self {
+            SqlParam::Decimal(_) | SqlParam::Text(_) => Format::Text,
+            _ => Format::Binary,
+        }
+    }
+
+    postgres_types::to_sql_checked!();
+}

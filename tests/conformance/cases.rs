@@ -1,0 +1,23 @@
+//! One test per fixture file: the case is replayed through the sink (in process) and its
+//! rendered outcome must equal the accepted snapshot. An empty glob does not compile.
+
+use harness::fixture::{self, Case};
+use harness::replay::{self, SinkMode};
+use harness::{render, snapshot};
+use rstest::rstest;
+use std::path::PathBuf;
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case(#[files("fixtures/**/*.case")] path: PathBuf) {
+    let root = fixture::root().canonicalize().expect("fixtures folder");
+    let case = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = replay::run_case(&case, &crate::target(), &SinkMode::InProcess)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    crate::assert_snapshot(
+        &snapshot::name(&case.name),
+        &case.name,
+        &render::outcome(&outcome),
+    );
+}

@@ -1,0 +1,21 @@
+//! End-to-end tests on real ZooKeeper, Kafka and QuestDB, started once for this binary
+//! (`harness::services::Services::shared`) and isolated by one topic, table and consumer group
+//! per case.
+
+mod cases;
+mod commit;
+
+use harness::replay::Target;
+use harness::services::Services;
+
+/// The shared services, as a replay target.
+pub fn target() -> Target {
+    let e = Services::shared().endpoints();
+    Target {
+        bootstrap: e.kafka_bootstrap,
+        pg_host: e.pg_host,
+        pg_port: e.pg_port,
+    }
+}
+
+pub use harness::snapshot::assert as assert_snapshot;
