@@ -53,9 +53,15 @@ pub enum FixtureError {
 /// The extension of case files.
 pub const EXTENSION: &str = "case";
 
+/// The repository's root folder.
+pub fn workspace_root() -> PathBuf {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+    harness.parent().unwrap_or(harness).to_path_buf()
+}
+
 /// The repository's fixtures folder.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    workspace_root().join("fixtures")
 }
 
 impl Case {

@@ -108,3 +108,75 @@ pub fn high_watermark(bootstrap: &str, topic: &str, partition: i32) -> Result<i6
         .map(|(_, high)| high)
         .map_err(|e| error(bootstrap, format!("watermarks of {topic}/{partition}"), e))
 }
+
+/// A record read back from a topic (the dead letter queue), with its headers in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub offset: i64,
+    pub value: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Every record of partition 0 of `topic`, or none if the topic does not exist.
+pub fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Record>, KafkaError> {
+    use rdkafka::message::{Headers, Message};
+    let consumer = offset_reader(bootstrap, "kq-harness-reader")?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .map_err(|e| error(bootstrap, format!("metadata of {topic}"), e))?;
+    if metadata
+        .topics()
+        .iter()
+        .all(|t| t.error().is_some() || t.partitions().is_empty())
+    {
+        return Ok(Vec::new());
+    }
+    let high = high_watermark(bootstrap, topic, 0)?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .map_err(|e| error(bootstrap, "assign", e))?;
+    consumer
+        .assign(&tpl)
+        .map_err(|e| error(bootstrap, "assign", e))?;
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let mut records = Vec::new();
+    while records.last().map_or(0, |r: &Record| r.offset + 1) < high {
+        if std::time::Instant::now() > deadline {
+            return Err(error(
+                bootstrap,
+                format!("read {topic}"),
+                format!(
+                    "read {} of {high} records within {TIMEOUT:?}",
+                    records.len()
+                ),
+            ));
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.map_err(|e| error(bootstrap, format!("read {topic}"), e))?;
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            h.value
+                                .map(|v| String::from_utf8_lossy(v).into_owned())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        records.push(Record {
+            offset: message.offset(),
+            value: message
+                .payload()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            headers,
+        });
+    }
+    Ok(records)
+}

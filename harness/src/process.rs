@@ -31,6 +31,7 @@ pub const TERM_GRACE: Duration = Duration::from_secs(5);
 /// once its leader is a zombie: where nobody reaps orphans promptly (PID 1 of some containers)
 /// a dead JVM stays a zombie, and `kill -0` still finds its group.
 const GUARDIAN_SCRIPT: &str = r#"
+trap '' HUP INT QUIT PIPE
 running() {
   kill -0 -"$1" 2>/dev/null || return 1
   s=$(cat /proc/"$1"/stat 2>/dev/null) || return 0
@@ -172,6 +173,14 @@ impl ServiceProcess {
         tail_file(&self.log_path, lines)
     }
 
+    /// The first line among the log's last 256 KiB that contains one of `needles`.
+    pub fn log_find(&self, needles: &[&str]) -> Option<String> {
+        let text = read_log_end(&self.log_path).ok()?;
+        text.lines()
+            .find(|line| needles.iter().any(|n| line.contains(n)))
+            .map(|line| line.trim().to_owned())
+    }
+
     /// `Err(Exited)` (with the log tail) if the process has died. Does not reap it, so its pid
     /// and process group id cannot be reused while this value exists.
     pub fn check_alive(&self) -> Result<(), ServiceError> {
@@ -309,23 +318,30 @@ fn peek_exit(pid: u32) -> Option<String> {
 
 /// The last `lines` lines of a file, reading at most its last 256 KiB.
 pub(crate) fn tail_file(path: &Path, lines: usize) -> String {
-    const MAX: u64 = 256 * 1024;
-    let Ok(mut file) = File::open(path) else {
-        return format!("(no log at {})", path.display());
+    let text = match read_log_end(path) {
+        Ok(text) => text,
+        Err(e) => return format!("(could not read the log {}: {e})", path.display()),
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(MAX);
-    let mut bytes = Vec::new();
-    if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut bytes).is_err() {
-        return format!("(could not read {})", path.display());
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let mut all: Vec<&str> = text.lines().collect();
-    if start > 0 && !all.is_empty() {
-        all.remove(0); // probably cut in the middle
-    }
+    let all: Vec<&str> = text.lines().collect();
     if all.is_empty() {
         return format!("(the log {} is empty)", path.display());
     }
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The last 256 KiB of a log, starting at a line boundary.
+fn read_log_end(path: &Path) -> io::Result<String> {
+    const MAX: u64 = 256 * 1024;
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(MAX);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(match text.split_once('\n') {
+        // Probably cut in the middle of a line.
+        Some((_, rest)) if start > 0 => rest.to_owned(),
+        _ => text,
+    })
 }

@@ -59,6 +59,21 @@ pub fn outcome(o: &Outcome) -> String {
         }
     }
 
+    if let Some((topic, records)) = &o.dead_letters {
+        let _ = writeln!(s, "\ndead letter queue {topic}: {} records", records.len());
+        for r in records {
+            let _ = writeln!(
+                s,
+                "  offset {}: value={}",
+                r.offset,
+                value(r.value.as_deref())
+            );
+            for (k, v) in &r.headers {
+                let _ = writeln!(s, "    {k}={}", value(Some(v)));
+            }
+        }
+    }
+
     if !o.coercions.is_empty() {
         s.push_str("\ncoercions:\n");
         for c in &o.coercions {
@@ -78,10 +93,21 @@ pub fn outcome(o: &Outcome) -> String {
     s
 }
 
+/// Values longer than this are shown by their start and their length.
+const LONG: usize = 256;
+
 /// NULL for SQL null; the text as is when it reads unambiguously, else quoted with escapes.
 fn value(v: Option<&str>) -> String {
     match v {
         None => "NULL".into(),
+        Some(text) if text.chars().count() > LONG => {
+            let start: String = text.chars().take(32).collect();
+            format!(
+                "{}... ({} chars)",
+                value(Some(&start)),
+                text.chars().count()
+            )
+        }
         Some(text) if needs_quotes(text) => format!("{text:?}"),
         Some(text) => text.into(),
     }
@@ -109,5 +135,9 @@ mod tests {
         assert_eq!(value(Some("hi")), "hi");
         assert_eq!(value(Some("a|b")), "\"a|b\"");
         assert_eq!(value(Some("line\nbreak")), "\"line\\nbreak\"");
+        assert_eq!(
+            value(Some(&"x".repeat(300))),
+            format!("{}... (300 chars)", "x".repeat(32))
+        );
     }
 }

@@ -44,6 +44,8 @@ pub struct Outcome {
     /// The consumer group's committed offset read back from Kafka.
     pub committed: Option<i64>,
     pub table_state: Option<Table>,
+    /// The dead letter queue's topic and records, when the case configures one.
+    pub dead_letters: Option<(String, Vec<kafka::Record>)>,
     pub elapsed: Duration,
 }
 
@@ -157,6 +159,10 @@ pub async fn run_case(
     let table = config.table_name(&case.topic);
     let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)?;
     let table_state = readback::read_table(&db, &table).await?;
+    let dead_letters = match &config.errors.dlq_topic {
+        Some(topic) => Some((topic.clone(), kafka::read_all(&target.bootstrap, topic)?)),
+        None => None,
+    };
     Ok(Outcome {
         case: case.name.clone(),
         topic: case.topic.clone(),
@@ -167,6 +173,7 @@ pub async fn run_case(
         error,
         committed,
         table_state,
+        dead_letters,
         elapsed: started.elapsed(),
     })
 }

@@ -1,11 +1,11 @@
 //! Where a case's accepted snapshot lives, and reading its body, so the `harness` binary judges
 //! a case exactly as `cargo test` does.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The snapshots folder of the root package's tests.
 pub fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/snapshots")
+    crate::fixture::workspace_root().join("tests/snapshots")
 }
 
 /// The snapshot name of a case: `seed/example-topic.case` -> `seed__example-topic`.

@@ -92,6 +92,12 @@ pub enum MappingError {
         column: SqlType,
         why: String,
     },
+    #[error("field \"{field}\": {value} cannot be stored in a {column} column: it is QuestDB's NULL marker for that type and would read back as NULL")]
+    NullMarker {
+        field: String,
+        value: String,
+        column: SqlType,
+    },
     #[error("the record value is null but the table needs a struct (a tombstone cannot be written with pk.mode=none)")]
     NullValue,
 }
@@ -301,10 +307,24 @@ pub fn row(
 pub fn param(column: &Column, value: &Value) -> Result<SqlParam, MappingError> {
     let doesnt_fit = |why: &str| MappingError::ValueDoesNotFit {
         field: column.name.clone(),
-        value: format!("{value:?}"),
+        value: show(value),
         column: column.sql_type.clone(),
         why: why.into(),
     };
+    // QuestDB reads these back as NULL; storing them would change the value silently.
+    let null_marker = || MappingError::NullMarker {
+        field: column.name.clone(),
+        value: show(value),
+        column: column.sql_type.clone(),
+    };
+    match value {
+        Value::Int32(i32::MIN) | Value::Time(i32::MIN) | Value::Int64(i64::MIN) => {
+            return Err(null_marker())
+        }
+        Value::Float32(f) if !f.is_finite() => return Err(null_marker()),
+        Value::Float64(f) if !f.is_finite() => return Err(null_marker()),
+        _ => {}
+    }
     Ok(match (value, &column.sql_type) {
         (Value::Null, _) => SqlParam::Null,
         (Value::Boolean(b), SqlType::Boolean) => SqlParam::Bool(*b),
@@ -327,6 +347,27 @@ pub fn param(column: &Column, value: &Value) -> Result<SqlParam, MappingError> {
         }
         _ => return Err(doesnt_fit("the value's type does not match the column's")),
     })
+}
+
+/// A value as a person writes it, for error messages.
+fn show(value: &Value) -> String {
+    match value {
+        Value::Decimal(d) => d.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Float32(f) if f.is_infinite() => {
+            if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        }
+        Value::Float64(f) if f.is_infinite() => {
+            if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        }
+        Value::Float32(f) => f.to_string(),
+        Value::Float64(f) => f.to_string(),
+        Value::Int8(v) => v.to_string(),
+        Value::Int16(v) => v.to_string(),
+        Value::Int32(v) | Value::Date(v) | Value::Time(v) => v.to_string(),
+        Value::Int64(v) | Value::Timestamp(v) => v.to_string(),
+        other => format!("{other:?}"),
+    }
 }
 
 /// PostgreSQL's `bytea` hex text form, `\x` then two lower-case hex digits a byte: lossless and

@@ -18,7 +18,7 @@ pub enum DbError {
         user: String,
         source: tokio_postgres::Error,
     },
-    #[error("QuestDB rejected `{sql}`: {message}")]
+    #[error("`{sql}` failed: {message}")]
     Statement { sql: String, message: String },
 }
 
@@ -188,6 +188,13 @@ const PG_EPOCH_OFFSET_SECS: i64 = 946_684_800;
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
+fn is_text(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::VARCHAR | Type::TEXT | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+    )
+}
+
 fn mismatch(param: &SqlParam, ty: &Type) -> BoxError {
     format!("cannot send {param:?} as a {ty} parameter").into()
 }
@@ -202,6 +209,21 @@ impl ToSql for SqlParam {
         }
         // Decimals travel as text (see encode_format); so does anything bound to a text type.
         if let P::Decimal(text) | P::Text(text) = self {
+            out.put_slice(text.as_bytes());
+            return Ok(IsNull::No);
+        }
+        if is_text(ty) {
+            // A column that exists as text though the schema says otherwise (a table the sink
+            // did not create): send the value's text, as a cast would render it.
+            let text = match self {
+                P::Bool(b) => b.to_string(),
+                P::I16(v) => v.to_string(),
+                P::I32(v) => v.to_string(),
+                P::I64(v) => v.to_string(),
+                P::F32(v) => v.to_string(),
+                P::F64(v) => v.to_string(),
+                _ => return Err(mismatch(self, ty)),
+            };
             out.put_slice(text.as_bytes());
             return Ok(IsNull::No);
         }
@@ -241,9 +263,10 @@ impl ToSql for SqlParam {
         true
     }
 
-    fn encode_format(&self, _ty: &Type) -> Format {
+    fn encode_format(&self, ty: &Type) -> Format {
         match self {
             SqlParam::Decimal(_) | SqlParam::Text(_) => Format::Text,
+            _ if is_text(ty) => Format::Text,
             _ => Format::Binary,
         }
     }

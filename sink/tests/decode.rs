@@ -160,7 +160,7 @@ fn decimal_schema(scale: i32) -> String {
 #[case::float_fraction(r#"{"type":"float"}"#, "1.5", Value::Float32(1.5), None)]
 #[case::float_rounds(r#"{"type":"float"}"#, "0.1", Value::Float32(0.1), None)]
 #[case::float_rounds_int(r#"{"type":"float"}"#, "16777217", Value::Float32(16_777_216.0), None)]
-#[case::float_negative_zero(r#"{"type":"float"}"#, "-0.0", Value::Float32(-0.0), None)]
+#[case::float_negative_zero(r#"{"type":"float"}"#, "-0.0", Value::Float32(0.0), None)]
 #[case::float_zero(r#"{"type":"float"}"#, "0", Value::Float32(0.0), None)]
 #[case::float_max(r#"{"type":"float"}"#, "3.4028235e38", Value::Float32(f32::MAX), None)]
 #[case::float_min_positive(
@@ -193,7 +193,7 @@ fn decimal_schema(scale: i32) -> String {
     Value::Float64(f64::MAX),
     None
 )]
-#[case::double_negative_zero(r#"{"type":"double"}"#, "-0.0", Value::Float64(-0.0), None)]
+#[case::double_negative_zero(r#"{"type":"double"}"#, "-0.0", Value::Float64(0.0), None)]
 #[case::double_overflows(r#"{"type":"double"}"#, "1e400", Value::Float64(f64::INFINITY), Some(("Infinity", "double")))]
 #[case::double_overflows_negative(
     r#"{"type":"double"}"#,
@@ -1312,14 +1312,15 @@ fn non_null_value(schema: &Schema) -> BoxedStrategy<Value> {
         Type::Int16 => any::<i16>().prop_map(Value::Int16).boxed(),
         Type::Int32 => any::<i32>().prop_map(Value::Int32).boxed(),
         Type::Int64 => any::<i64>().prop_map(Value::Int64).boxed(),
-        // Every float but NaN (JSON has no NaN): infinities and -0.0 included.
+        // Every float but NaN (JSON has no NaN) and -0.0, which JsonConverter reads back as 0.0
+        // (Jackson's BigDecimal has no negative zero; the negative_zero cases pin that).
         Type::Float32 => any::<f32>()
             .prop_filter("NaN", |f| !f.is_nan())
-            .prop_map(Value::Float32)
+            .prop_map(|f| Value::Float32(if f == 0.0 { 0.0 } else { f }))
             .boxed(),
         Type::Float64 => any::<f64>()
             .prop_filter("NaN", |f| !f.is_nan())
-            .prop_map(Value::Float64)
+            .prop_map(|f| Value::Float64(if f == 0.0 { 0.0 } else { f }))
             .boxed(),
         Type::Bytes => proptest::collection::vec(any::<u8>(), 0..20)
             .prop_map(Value::Bytes)

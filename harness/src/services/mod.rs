@@ -167,7 +167,25 @@ pub fn wait_ready(
     });
     match outcome {
         Ok(Ok(())) => Ok(process.uptime()),
-        Ok(Err(exited)) => Err(exited),
+        Ok(Err(ServiceError::Exited {
+            service,
+            status,
+            log_tail,
+        })) => {
+            // Name the cause when it scrolled out of the tail (Kafka logs its whole shutdown).
+            let status = match process.log_find(PORT_TAKEN) {
+                Some(line) if !log_tail.contains(&line) => {
+                    format!("{status}; the log says: {line}")
+                }
+                _ => status,
+            };
+            Err(ServiceError::Exited {
+                service,
+                status,
+                log_tail,
+            })
+        }
+        Ok(Err(other)) => Err(other),
         Err(timeout) => Err(ServiceError::NotReady {
             service: process.name(),
             port,
@@ -177,6 +195,9 @@ pub fn wait_ready(
         }),
     }
 }
+
+/// What the services log when a port is taken.
+const PORT_TAKEN: &[&str] = &["Address already in use", "BindException", "could not bind"];
 
 /// `n` distinct free ports on 127.0.0.1 (bound to port 0 and released again, so another
 /// process may take one before the service binds it; [`retry_on_port_race`] covers that).
@@ -201,10 +222,11 @@ pub(crate) fn retry_on_port_race<T>(
     mut start: impl FnMut() -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
     match start() {
-        Err(ServiceError::Exited { log_tail, .. })
-            if ["Address already in use", "BindException", "could not bind"]
-                .iter()
-                .any(|needle| log_tail.contains(needle)) =>
+        Err(ServiceError::Exited {
+            status, log_tail, ..
+        }) if PORT_TAKEN
+            .iter()
+            .any(|needle| status.contains(needle) || log_tail.contains(needle)) =>
         {
             eprintln!("{service} lost a race for its port; retrying on new ports");
             start()

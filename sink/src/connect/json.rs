@@ -678,7 +678,12 @@ impl Decoder<'_> {
         else {
             return wrong_kind(path, format!("a number for {target}"), json);
         };
-        let changed = value.is_infinite() || (value.is_zero() && !lit.is_zero());
+        // Jackson reads the literal as an exact BigDecimal, which has no negative zero, so
+        // JsonConverter stores `-0.0` as `0.0`.
+        if lit.is_zero() {
+            return Ok("0".parse::<F>().unwrap_or(value));
+        }
+        let changed = value.is_infinite() || value.is_zero();
         if !changed {
             return Ok(value);
         }

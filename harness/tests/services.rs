@@ -1,0 +1,498 @@
+//! Real ZooKeeper, Kafka and QuestDB: they start, answer their protocols, and nothing of them
+//! outlives the process that started them, however it ends.
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use harness::error::ServiceError;
+use harness::process::ServiceProcess;
+use harness::provision;
+use harness::services::{self, QuestDb, Services};
+use harness::wait::wait_until;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+/// The machines have 2 cores: tests that start JVMs take turns.
+static JVMS: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    JVMS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// True if `pid` is a live process (a zombie counts as gone: it runs nothing and holds nothing).
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z') | Some('X') | None)
+}
+
+fn gone(pids: &[u32], dirs: &[PathBuf]) -> Result<(), String> {
+    let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+    let left: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
+    if live.is_empty() && left.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("still alive: {live:?}; still there: {left:?}"))
+    }
+}
+
+fn pg_select_1(pg_port: u16) -> Result<i32, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let config = format!("host=127.0.0.1 port={pg_port} user=admin password=quest dbname=qdb");
+        let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let connection = tokio::spawn(connection);
+        let row = client
+            .query_one("SELECT 1", &[])
+            .await
+            .map_err(|e| format!("SELECT 1: {e}"))?;
+        let one: i32 = row.try_get(0).map_err(|e| format!("column 0: {e}"))?;
+        drop(client);
+        let _ = connection.await;
+        Ok(one)
+    })
+}
+
+#[test]
+fn services_answer_and_leave_nothing_behind() {
+    let _turn = one_at_a_time();
+    let services = Services::start().unwrap_or_else(|e| panic!("{e}"));
+    for (step, took) in &services.startup {
+        eprintln!("startup: {step} {:.2}s", took.as_secs_f64());
+    }
+    let endpoints = services.endpoints();
+    assert_eq!(
+        endpoints.kafka_bootstrap,
+        format!("127.0.0.1:{}", services.kafka.port)
+    );
+    assert_eq!(
+        endpoints.zookeeper,
+        format!("127.0.0.1:{}", services.zookeeper.port)
+    );
+    assert_eq!(endpoints.pg_host, "127.0.0.1");
+    assert_eq!(
+        (endpoints.pg_port, endpoints.http_port),
+        (services.questdb.pg_port, services.questdb.http_port)
+    );
+
+    // ZooKeeper: ruok -> imok, over a plain socket.
+    {
+        use std::io::Read;
+        let mut zk = std::net::TcpStream::connect(&endpoints.zookeeper).unwrap();
+        zk.write_all(b"ruok").unwrap();
+        let mut answer = String::new();
+        zk.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "imok");
+    }
+
+    // Kafka: a metadata request lists broker 0 at the advertised address.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &endpoints.kafka_bootstrap)
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(None, Duration::from_secs(10))
+        .unwrap();
+    let brokers: Vec<(i32, String, i32)> = metadata
+        .brokers()
+        .iter()
+        .map(|b| (b.id(), b.host().to_owned(), b.port()))
+        .collect();
+    assert_eq!(
+        brokers,
+        vec![(0, "127.0.0.1".to_owned(), i32::from(services.kafka.port))]
+    );
+    drop(consumer);
+
+    // QuestDB: /ping -> 204 over HTTP, SELECT 1 over the PG wire protocol.
+    services::ping(endpoints.http_port).unwrap();
+    assert_eq!(pg_select_1(endpoints.pg_port), Ok(1));
+
+    // The logs are there, with their startup lines.
+    let kafka_log = services.kafka.process();
+    assert!(kafka_log
+        .log_find(&["[KafkaServer id=0] started"])
+        .is_some());
+    let questdb_log = services.questdb.process();
+    assert!(
+        questdb_log.log_find(&["enjoy"]).is_some(),
+        "{}",
+        services.questdb.log_tail(50)
+    );
+    assert!(!services.zookeeper.log_tail(5).is_empty());
+
+    let processes = [
+        services.zookeeper.process(),
+        services.kafka.process(),
+        services.questdb.process(),
+    ];
+    let pids: Vec<u32> = processes
+        .iter()
+        .flat_map(|p| [p.pid(), p.guardian_pid()])
+        .collect();
+    let dirs: Vec<PathBuf> = processes
+        .iter()
+        .map(|p| p.data_dir().to_path_buf())
+        .collect();
+    assert!(dirs.iter().all(|d| d.is_dir()));
+    assert!(pids.iter().all(|&p| alive(p)), "{pids:?}");
+
+    let stopping = std::time::Instant::now();
+    drop(services);
+    eprintln!("stopped in {:.2}s", stopping.elapsed().as_secs_f64());
+    // Drop reaps the JVMs and the guardians: nothing to wait for.
+    assert_eq!(gone(&pids, &dirs), Ok(()));
+}
+
+/// Not a test on its own: `services_do_not_outlive_an_aborted_process` runs the test binary
+/// again with `KQ_ORPHAN_CHILD=1` to run this, which starts the shared services, prints what
+/// it started and aborts (no destructors, no atexit).
+#[test]
+fn orphan_child() {
+    if std::env::var_os("KQ_ORPHAN_CHILD").is_none() {
+        return;
+    }
+    let services = Services::shared();
+    assert!(std::ptr::eq(services, Services::shared()), "started twice");
+    let mut out = std::io::stdout().lock();
+    for p in [
+        services.zookeeper.process(),
+        services.kafka.process(),
+        services.questdb.process(),
+    ] {
+        writeln!(
+            out,
+            "SERVICE {} {} {} {}",
+            p.name(),
+            p.pid(),
+            p.guardian_pid(),
+            p.data_dir().display()
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    std::process::abort();
+}
+
+#[test]
+fn services_do_not_outlive_an_aborted_process() {
+    let _turn = one_at_a_time();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "orphan_child", "--nocapture", "--test-threads=1"])
+        .env("KQ_ORPHAN_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("child stderr:\n{stderr}");
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGABRT),
+        "{stdout}\n{stderr}"
+    );
+
+    let mut pids = Vec::new();
+    let mut dirs = Vec::new();
+    // The test harness prints `test orphan_child ... ` without a newline before our lines.
+    for line in stdout
+        .lines()
+        .filter_map(|l| l.split_once("SERVICE ").map(|(_, rest)| rest))
+    {
+        let fields: Vec<&str> = line.splitn(4, ' ').collect();
+        pids.push(fields[1].parse::<u32>().unwrap());
+        pids.push(fields[2].parse::<u32>().unwrap());
+        dirs.push(PathBuf::from(fields[3]));
+    }
+    assert_eq!(dirs.len(), 3, "{stdout}");
+
+    let waited = std::time::Instant::now();
+    wait_until(
+        "the orphaned services to be stopped",
+        Duration::from_secs(30),
+        || gone(&pids, &dirs),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "orphans gone {:.2}s after the abort",
+        waited.elapsed().as_secs_f64()
+    );
+}
+
+/// Not a test on its own: runs `provision::libs()` twice in a child process with the
+/// environment the parent chose and prints the outcome.
+#[test]
+fn provision_child() {
+    if std::env::var_os("KQ_PROVISION_CHILD").is_none() {
+        return;
+    }
+    for _ in 0..2 {
+        match provision::libs() {
+            Ok(libs) => println!("LIBS {}", libs.dir.display()),
+            Err(e) => println!("ERR {e}"),
+        }
+    }
+}
+
+fn provision_in_child(cache: &Path, extra_env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "provision_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KQ_PROVISION_CHILD", "1")
+        .env("KQ_CACHE_DIR", cache)
+        .envs(extra_env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: std::process::Child) -> (String, String) {
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+fn results(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            l.find("LIBS ")
+                .or_else(|| l.find("ERR "))
+                .map(|at| l[at..].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn provisioning_runs_once_and_is_reused() {
+    let cache = tempfile::tempdir().unwrap();
+    // Two processes at once on an empty cache: one provisions, the other waits for its lock.
+    let first = provision_in_child(cache.path(), &[]);
+    let second = provision_in_child(cache.path(), &[]);
+    let (out1, err1) = finish(first);
+    let (out2, err2) = finish(second);
+    let announced = "provisioning services from Maven Central (first run only)... done in";
+    assert_eq!(
+        [&err1, &err2]
+            .iter()
+            .filter(|e| e.contains(announced))
+            .count(),
+        1,
+        "{err1}\n{err2}"
+    );
+    let all: Vec<String> = results(&out1).into_iter().chain(results(&out2)).collect();
+    assert_eq!(all.len(), 4, "{out1}\n{out2}");
+    assert!(
+        all.iter().all(|r| r == &all[0] && r.starts_with("LIBS ")),
+        "{all:?}"
+    );
+    let dir = PathBuf::from(all[0].strip_prefix("LIBS ").unwrap());
+    assert!(dir.join("kafka_2.13-3.9.1.jar").is_file());
+    assert!(dir.join("questdb-9.3.4.jar").is_file());
+
+    let mut entries: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0], "provision.lock");
+    assert!(entries[1].starts_with("services-"), "{entries:?}");
+
+    // A later run finds the cache and says nothing.
+    let (out3, err3) = finish(provision_in_child(cache.path(), &[]));
+    assert_eq!(results(&out3), all[..2].to_vec());
+    assert!(!err3.contains("provisioning"), "{err3}");
+}
+
+#[test]
+fn provisioning_without_maven_says_what_to_do() {
+    let cache = tempfile::tempdir().unwrap();
+    let (out, err) = finish(provision_in_child(
+        cache.path(),
+        &[("KQ_MVN", "/nonexistent/mvn")],
+    ));
+    let results = results(&out);
+    assert_eq!(results.len(), 2, "{out}");
+    assert!(
+        results[0].starts_with("ERR provisioning the services failed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hint: Maven (`mvn`) is not installed"),
+        "{out}"
+    );
+    assert!(err.contains("failed after"), "{err}");
+    // Nothing half-done is left behind.
+    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1, "only the lock file: {entries:?}");
+}
+
+#[test]
+fn readiness_timeout_names_service_port_and_log() {
+    let _turn = one_at_a_time();
+    let libs = provision::libs().unwrap();
+    let java = provision::java().unwrap();
+    let err = QuestDb::start(&libs, &java, Duration::from_millis(1)).unwrap_err();
+    let text = err.to_string();
+    let ServiceError::NotReady {
+        service,
+        port,
+        waited,
+        last_observed,
+        log_tail,
+    } = err
+    else {
+        panic!("expected NotReady, got {text}");
+    };
+    assert_eq!(service, "questdb");
+    assert!(waited >= Duration::from_millis(1));
+    assert!(last_observed.contains("connect"), "{last_observed}");
+    assert!(!log_tail.is_empty());
+    for needle in [
+        format!("questdb on 127.0.0.1:{port} was not ready after"),
+        format!("last observed: {last_observed}"),
+        "--- last lines of the questdb log ---".to_owned(),
+        log_tail.clone(),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} not in:\n{text}");
+    }
+}
+
+/// The same error from a stand-in service whose log is known: the tail is what it printed.
+#[test]
+fn readiness_timeout_carries_what_the_service_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        "echo starting up; echo port 1 is taken >&2; exec sleep 600",
+    ]);
+    let process = ServiceProcess::spawn("stand-in", cmd, dir).unwrap();
+    wait_until("the stand-in to log", Duration::from_secs(10), || {
+        let tail = process.log_tail(10);
+        if tail.contains("port 1 is taken") {
+            Ok(())
+        } else {
+            Err(tail)
+        }
+    })
+    .unwrap();
+    let err = services::wait_ready(&process, 1, Duration::from_millis(50), || {
+        Err("connect: Connection refused".to_owned())
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    let ServiceError::NotReady {
+        service,
+        port,
+        last_observed,
+        log_tail,
+        ..
+    } = err
+    else {
+        panic!("expected NotReady, got {text}");
+    };
+    assert_eq!((service, port), ("stand-in", 1));
+    assert_eq!(last_observed, "connect: Connection refused");
+    assert_eq!(log_tail, "starting up\nport 1 is taken");
+    assert!(
+        text.contains("stand-in on 127.0.0.1:1 was not ready"),
+        "{text}"
+    );
+    assert!(text.ends_with("starting up\nport 1 is taken"), "{text}");
+
+    let (pid, data_dir) = (process.pid(), process.data_dir().to_path_buf());
+    let guardian = process.guardian_pid();
+    drop(process);
+    assert_eq!(gone(&[pid, guardian], &[data_dir]), Ok(()));
+}
+
+#[test]
+fn a_service_that_dies_while_starting_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("/bin/sh");
+    // Like Kafka: the cause, then so many lines of shutdown that it scrolls out of the tail.
+    cmd.args([
+        "-c",
+        "echo 'Socket server failed to bind to 127.0.0.1:1: Address already in use.'
+         i=0; while [ $i -lt 60 ]; do echo shutting down $i; i=$((i+1)); done; exit 3",
+    ]);
+    let process = ServiceProcess::spawn("stand-in", cmd, dir).unwrap();
+    let started = std::time::Instant::now();
+    let err = services::wait_ready(&process, 1, Duration::from_secs(60), || {
+        Err("not yet".to_owned())
+    })
+    .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    match &err {
+        ServiceError::Exited {
+            service,
+            status,
+            log_tail,
+        } => {
+            assert_eq!(*service, "stand-in");
+            assert_eq!(
+                status,
+                "exit status 3; the log says: \
+                 Socket server failed to bind to 127.0.0.1:1: Address already in use."
+            );
+            assert!(log_tail.ends_with("shutting down 59"), "{log_tail}");
+            assert!(!log_tail.contains("shutting down 19\n"), "{log_tail}");
+        }
+        other => panic!("expected Exited, got {other}"),
+    }
+    assert!(err
+        .to_string()
+        .starts_with("stand-in exited during startup (exit status 3; "));
+    assert!(process.check_alive().is_err());
+    drop(process);
+}
+
+#[test]
+fn a_service_that_ignores_sigterm_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir: PathBuf = dir.path().to_path_buf();
+    let mut cmd = Command::new("/bin/sh");
+    // Ignores TERM; its child `sleep` inherits that. Only SIGKILL ends them.
+    cmd.args(["-c", "trap '' TERM; echo up; sleep 600; echo unreachable"]);
+    let process = ServiceProcess::spawn("stubborn", cmd, dir).unwrap();
+    wait_until("the stand-in to log", Duration::from_secs(10), || {
+        if process.log_tail(1) == "up" {
+            Ok(())
+        } else {
+            Err(process.log_tail(1))
+        }
+    })
+    .unwrap();
+    let pid = process.pid();
+    let started = std::time::Instant::now();
+    drop(process);
+    let took = started.elapsed();
+    assert!(took >= harness::process::TERM_GRACE, "{took:?}");
+    assert!(
+        took < harness::process::TERM_GRACE + Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(gone(&[pid], &[data_dir]), Ok(()));
+    assert!(!Path::new(&format!("/proc/{pid}")).exists() || !alive(pid));
+}
