@@ -97,7 +97,7 @@ pub fn outcome(o: &Outcome) -> String {
 const LONG: usize = 256;
 
 /// NULL for SQL null; the text as is when it reads unambiguously, else quoted with escapes.
-fn value(v: Option<&str>) -> String {
+pub fn value(v: Option<&str>) -> String {
     match v {
         None => "NULL".into(),
         Some(text) if text.chars().count() > LONG => {

@@ -394,3 +394,149 @@ fn fit_decimal(d: &Decimal, precision: u32, scale: u32) -> Result<String, String
     }
     Ok(rescaled.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::schema::{Field, Schema, Type};
+    use rstest::rstest;
+
+    fn col(sql_type: SqlType) -> Column {
+        Column {
+            name: "c".into(),
+            sql_type,
+            nullable: true,
+            has_default: false,
+            source: Source::Field(0),
+        }
+    }
+
+    #[rstest]
+    #[case::boolean(Schema::new(Type::Boolean), "BOOLEAN")]
+    #[case::int8(Schema::new(Type::Int8), "SMALLINT")]
+    #[case::int16(Schema::new(Type::Int16), "SMALLINT")]
+    #[case::int32(Schema::new(Type::Int32), "INT")]
+    #[case::int64(Schema::new(Type::Int64), "BIGINT")]
+    #[case::float(Schema::new(Type::Float32), "REAL")]
+    #[case::double(Schema::new(Type::Float64), "DOUBLE PRECISION")]
+    #[case::string(Schema::new(Type::String), "TEXT")]
+    #[case::bytes(Schema::new(Type::Bytes), "BYTEA")]
+    #[case::decimal_default_precision(Schema::decimal(2, None), "DECIMAL(76,2)")]
+    #[case::decimal_with_precision(Schema::decimal(2, Some(5)), "DECIMAL(5,2)")]
+    #[case::decimal_scale0(Schema::decimal(0, None), "DECIMAL(76,0)")]
+    #[case::date(Schema::date(), "DATE")]
+    #[case::time_as_int(Schema::time(), "INT")]
+    #[case::timestamp(Schema::timestamp(), "TIMESTAMP")]
+    fn every_mappable_type_has_its_ddl(#[case] schema: Schema, #[case] ddl: &str) {
+        assert_eq!(sql_type("f", &schema).unwrap().to_string(), ddl);
+        assert_eq!(
+            sql_type("f", &schema.clone().optional())
+                .unwrap()
+                .to_string(),
+            ddl
+        );
+    }
+
+    #[rstest]
+    #[case::array(
+        Schema::array(Schema::new(Type::Int32)),
+        "field \"f\": ARRAY type doesn't have a mapping to the SQL database column type"
+    )]
+    #[case::map(
+        Schema::map(Schema::new(Type::String), Schema::new(Type::Int32)),
+        "field \"f\": MAP type doesn't have a mapping to the SQL database column type"
+    )]
+    #[case::structure(Schema::structure(vec![]), "field \"f\": STRUCT type doesn't have a mapping to the SQL database column type")]
+    #[case::negative_scale(Schema::decimal(-1, None), "field \"f\": Decimal scale -1 cannot be stored: QuestDB's DECIMAL takes a scale from 0 to 76")]
+    #[case::precision_below_scale(Schema::decimal(4, Some(2)), "field \"f\": Decimal precision 2 (scale 4) cannot be stored: QuestDB's DECIMAL takes a precision from 1 to 76, at least the scale")]
+    #[case::precision_too_large(Schema::decimal(2, Some(77)), "field \"f\": Decimal precision 77 (scale 2) cannot be stored: QuestDB's DECIMAL takes a precision from 1 to 76, at least the scale")]
+    fn unmappable_types_name_the_field(#[case] schema: Schema, #[case] message: &str) {
+        assert_eq!(sql_type("f", &schema).unwrap_err().to_string(), message);
+    }
+
+    #[rstest]
+    #[case::hyphen("a-b", "'-' (hyphen)")]
+    #[case::dot("a.b", "'.' (dot)")]
+    #[case::quote("a\"b", "a double quote")]
+    #[case::empty("", "an empty name")]
+    #[case::newline("a\nb", "the control character '\\n'")]
+    fn column_names_questdb_rejects_are_refused(#[case] name: &str, #[case] what: &str) {
+        let schema = Schema::structure(vec![Field::new(name, Schema::new(Type::Int32))]);
+        match columns(&schema, PkMode::None, &[]) {
+            Err(MappingError::InvalidColumnName { field, what: w }) => {
+                assert_eq!((field.as_str(), w.as_str()), (name, what))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn columns_follow_schema_order_with_kafka_coordinates_first() {
+        let schema = Schema::structure(vec![
+            Field::new("b", Schema::new(Type::String).optional()),
+            Field::new("a", Schema::new(Type::Int32)),
+        ]);
+        let names = |cols: Vec<Column>| {
+            cols.into_iter()
+                .map(|c| (c.name, c.nullable))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(columns(&schema, PkMode::None, &[]).unwrap()),
+            [("b".into(), true), ("a".into(), false)]
+        );
+        let kafka = names(columns(&schema, PkMode::Kafka, &[]).unwrap());
+        let first: Vec<&str> = kafka.iter().take(3).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            first,
+            ["__connect_topic", "__connect_partition", "__connect_offset"]
+        );
+        assert_eq!(
+            names(columns(&schema, PkMode::None, &["a".into()]).unwrap()),
+            [("a".into(), false)]
+        );
+    }
+
+    #[rstest]
+    #[case::int8_widens(SqlType::SmallInt, Value::Int8(-34), SqlParam::I16(-34))]
+    #[case::time_is_millis(SqlType::Int, Value::Time(43_200_000), SqlParam::I32(43_200_000))]
+    #[case::bytes_as_hex(SqlType::Bytea, Value::Bytes(vec![0, 1, 0xff]), SqlParam::Text("\\x0001ff".into()))]
+    #[case::empty_bytes(SqlType::Bytea, Value::Bytes(vec![]), SqlParam::Text("\\x".into()))]
+    #[case::date_in_millis(SqlType::Date, Value::Date(-1), SqlParam::DateMillis(-86_400_000))]
+    #[case::timestamp_in_micros(
+        SqlType::Timestamp,
+        Value::Timestamp(1001),
+        SqlParam::TimestampMicros(1_001_000)
+    )]
+    #[case::decimal_padded(SqlType::Decimal { precision: 76, scale: 4 }, Value::Decimal(Decimal::new(12, 0)), SqlParam::Decimal("12.0000".into()))]
+    #[case::decimal_trailing_zeros_dropped_exactly(SqlType::Decimal { precision: 5, scale: 2 }, Value::Decimal(Decimal::new(15600, 4)), SqlParam::Decimal("1.56".into()))]
+    #[case::null(SqlType::Int, Value::Null, SqlParam::Null)]
+    fn values_become_parameters(
+        #[case] sql_type: SqlType,
+        #[case] value: Value,
+        #[case] expected: SqlParam,
+    ) {
+        assert_eq!(param(&col(sql_type), &value).unwrap(), expected);
+    }
+
+    #[rstest]
+    #[case::int_min(SqlType::Int, Value::Int32(i32::MIN), "NULL marker")]
+    #[case::long_min(SqlType::BigInt, Value::Int64(i64::MIN), "NULL marker")]
+    #[case::infinity(
+        SqlType::Real,
+        Value::Float32(f32::INFINITY),
+        "Infinity cannot be stored"
+    )]
+    #[case::rounding(SqlType::Decimal { precision: 76, scale: 2 }, Value::Decimal(Decimal::new(12345, 3)), "would be rounded")]
+    #[case::too_many_digits(SqlType::Decimal { precision: 5, scale: 2 }, Value::Decimal(Decimal::new(100_000, 2)), "more than the precision 5")]
+    #[case::type_mismatch(SqlType::Int, Value::String("x".into()), "does not match")]
+    #[case::timestamp_overflow(SqlType::Timestamp, Value::Timestamp(i64::MAX), "microsecond")]
+    fn values_quest_db_cannot_hold_are_errors(
+        #[case] sql_type: SqlType,
+        #[case] value: Value,
+        #[case] message: &str,
+    ) {
+        let e = param(&col(sql_type), &value).unwrap_err().to_string();
+        assert!(e.starts_with("field \"c\": ") && e.contains(message), "{e}");
+    }
+}

@@ -4,6 +4,7 @@
 
 mod cases;
 mod commit;
+mod type_mapping;
 
 use harness::replay::Target;
 use harness::services::Services;
