@@ -180,3 +180,46 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Record>, KafkaError>
     }
     Ok(records)
 }
+
+/// Produces many values fast (batched, acknowledged at the end), for benchmarks.
+pub fn produce_many(
+    bootstrap: &str,
+    topic: &str,
+    values: impl Iterator<Item = Vec<u8>>,
+) -> Result<usize, KafkaError> {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .map_err(|e| error(bootstrap, "producer", e))?;
+    let mut count = 0;
+    for value in values {
+        let mut record = BaseRecord::<(), [u8]>::to(topic)
+            .partition(0)
+            .payload(&value);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                // The local queue is full: serve delivery reports, then retry the same record.
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    r,
+                )) => {
+                    record = r;
+                    producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => return Err(error(bootstrap, format!("produce to {topic}"), e)),
+            }
+        }
+        count += 1;
+        producer.poll(Duration::ZERO);
+    }
+    producer
+        .flush(TIMEOUT)
+        .map_err(|e| error(bootstrap, format!("flush {topic}"), e))?;
+    Ok(count)
+}

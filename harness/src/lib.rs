@@ -6,6 +6,7 @@
 //! - [`fixture`]: one `.case` file is one case;
 //! - [`kafka`], [`replay`], [`readback`]: produce a case, run the sink, read back;
 //! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots.
+pub mod bench;
 pub mod error;
 pub mod fixture;
 pub mod kafka;

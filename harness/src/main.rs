@@ -42,6 +42,15 @@ enum Command {
     },
     /// Start the services, print their endpoints, and keep them until Ctrl-C.
     Services,
+    /// Print throughput numbers: decoding alone, then Kafka -> sink -> QuestDB on real services.
+    Bench {
+        /// Records to send through the pipeline.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// The connector's batch.size.
+        #[arg(long, default_value_t = 3000)]
+        batch_size: usize,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,6 +101,10 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match cli.command {
         Command::Services => services(),
+        Command::Bench {
+            records,
+            batch_size,
+        } => runtime.block_on(bench(records, batch_size)),
         Command::Conformance {
             paths,
             jobs,
@@ -99,6 +112,48 @@ fn main() -> ExitCode {
             sink,
             verbose,
         } => runtime.block_on(conformance(paths, jobs.max(1), report, sink, verbose)),
+    }
+}
+
+async fn bench(records: u64, batch_size: usize) -> ExitCode {
+    let rate = harness::bench::decode_rate(records.max(10_000));
+    println!("decode (no I/O):        {rate:>12.0} records/s");
+    let services = match tokio::task::spawn_blocking(Services::start)
+        .await
+        .expect("start task")
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let e = services.endpoints();
+    let target = Target {
+        bootstrap: e.kafka_bootstrap,
+        pg_host: e.pg_host,
+        pg_port: e.pg_port,
+    };
+    let result = harness::bench::pipeline(&target, records, batch_size).await;
+    drop(services);
+    match result {
+        Ok(n) => {
+            println!(
+                "produce:                {:>12.0} records/s ({} records in {:.2}s)",
+                n.records as f64 / n.produce_secs,
+                n.records,
+                n.produce_secs
+            );
+            println!("sink (Kafka->QuestDB):  {:>12.0} rows/s    ({} rows in {:.2}s, batch.size={batch_size})", n.rows as f64 / n.sink_secs, n.rows, n.sink_secs);
+            if let Some(mib) = harness::bench::peak_rss_mib() {
+                println!("peak RSS of this process (sink in process): {mib:.0} MiB");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

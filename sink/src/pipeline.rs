@@ -148,13 +148,22 @@ async fn run_inner(
         )
         .await;
         let batch = batch.map_err(|e| kafka_err("poll", e))?;
+        // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
+        let drained = batch.len() < config.batch_size;
         if !batch.is_empty() {
+            let started = std::time::Instant::now();
             let processed = sink.process(&batch).await;
+            tracing::debug!(
+                "batch of {} processed in {:?}",
+                batch.len(),
+                started.elapsed()
+            );
             // Whatever was stored before a failure is committed before the failure is returned.
             sink.commit(&consumer).map_err(|e| kafka_err("commit", e))?;
             processed?;
         }
         if options.stop_when == StopWhen::CaughtUp
+            && drained
             && caught_up(&consumer, &sink.done).map_err(|e| kafka_err("watermarks", e))?
         {
             break;

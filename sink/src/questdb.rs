@@ -58,6 +58,9 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Inserts in flight at once on the connection.
+const PIPELINE_DEPTH: usize = 512;
+
 /// One column as QuestDB reports it in `table_columns()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnInfo {
@@ -167,11 +170,16 @@ impl QuestDb {
             .prepare(sql)
             .await
             .map_err(|e| DbError::statement(sql, e))?;
-        for row in rows {
-            let params: Vec<&(dyn ToSql + Sync)> =
-                row.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-            self.client
-                .execute(&statement, &params)
+        // Polled together, tokio-postgres pipelines the executes: one round trip per chunk
+        // instead of one per row. Chunks bound the memory held by in-flight requests.
+        for chunk in rows.chunks(PIPELINE_DEPTH) {
+            let executes = chunk.iter().map(|row| {
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    row.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                let statement = &statement;
+                async move { self.client.execute(statement, &params).await }
+            });
+            futures_util::future::try_join_all(executes)
                 .await
                 .map_err(|e| DbError::statement(sql, e))?;
         }
