@@ -360,12 +360,7 @@ fn area(case: &str) -> &str {
 }
 
 fn print_table(results: &[Result_]) {
-    let width = results
-        .iter()
-        .map(|r| r.case.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
+    let width = results.iter().map(|r| r.case.len()).max().unwrap_or(4).max(4);
     println!("{:width$}  {:6}  {:>7}  detail", "case", "result", "time");
     for r in results {
         println!(
@@ -376,9 +371,14 @@ fn print_table(results: &[Result_]) {
             r.detail.lines().next().unwrap_or_default()
         );
     }
+    println!("\n{:12}  {:>5}  {:>6}", "area", "cases", "passed");
+    for (area, (n, passed)) in areas(results) {
+        println!("{area:12}  {n:>5}  {passed:>6}");
+    }
 }
 
-fn markdown_report(results: &[Result_], elapsed: Duration) -> String {
+/// Cases and passes per area (the fixture's folder).
+fn areas(results: &[Result_]) -> std::collections::BTreeMap<&str, (usize, usize)> {
     let mut areas: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     for r in results {
         let entry = areas.entry(area(&r.case)).or_default();
@@ -387,6 +387,11 @@ fn markdown_report(results: &[Result_], elapsed: Duration) -> String {
             entry.1 += 1;
         }
     }
+    areas
+}
+
+fn markdown_report(results: &[Result_], elapsed: Duration) -> String {
+    let areas = areas(results);
     let mut s = format!(
         "# Conformance report\n\n{} cases in {:.1}s\n\n| area | cases | passed |\n|---|---|---|\n",
         results.len(),
