@@ -35,10 +35,7 @@ pub async fn read_table(db: &QuestDb, table: &str) -> Result<Option<Table>, DbEr
         .client()
         .simple_query(&sql)
         .await
-        .map_err(|e| DbError::Statement {
-            sql: sql.clone(),
-            message: sink::questdb::describe(&e),
-        })?;
+        .map_err(|e| DbError::statement(&sql, e))?;
     let rows = messages
         .iter()
         .filter_map(|m| match m {

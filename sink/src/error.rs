@@ -44,6 +44,9 @@ pub enum Problem {
     RequiredFieldAdded { table: String, field: String },
     #[error("{0}")]
     Write(DbError),
+    /// The record before this one, for the same table, could not be written for this reason.
+    #[error("table \"{table}\" cannot take this record either: {reason}")]
+    TableRefused { table: String, reason: String },
 }
 
 impl Problem {

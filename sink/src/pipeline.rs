@@ -363,17 +363,14 @@ impl Sink<'_> {
         let (table, columns) = (run[0].table.clone(), run[0].columns.clone());
         if let Err(problem) = self.ensure_table(&table, &columns).await {
             // The table cannot take these records: each of them fails the same way.
-            let problem_text = problem.to_string();
+            let reason = problem.to_string();
             self.reject(&batch[run[0].index], problem).await?;
             for row in &run[1..] {
-                self.reject(
-                    &batch[row.index],
-                    Problem::Write(DbError::Statement {
-                        sql: String::new(),
-                        message: problem_text.clone(),
-                    }),
-                )
-                .await?;
+                let problem = Problem::TableRefused {
+                    table: table.clone(),
+                    reason: reason.clone(),
+                };
+                self.reject(&batch[row.index], problem).await?;
             }
             return Ok(());
         }

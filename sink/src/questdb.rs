@@ -19,14 +19,23 @@ pub enum DbError {
         source: tokio_postgres::Error,
     },
     #[error("`{sql}` failed: {message}")]
-    Statement { sql: String, message: String },
+    Statement {
+        sql: String,
+        message: String,
+        /// The connection broke (not the statement): retrying on a new connection can help.
+        transient: bool,
+    },
 }
 
 impl DbError {
-    fn statement(sql: &str, e: tokio_postgres::Error) -> DbError {
+    pub fn statement(sql: &str, e: tokio_postgres::Error) -> DbError {
+        let transient = e.is_closed()
+            || e.source()
+                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
         DbError::Statement {
             sql: sql.to_string(),
             message: describe(&e),
+            transient,
         }
     }
 
@@ -34,9 +43,7 @@ impl DbError {
     pub fn is_transient(&self) -> bool {
         match self {
             DbError::Connect { .. } => true,
-            DbError::Statement { message, .. } => {
-                message.contains("connection closed") || message.contains("broken pipe")
-            }
+            DbError::Statement { transient, .. } => *transient,
         }
     }
 }
