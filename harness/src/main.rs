@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use harness::fixture::{self, Case};
 use harness::replay::{self, Outcome, SinkMode, Target};
-use harness::services::Services;
+use harness::services::{BackendChoice, Services};
 use harness::{render, snapshot};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -39,9 +39,17 @@ enum Command {
         /// Print each case's rendered outcome.
         #[arg(long)]
         verbose: bool,
+        /// Where the services run: `process`, `docker`, or `auto` (docker when an engine
+        /// answers and the images are present locally).
+        #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
+        backend: BackendChoice,
     },
     /// Start the services, print their endpoints, and keep them until Ctrl-C.
-    Services,
+    Services {
+        /// Where the services run: `process`, `docker`, or `auto`.
+        #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
+        backend: BackendChoice,
+    },
     /// Print throughput numbers: decoding alone, then Kafka -> sink -> QuestDB on real services.
     Bench {
         /// Records to send through the pipeline.
@@ -100,7 +108,7 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     match cli.command {
-        Command::Services => services(),
+        Command::Services { backend } => services(backend),
         Command::Bench {
             records,
             batch_size,
@@ -111,7 +119,15 @@ fn main() -> ExitCode {
             report,
             sink,
             verbose,
-        } => runtime.block_on(conformance(paths, jobs.max(1), report, sink, verbose)),
+            backend,
+        } => runtime.block_on(conformance(
+            paths,
+            jobs.max(1),
+            report,
+            sink,
+            verbose,
+            backend,
+        )),
     }
 }
 
@@ -157,8 +173,8 @@ async fn bench(records: u64, batch_size: usize) -> ExitCode {
     }
 }
 
-fn services() -> ExitCode {
-    let services = match Services::start() {
+fn services(backend: BackendChoice) -> ExitCode {
+    let services = match Services::start_on(backend) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -166,6 +182,7 @@ fn services() -> ExitCode {
         }
     };
     let e = services.endpoints();
+    println!("Backend:                 {}", services.backend);
     println!("Kafka bootstrap servers: {}", e.kafka_bootstrap);
     println!("ZooKeeper:               {}", e.zookeeper);
     println!(
@@ -197,6 +214,7 @@ async fn conformance(
     report: PathBuf,
     sink: Sink,
     verbose: bool,
+    backend: BackendChoice,
 ) -> ExitCode {
     let started = Instant::now();
     let paths = if paths.is_empty() {
@@ -225,7 +243,7 @@ async fn conformance(
         },
     };
     eprintln!("{} cases; starting services...", cases.len());
-    let services = match tokio::task::spawn_blocking(Services::start)
+    let services = match tokio::task::spawn_blocking(move || Services::start_on(backend))
         .await
         .expect("start task")
     {
@@ -360,7 +378,12 @@ fn area(case: &str) -> &str {
 }
 
 fn print_table(results: &[Result_]) {
-    let width = results.iter().map(|r| r.case.len()).max().unwrap_or(4).max(4);
+    let width = results
+        .iter()
+        .map(|r| r.case.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     println!("{:width$}  {:6}  {:>7}  detail", "case", "result", "time");
     for r in results {
         println!(

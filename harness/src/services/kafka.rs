@@ -8,20 +8,68 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 
+use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
 use super::{
     data_dir, print_ready, retry_on_port_race, wait_ready, write_file, write_log4j_properties,
+    Runner,
 };
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
-/// A single Kafka broker (id 0) in ZooKeeper mode on 127.0.0.1.
+/// A single Kafka broker (id 0) in ZooKeeper mode on 127.0.0.1 (a local process or a container).
 #[derive(Debug)]
 pub struct Kafka {
     pub port: u16,
-    /// Spawn to ready.
+    /// Spawn (or `docker run`) to ready.
     pub startup: Duration,
-    process: ServiceProcess,
+    runner: Runner,
+}
+
+/// The broker's settings, the same on both backends (the process backend writes them to
+/// `server.properties`, the docker backend passes them as cp-kafka's `KAFKA_*` variables), so
+/// the services behave the same and the snapshots are shared. `listen_host` is the interface
+/// the broker binds; clients are told `127.0.0.1:<port>`, the address they dial.
+fn broker_settings(
+    listen_host: &str,
+    port: u16,
+    zookeeper_connect: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("broker.id", "0".to_owned()),
+        ("listeners", format!("PLAINTEXT://{listen_host}:{port}")),
+        (
+            "advertised.listeners",
+            format!("PLAINTEXT://127.0.0.1:{port}"),
+        ),
+        ("zookeeper.connect", zookeeper_connect.to_owned()),
+        ("num.partitions", "1".to_owned()),
+        ("auto.create.topics.enable", "true".to_owned()),
+        ("offsets.topic.replication.factor", "1".to_owned()),
+        ("transaction.state.log.replication.factor", "1".to_owned()),
+        ("transaction.state.log.min.isr", "1".to_owned()),
+        ("group.initial.rebalance.delay.ms", "0".to_owned()),
+        // One broker: nothing to hand partitions over to, so stop without asking the controller.
+        ("controlled.shutdown.enable", "false".to_owned()),
+        // Fewer internal partitions: the first consumer group and transaction start faster.
+        ("offsets.topic.num.partitions", "1".to_owned()),
+        ("transaction.state.log.num.partitions", "1".to_owned()),
+    ]
+}
+
+/// cp-kafka's name for a broker property: `KAFKA_` + upper case, `.` -> `_`, `_` -> `__`,
+/// `-` -> `___`.
+fn cp_kafka_variable(property: &str) -> String {
+    let mut name = String::from("KAFKA_");
+    for c in property.chars() {
+        match c {
+            '.' => name.push('_'),
+            '_' => name.push_str("__"),
+            '-' => name.push_str("___"),
+            c => name.push(c.to_ascii_uppercase()),
+        }
+    }
+    name
 }
 
 impl Kafka {
@@ -48,28 +96,11 @@ impl Kafka {
         let dir = data_dir("kafka")?;
         let logs = dir.path().join("kafka-logs");
         let properties = dir.path().join("server.properties");
-        write_file(
-            &properties,
-            &format!(
-                "broker.id=0\n\
-                 listeners=PLAINTEXT://127.0.0.1:{port}\n\
-                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
-                 zookeeper.connect={zookeeper_connect}\n\
-                 log.dirs={}\n\
-                 num.partitions=1\n\
-                 auto.create.topics.enable=true\n\
-                 offsets.topic.replication.factor=1\n\
-                 transaction.state.log.replication.factor=1\n\
-                 transaction.state.log.min.isr=1\n\
-                 group.initial.rebalance.delay.ms=0\n\
-                 # One broker: nothing to hand partitions over to, so stop without asking the controller.\n\
-                 controlled.shutdown.enable=false\n\
-                 # Fewer internal partitions: the first consumer group and transaction start faster.\n\
-                 offsets.topic.num.partitions=1\n\
-                 transaction.state.log.num.partitions=1\n",
-                logs.display()
-            ),
-        )?;
+        let mut text = format!("log.dirs={}\n", logs.display());
+        for (key, value) in broker_settings("127.0.0.1", port, zookeeper_connect) {
+            text.push_str(&format!("{key}={value}\n"));
+        }
+        write_file(&properties, &text)?;
         let log4j = write_log4j_properties(dir.path())?;
         let mut cmd = Command::new(java);
         cmd.arg("-Xmx512m")
@@ -94,7 +125,75 @@ impl Kafka {
         Ok(Kafka {
             port,
             startup,
-            process,
+            runner: Runner::Process(process),
+        })
+    }
+
+    /// Starts a broker container from `image` (cp-kafka's environment contract) on a free port
+    /// against ZooKeeper at `zookeeper_connect` (as the broker reaches it) and waits until a
+    /// metadata request lists broker 0.
+    pub(crate) fn start_container(
+        image: &str,
+        network: Network,
+        bridge_network: Option<&str>,
+        zookeeper_connect: &str,
+        timeout: Duration,
+    ) -> Result<Kafka, ServiceError> {
+        retry_on_port_race("Kafka", || {
+            Self::start_container_once(image, network, bridge_network, zookeeper_connect, timeout)
+        })
+    }
+
+    fn start_container_once(
+        image: &str,
+        network: Network,
+        bridge_network: Option<&str>,
+        zookeeper_connect: &str,
+        timeout: Duration,
+    ) -> Result<Kafka, ServiceError> {
+        let port = super::free_ports(1)?[0];
+        // Host networking: bind loopback, like the process. Behind a published port the broker
+        // listens on the container's interfaces and still advertises 127.0.0.1:<port>, the
+        // address the client dials (the host side of the mapping, the same number).
+        let listen_host = match network {
+            Network::Host => "127.0.0.1",
+            Network::Bridge => "0.0.0.0",
+        };
+        let mut env: Vec<(String, String)> = broker_settings(listen_host, port, zookeeper_connect)
+            .into_iter()
+            .map(|(key, value)| (cp_kafka_variable(key), value))
+            .collect();
+        env.push(("KAFKA_HEAP_OPTS".to_owned(), "-Xmx512m".to_owned()));
+        let spec = ContainerSpec {
+            service: "kafka",
+            image: image.to_owned(),
+            env,
+            network,
+            bridge_network: bridge_network.map(str::to_owned),
+            ports: vec![port],
+        };
+        let as_service_error = |e: ContainerError| e.into_service_error("kafka");
+        let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
+        let bootstrap = format!("127.0.0.1:{port}");
+        let probe = MetadataProbe::new(&bootstrap).map_err(|e| ServiceError::NotReady {
+            service: "kafka",
+            port,
+            waited: Duration::ZERO,
+            last_observed: format!("could not create the rdkafka probe client: {e}"),
+            log_tail: container.log_tail(40),
+        })?;
+        let startup = container
+            .wait_ready(port, timeout, || probe.check())
+            .map_err(as_service_error)?;
+        print_ready(
+            "Kafka",
+            &format!("{bootstrap} (container {})", container.name()),
+            startup,
+        );
+        Ok(Kafka {
+            port,
+            startup,
+            runner: Runner::Container(container),
         })
     }
 
@@ -104,11 +203,24 @@ impl Kafka {
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
-        self.process.log_tail(lines)
+        self.runner.log_tail(lines)
     }
 
+    /// The local process.
+    ///
+    /// # Panics
+    /// With the docker backend, which has no local process: see [`Self::container`].
     pub fn process(&self) -> &ServiceProcess {
-        &self.process
+        self.runner.process("Kafka")
+    }
+
+    /// The container, with the docker backend.
+    pub fn container(&self) -> Option<&ServiceContainer> {
+        self.runner.container()
+    }
+
+    pub(crate) fn runner(&self) -> &Runner {
+        &self.runner
     }
 }
 
@@ -180,3 +292,18 @@ impl ClientContext for ProbeContext {
 }
 
 impl ConsumerContext for ProbeContext {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cp_kafka_variable_names() {
+        assert_eq!(cp_kafka_variable("broker.id"), "KAFKA_BROKER_ID");
+        assert_eq!(
+            cp_kafka_variable("offsets.topic.replication.factor"),
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"
+        );
+        assert_eq!(cp_kafka_variable("a_b-c.d"), "KAFKA_A__B___C_D");
+    }
+}

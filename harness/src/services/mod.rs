@@ -1,10 +1,20 @@
-//! Real ZooKeeper, Kafka (3.9, ZooKeeper mode) and QuestDB as local JVM processes.
+//! Real ZooKeeper, Kafka (3.9, ZooKeeper mode) and QuestDB, as local JVM processes or as
+//! Docker containers.
 //!
-//! [`Services::start`] provisions the jars (see [`crate::provision`]) and starts all three on
-//! free loopback ports, each in a fresh temp dir, ready when a protocol probe answers.
-//! [`Services::shared`] starts them once per process for all tests of a test binary; the
-//! guardians of [`crate::process::ServiceProcess`] stop them when the process ends.
+//! [`Services::start`] picks the backend ([`BackendChoice::from_env`], `KQ_BACKEND`):
+//! - `process`: provisions the jars (see [`crate::provision`]) and starts all three on free
+//!   loopback ports, each in a fresh temp dir; the guardians of
+//!   [`crate::process::ServiceProcess`] stop them when the process ends;
+//! - `docker`: runs the pinned images (see [`docker`]), removed on drop, and by a guardian when
+//!   the process ends;
+//! - `auto` (the default): `docker` when an engine answers and the three images are present
+//!   locally, else `process`.
+//!
+//! Either way they are ready when a protocol probe answers, and reached on 127.0.0.1 through
+//! [`Services::endpoints`], so tests are written once. [`Services::shared`] starts them once
+//! per process for all tests of a test binary.
 
+pub mod docker;
 mod kafka;
 mod questdb;
 mod zookeeper;
@@ -13,9 +23,11 @@ pub use kafka::{metadata_probe, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use zookeeper::{ruok, ZooKeeper};
 
+use std::fmt;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -35,20 +47,139 @@ pub const QUESTDB_TIMEOUT: Duration = Duration::from_secs(90);
 /// How many lines of a service's log go into errors.
 const LOG_TAIL_LINES: usize = 40;
 
+/// Where the services run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Local JVM processes.
+    Process,
+    /// Docker containers.
+    Docker,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Process => "process",
+            Backend::Docker => "docker",
+        })
+    }
+}
+
+/// The backend asked for: `KQ_BACKEND` or `harness --backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    Process,
+    Docker,
+    /// Docker when an engine answers and the images are present locally, else processes.
+    #[default]
+    Auto,
+}
+
+impl FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "process" | "processes" => Ok(BackendChoice::Process),
+            "docker" | "container" | "containers" => Ok(BackendChoice::Docker),
+            "auto" | "" => Ok(BackendChoice::Auto),
+            other => Err(format!(
+                "unknown backend {other:?}: expected `process`, `docker` or `auto`"
+            )),
+        }
+    }
+}
+
+impl BackendChoice {
+    /// `KQ_BACKEND`, default `auto`.
+    pub fn from_env() -> Result<BackendChoice, ServiceError> {
+        match std::env::var("KQ_BACKEND") {
+            Ok(v) => v.parse().map_err(|e: String| ServiceError::Spawn {
+                service: "services",
+                source: std::io::Error::other(format!("KQ_BACKEND: {e}")),
+            }),
+            Err(_) => Ok(BackendChoice::Auto),
+        }
+    }
+
+    /// The backend to use. `auto` asks the engine (a few seconds at most) and says on stderr
+    /// why it chose processes when it did.
+    pub fn resolve(self) -> Backend {
+        match self {
+            BackendChoice::Process => Backend::Process,
+            BackendChoice::Docker => Backend::Docker,
+            BackendChoice::Auto => {
+                let ready = docker::engine_answers()
+                    .and_then(|_| docker::Images::from_env().check_present());
+                match ready {
+                    Ok(()) => Backend::Docker,
+                    Err(why) => {
+                        let why = why.to_string();
+                        eprintln!(
+                            "backend auto: local processes ({})",
+                            why.lines().next().unwrap_or_default()
+                        );
+                        Backend::Process
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What runs a service: a local process or a container.
+#[derive(Debug)]
+pub(crate) enum Runner {
+    Process(ServiceProcess),
+    Container(docker::ServiceContainer),
+}
+
+impl Runner {
+    fn log_tail(&self, lines: usize) -> String {
+        match self {
+            Runner::Process(p) => p.log_tail(lines),
+            Runner::Container(c) => c.log_tail(lines),
+        }
+    }
+
+    fn process(&self, service: &str) -> &ServiceProcess {
+        match self {
+            Runner::Process(p) => p,
+            Runner::Container(c) => panic!(
+                "{service} runs in container {} (docker backend), not as a local process; \
+                 use .container(), or KQ_BACKEND=process for tests about processes",
+                c.name()
+            ),
+        }
+    }
+
+    fn container(&self) -> Option<&docker::ServiceContainer> {
+        match self {
+            Runner::Process(_) => None,
+            Runner::Container(c) => Some(c),
+        }
+    }
+}
+
 /// ZooKeeper, Kafka and QuestDB, running.
 ///
 /// Dropping it stops Kafka and QuestDB first (in parallel), then ZooKeeper, and removes their
-/// data dirs.
+/// data dirs; with the docker backend it removes the three containers at once (their data is
+/// inside them), then the run's network if there is one.
 #[derive(Debug)]
 pub struct Services {
     // Declaration order is drop order: Kafka before the ZooKeeper it needs for a clean stop.
     pub kafka: Kafka,
     pub questdb: QuestDb,
     pub zookeeper: ZooKeeper,
-    /// How long each step took: `provision` (finding or filling the jar cache), then
-    /// `zookeeper`, `kafka`, `questdb` (spawn to ready; QuestDB starts in parallel with the
-    /// other two).
+    /// How long each step took: `provision` (finding or filling the jar cache; `images` with
+    /// the docker backend: checking they are present), then `zookeeper`, `kafka`, `questdb`
+    /// (spawn or `docker run` to ready; QuestDB starts in parallel with the other two).
     pub startup: Vec<(&'static str, Duration)>,
+    /// Where they run.
+    pub backend: Backend,
+    /// With bridge networking: the run's network, removed after the containers.
+    network: Option<docker::RunNetwork>,
 }
 
 /// Where to reach the services.
@@ -65,9 +196,23 @@ pub struct Endpoints {
 }
 
 impl Services {
-    /// Provisions the jars if needed, then starts ZooKeeper and Kafka, and QuestDB in parallel
-    /// with them. Synchronous; prints one progress line per service on stderr.
+    /// Starts the services on the backend `KQ_BACKEND` asks for (default `auto`): ZooKeeper
+    /// and Kafka, and QuestDB in parallel with them. Synchronous; prints one progress line per
+    /// service on stderr.
     pub fn start() -> Result<Services, ServiceError> {
+        Self::start_on(BackendChoice::from_env()?)
+    }
+
+    /// [`Services::start`] on the given backend.
+    pub fn start_on(choice: BackendChoice) -> Result<Services, ServiceError> {
+        match choice.resolve() {
+            Backend::Process => Self::start_processes(),
+            Backend::Docker => Self::start_containers(),
+        }
+    }
+
+    /// Provisions the jars if needed, then starts the services as local processes.
+    fn start_processes() -> Result<Services, ServiceError> {
         let began = Instant::now();
         let libs = provision::libs()?;
         let provisioned = began.elapsed();
@@ -104,11 +249,82 @@ impl Services {
             questdb,
             zookeeper,
             startup,
+            backend: Backend::Process,
+            network: None,
         })
     }
 
-    /// The services of this process, started on first use. Never dropped: the guardians stop
-    /// them when the process exits, however it exits.
+    /// Starts the services as containers of the images in [`docker::Images::from_env`],
+    /// networked as `KQ_DOCKER_NETWORK` says. Never pulls: a missing image is an error.
+    fn start_containers() -> Result<Services, ServiceError> {
+        let wrap = |e: docker::ContainerError| e.into_service_error("docker");
+        let began = Instant::now();
+        let images = docker::Images::from_env();
+        let network = docker::Network::from_env().map_err(wrap)?;
+        docker::engine_answers().map_err(wrap)?;
+        images.check_present().map_err(wrap)?;
+        let checked = began.elapsed();
+        let run_network = match network {
+            docker::Network::Host => None,
+            docker::Network::Bridge => Some(docker::RunNetwork::create().map_err(wrap)?),
+        };
+        let bridge = run_network.as_ref().map(|n| n.name());
+        eprintln!(
+            "starting containers ({network} networking, run {})",
+            docker::run_id()
+        );
+
+        let (zk_and_kafka, questdb) = thread::scope(|scope| {
+            let questdb = scope.spawn(|| {
+                QuestDb::start_container(
+                    &images.questdb,
+                    network,
+                    bridge,
+                    &QuestDbOptions::default(),
+                )
+            });
+            let zk_and_kafka = ZooKeeper::start_container(
+                &images.zookeeper,
+                network,
+                bridge,
+                start_timeout(ZOOKEEPER_TIMEOUT),
+            )
+            .and_then(|zk| {
+                let kafka = Kafka::start_container(
+                    &images.kafka,
+                    network,
+                    bridge,
+                    zk.peer_connect_string(),
+                    start_timeout(KAFKA_TIMEOUT),
+                )?;
+                Ok((zk, kafka))
+            });
+            let questdb = questdb
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (zk_and_kafka, questdb)
+        });
+        // On an error, whatever did start is dropped (removed) here, before the network.
+        let (zookeeper, kafka) = zk_and_kafka?;
+        let questdb = questdb?;
+        let startup = vec![
+            ("images", checked),
+            ("zookeeper", zookeeper.startup),
+            ("kafka", kafka.startup),
+            ("questdb", questdb.startup),
+        ];
+        Ok(Services {
+            kafka,
+            questdb,
+            zookeeper,
+            startup,
+            backend: Backend::Docker,
+            network: run_network,
+        })
+    }
+
+    /// The services of this process, started on first use (on the backend `KQ_BACKEND` asks
+    /// for). Never dropped: the guardians stop them when the process exits, however it exits.
     ///
     /// # Panics
     /// If starting failed (now or on an earlier call), with the full error.
@@ -118,6 +334,11 @@ impl Services {
             Ok(services) => services,
             Err(e) => panic!("starting ZooKeeper, Kafka and QuestDB failed:\n{e}"),
         }
+    }
+
+    /// With bridge networking, the name of the run's Docker network.
+    pub fn docker_network(&self) -> Option<&str> {
+        self.network.as_ref().map(|n| n.name())
     }
 
     pub fn endpoints(&self) -> Endpoints {
@@ -133,10 +354,25 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
+        let runners = [
+            self.kafka.runner(),
+            self.questdb.runner(),
+            self.zookeeper.runner(),
+        ];
+        let containers: Vec<&docker::ServiceContainer> =
+            runners.iter().filter_map(|r| r.container()).collect();
+        if !containers.is_empty() {
+            // Throw-away containers: no clean stop to wait for, so remove all three with one
+            // command (the engine stops them in parallel); their own drops then do nothing.
+            docker::remove_all(&containers);
+        }
         // Stop Kafka and QuestDB together; the fields' own drops then wait for them in
         // declaration order and stop ZooKeeper last.
-        self.kafka.process().begin_shutdown();
-        self.questdb.process().begin_shutdown();
+        for runner in &runners[..2] {
+            if let Runner::Process(p) = runner {
+                p.begin_shutdown();
+            }
+        }
     }
 }
 
@@ -197,7 +433,8 @@ pub fn wait_ready(
 }
 
 /// What the services log when a port is taken.
-const PORT_TAKEN: &[&str] = &["Address already in use", "BindException", "could not bind"];
+pub(crate) const PORT_TAKEN: &[&str] =
+    &["Address already in use", "BindException", "could not bind"];
 
 /// `n` distinct free ports on 127.0.0.1 (bound to port 0 and released again, so another
 /// process may take one before the service binds it; [`retry_on_port_race`] covers that).

@@ -4,12 +4,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{data_dir, print_ready, retry_on_port_race, wait_ready, QUESTDB_TIMEOUT};
+use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
+use super::{data_dir, print_ready, retry_on_port_race, wait_ready, Runner, QUESTDB_TIMEOUT};
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
-/// QuestDB on 127.0.0.1 (PG wire user `admin`, password `quest`, database `qdb`).
+/// QuestDB on 127.0.0.1 (PG wire user `admin`, password `quest`, database `qdb`), a local
+/// process or a container.
 #[derive(Debug)]
 pub struct QuestDb {
     /// PostgreSQL wire protocol.
@@ -20,9 +22,34 @@ pub struct QuestDb {
     pub ilp_port: u16,
     /// Minimal HTTP server (health).
     pub http_min_port: u16,
-    /// Spawn to ready.
+    /// Spawn (or `docker run`) to ready.
     pub startup: Duration,
-    process: ServiceProcess,
+    runner: Runner,
+}
+
+/// QuestDB's settings, the same on both backends (it reads `QDB_*` itself, in the official
+/// image too): the four listeners on `bind_host`, no telemetry, no UDP line protocol.
+fn server_env(
+    bind_host: &str,
+    http: u16,
+    pg: u16,
+    ilp: u16,
+    http_min: u16,
+) -> Vec<(String, String)> {
+    [
+        ("QDB_HTTP_NET_BIND_TO", format!("{bind_host}:{http}")),
+        ("QDB_PG_NET_BIND_TO", format!("{bind_host}:{pg}")),
+        ("QDB_LINE_TCP_NET_BIND_TO", format!("{bind_host}:{ilp}")),
+        (
+            "QDB_HTTP_MIN_NET_BIND_TO",
+            format!("{bind_host}:{http_min}"),
+        ),
+        ("QDB_TELEMETRY_ENABLED", "false".to_owned()),
+        ("QDB_LINE_UDP_ENABLED", "false".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 /// How to start QuestDB.
@@ -91,15 +118,13 @@ impl QuestDb {
             .arg("io.questdb/io.questdb.ServerMain")
             .arg("-d")
             .arg(root.path())
-            .env("QDB_HTTP_NET_BIND_TO", format!("127.0.0.1:{http_port}"))
-            .env("QDB_PG_NET_BIND_TO", format!("127.0.0.1:{pg_port}"))
-            .env("QDB_LINE_TCP_NET_BIND_TO", format!("127.0.0.1:{ilp_port}"))
-            .env(
-                "QDB_HTTP_MIN_NET_BIND_TO",
-                format!("127.0.0.1:{http_min_port}"),
-            )
-            .env("QDB_TELEMETRY_ENABLED", "false")
-            .env("QDB_LINE_UDP_ENABLED", "false")
+            .envs(server_env(
+                "127.0.0.1",
+                http_port,
+                pg_port,
+                ilp_port,
+                http_min_port,
+            ))
             .envs(options.env.iter().map(|(k, v)| (k, v)))
             .current_dir(root.path());
         let process = ServiceProcess::spawn("questdb", cmd, root)?;
@@ -115,7 +140,70 @@ impl QuestDb {
             ilp_port,
             http_min_port,
             startup,
-            process,
+            runner: Runner::Process(process),
+        })
+    }
+
+    /// Starts a QuestDB container from `image` (the official image's environment contract) on
+    /// free ports and waits until `GET /ping` answers 204.
+    pub(crate) fn start_container(
+        image: &str,
+        network: Network,
+        bridge_network: Option<&str>,
+        options: &QuestDbOptions,
+    ) -> Result<QuestDb, ServiceError> {
+        retry_on_port_race("QuestDB", || {
+            Self::start_container_once(image, network, bridge_network, options)
+        })
+    }
+
+    fn start_container_once(
+        image: &str,
+        network: Network,
+        bridge_network: Option<&str>,
+        options: &QuestDbOptions,
+    ) -> Result<QuestDb, ServiceError> {
+        let ports = super::free_ports(4)?;
+        let (http_port, pg_port, ilp_port, http_min_port) =
+            (ports[0], ports[1], ports[2], ports[3]);
+        // Host networking: loopback only, like the process. Behind published ports QuestDB
+        // listens on the container's interfaces.
+        let bind_host = match network {
+            Network::Host => "127.0.0.1",
+            Network::Bridge => "0.0.0.0",
+        };
+        let mut env = server_env(bind_host, http_port, pg_port, ilp_port, http_min_port);
+        // The official image adds JVM_PREPEND to the JVM's options.
+        env.push(("JVM_PREPEND".to_owned(), "-Xmx1g".to_owned()));
+        env.extend(options.env.iter().cloned());
+        let spec = ContainerSpec {
+            service: "questdb",
+            image: image.to_owned(),
+            env,
+            network,
+            bridge_network: bridge_network.map(str::to_owned),
+            ports,
+        };
+        let as_service_error = |e: ContainerError| e.into_service_error("questdb");
+        let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
+        let startup = container
+            .wait_ready(http_port, options.timeout, || ping(http_port))
+            .map_err(as_service_error)?;
+        print_ready(
+            "QuestDB",
+            &format!(
+                "127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port}, container {})",
+                container.name()
+            ),
+            startup,
+        );
+        Ok(QuestDb {
+            pg_port,
+            http_port,
+            ilp_port,
+            http_min_port,
+            startup,
+            runner: Runner::Container(container),
         })
     }
 
@@ -128,11 +216,24 @@ impl QuestDb {
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
-        self.process.log_tail(lines)
+        self.runner.log_tail(lines)
     }
 
+    /// The local process.
+    ///
+    /// # Panics
+    /// With the docker backend, which has no local process: see [`Self::container`].
     pub fn process(&self) -> &ServiceProcess {
-        &self.process
+        self.runner.process("QuestDB")
+    }
+
+    /// The container, with the docker backend.
+    pub fn container(&self) -> Option<&ServiceContainer> {
+        self.runner.container()
+    }
+
+    pub(crate) fn runner(&self) -> &Runner {
+        &self.runner
     }
 }
 

@@ -4,21 +4,31 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
 use super::{
     data_dir, print_ready, retry_on_port_race, wait_ready, write_file, write_log4j_properties,
+    Runner,
 };
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
-/// A standalone ZooKeeper on 127.0.0.1.
+/// A standalone ZooKeeper on 127.0.0.1 (a local process or a container).
 #[derive(Debug)]
 pub struct ZooKeeper {
     pub port: u16,
-    /// Spawn to ready.
+    /// Spawn (or `docker run`) to ready.
     pub startup: Duration,
-    process: ServiceProcess,
+    runner: Runner,
+    /// Where Kafka reaches it: `127.0.0.1:<port>`, or with bridge networking
+    /// `<container name>:<port>` on the run's network.
+    peer_connect: String,
 }
+
+/// Settings both backends use, beyond the port: the four-letter words the readiness probe sends
+/// (`ruok`) and no admin server (it would take :8080).
+const FOUR_LETTER_WORDS: &str = "ruok,srvr";
+const TICK_TIME_MS: &str = "2000";
 
 impl ZooKeeper {
     /// Starts ZooKeeper on a free port and waits until `ruok` answers `imok`.
@@ -36,12 +46,12 @@ impl ZooKeeper {
         write_file(
             &cfg,
             &format!(
-                "tickTime=2000\n\
+                "tickTime={TICK_TIME_MS}\n\
                  dataDir={}\n\
                  clientPort={port}\n\
                  clientPortAddress=127.0.0.1\n\
                  admin.enableServer=false\n\
-                 4lw.commands.whitelist=ruok,srvr\n",
+                 4lw.commands.whitelist={FOUR_LETTER_WORDS}\n",
                 data.display()
             ),
         )?;
@@ -61,7 +71,81 @@ impl ZooKeeper {
         Ok(ZooKeeper {
             port,
             startup,
-            process,
+            runner: Runner::Process(process),
+            peer_connect: format!("127.0.0.1:{port}"),
+        })
+    }
+
+    /// Starts a ZooKeeper container from `image` (cp-zookeeper's environment contract) on a
+    /// free port and waits until `ruok` answers `imok`.
+    pub(crate) fn start_container(
+        image: &str,
+        network: Network,
+        bridge_network: Option<&str>,
+        timeout: Duration,
+    ) -> Result<ZooKeeper, ServiceError> {
+        retry_on_port_race("ZooKeeper", || {
+            Self::start_container_once(image, network, bridge_network, timeout)
+        })
+    }
+
+    fn start_container_once(
+        image: &str,
+        network: Network,
+        bridge_network: Option<&str>,
+        timeout: Duration,
+    ) -> Result<ZooKeeper, ServiceError> {
+        let port = super::free_ports(1)?[0];
+        let mut env = vec![
+            ("ZOOKEEPER_CLIENT_PORT".to_owned(), port.to_string()),
+            ("ZOOKEEPER_TICK_TIME".to_owned(), TICK_TIME_MS.to_owned()),
+            ("KAFKA_HEAP_OPTS".to_owned(), "-Xmx256m".to_owned()),
+            // cp-zookeeper passes KAFKA_OPTS to the JVM; ZooKeeper reads these as system
+            // properties too.
+            (
+                "KAFKA_OPTS".to_owned(),
+                format!(
+                    "-Dzookeeper.4lw.commands.whitelist={FOUR_LETTER_WORDS} \
+                     -Dzookeeper.admin.enableServer=false"
+                ),
+            ),
+        ];
+        if network == Network::Host {
+            // Host networking shares the host's interfaces: bind loopback only, as the process
+            // backend does. Behind a published port the container must listen on its own
+            // interface instead.
+            env.push((
+                "ZOOKEEPER_CLIENT_PORT_ADDRESS".to_owned(),
+                "127.0.0.1".to_owned(),
+            ));
+        }
+        let spec = ContainerSpec {
+            service: "zookeeper",
+            image: image.to_owned(),
+            env,
+            network,
+            bridge_network: bridge_network.map(str::to_owned),
+            ports: vec![port],
+        };
+        let as_service_error = |e: ContainerError| e.into_service_error("zookeeper");
+        let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
+        let startup = container
+            .wait_ready(port, timeout, || ruok(port))
+            .map_err(as_service_error)?;
+        print_ready(
+            "ZooKeeper",
+            &format!("127.0.0.1:{port} (container {})", container.name()),
+            startup,
+        );
+        let peer_connect = match bridge_network {
+            Some(_) if network == Network::Bridge => format!("{}:{port}", container.name()),
+            _ => format!("127.0.0.1:{port}"),
+        };
+        Ok(ZooKeeper {
+            port,
+            startup,
+            runner: Runner::Container(container),
+            peer_connect,
         })
     }
 
@@ -70,12 +154,31 @@ impl ZooKeeper {
         format!("127.0.0.1:{}", self.port)
     }
 
-    pub fn log_tail(&self, lines: usize) -> String {
-        self.process.log_tail(lines)
+    /// Where a broker reaches this ZooKeeper: [`Self::connect_string`], except with bridge
+    /// networking, where it is the container's name on the run's network.
+    pub fn peer_connect_string(&self) -> &str {
+        &self.peer_connect
     }
 
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.runner.log_tail(lines)
+    }
+
+    /// The local process.
+    ///
+    /// # Panics
+    /// With the docker backend, which has no local process: see [`Self::container`].
     pub fn process(&self) -> &ServiceProcess {
-        &self.process
+        self.runner.process("ZooKeeper")
+    }
+
+    /// The container, with the docker backend.
+    pub fn container(&self) -> Option<&ServiceContainer> {
+        self.runner.container()
+    }
+
+    pub(crate) fn runner(&self) -> &Runner {
+        &self.runner
     }
 }
 
