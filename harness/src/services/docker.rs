@@ -418,8 +418,9 @@ fn owner_is_dead(owner: &str, host: &str) -> bool {
     else {
         return false;
     };
-    // Another machine's run on a shared engine: not ours to judge.
-    if owner_host != host {
+    // Another machine's run on a shared engine, or an owner whose start time could not be read
+    // (no /proc): not ours to judge.
+    if owner_host != host || start.is_empty() {
         return false;
     }
     let Ok(pid) = pid.parse::<u32>() else {
@@ -874,5 +875,31 @@ impl fmt::Display for Network {
             Network::Host => "host",
             Network::Bridge => "bridge",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dead_owners_of_this_host_are_swept() {
+        let me = std::process::id();
+        let start = process_start_time(me).unwrap();
+        assert!(!owner_is_dead(&format!("h/{me}/{start}"), "h"));
+        // The same pid with another start time: the pid was reused, the owner is gone.
+        assert!(owner_is_dead(&format!("h/{me}/{}", start + 1), "h"));
+        assert!(owner_is_dead(&format!("h/{}/1", u32::MAX), "h"));
+        assert!(!owner_is_dead(&format!("other/{}/1", u32::MAX), "h"));
+        assert!(!owner_is_dead(&format!("h/{}/", u32::MAX), "h"));
+        assert!(!owner_is_dead("garbage", "h"));
+    }
+
+    #[test]
+    fn network_names() {
+        assert_eq!("host".parse::<Network>().unwrap(), Network::Host);
+        assert_eq!(" Bridge ".parse::<Network>().unwrap(), Network::Bridge);
+        let err = "overlay".parse::<Network>().unwrap_err().to_string();
+        assert!(err.contains("KQ_DOCKER_NETWORK"), "{err}");
     }
 }
