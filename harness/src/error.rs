@@ -21,6 +21,12 @@ pub enum ServiceError {
     },
 
     /// No usable `java`.
+    /// A container backend problem; the error names the container and port.
+    #[error("{0}")]
+    Container(Box<crate::services::docker::ContainerError>),
+    /// A harness setting (environment variable) with a value it cannot use.
+    #[error("{0}")]
+    Config(String),
     #[error("no usable java: {hint}")]
     Java { hint: String },
 

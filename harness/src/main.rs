@@ -58,6 +58,9 @@ enum Command {
         /// The connector's batch.size.
         #[arg(long, default_value_t = 3000)]
         batch_size: usize,
+        /// Where the services run: process, docker, or auto (KQ_BACKEND).
+        #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
+        backend: BackendChoice,
     },
 }
 
@@ -112,7 +115,8 @@ fn main() -> ExitCode {
         Command::Bench {
             records,
             batch_size,
-        } => runtime.block_on(bench(records, batch_size)),
+            backend,
+        } => runtime.block_on(bench(records, batch_size, backend)),
         Command::Conformance {
             paths,
             jobs,
@@ -131,25 +135,27 @@ fn main() -> ExitCode {
     }
 }
 
-async fn bench(records: u64, batch_size: usize) -> ExitCode {
-    let rate = harness::bench::decode_rate(records.max(10_000));
-    println!("decode (no I/O):        {rate:>12.0} records/s");
-    let services = match tokio::task::spawn_blocking(Services::start)
+/// Starts the services off the async runtime, saying why on failure.
+async fn start_services(backend: BackendChoice) -> Option<Services> {
+    match tokio::task::spawn_blocking(move || Services::start_on(backend))
         .await
         .expect("start task")
     {
-        Ok(s) => s,
+        Ok(s) => Some(s),
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+async fn bench(records: u64, batch_size: usize, backend: BackendChoice) -> ExitCode {
+    let rate = harness::bench::decode_rate(records.max(10_000));
+    println!("decode (no I/O):        {rate:>12.0} records/s");
+    let Some(services) = start_services(backend).await else {
+        return ExitCode::FAILURE;
     };
-    let e = services.endpoints();
-    let target = Target {
-        bootstrap: e.kafka_bootstrap,
-        pg_host: e.pg_host,
-        pg_port: e.pg_port,
-    };
+    let target: Target = services.endpoints().into();
     let result = harness::bench::pipeline(&target, records, batch_size).await;
     drop(services);
     match result {
@@ -243,22 +249,10 @@ async fn conformance(
         },
     };
     eprintln!("{} cases; starting services...", cases.len());
-    let services = match tokio::task::spawn_blocking(move || Services::start_on(backend))
-        .await
-        .expect("start task")
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(services) = start_services(backend).await else {
+        return ExitCode::FAILURE;
     };
-    let endpoints = services.endpoints();
-    let target = Target {
-        bootstrap: endpoints.kafka_bootstrap.clone(),
-        pg_host: endpoints.pg_host.clone(),
-        pg_port: endpoints.pg_port,
-    };
+    let target: Target = services.endpoints().into();
 
     let bar = ProgressBar::new(cases.len() as u64);
     bar.set_style(

@@ -228,7 +228,7 @@ impl Drop for ServiceProcess {
 /// close-on-exec, but this process may have inherited other descriptors (a CI runner's pipe,
 /// cargo's jobserver) or got some from C libraries; a JVM or guardian holding such a pipe
 /// could keep whoever waits on it waiting.
-fn inherit_only_stdio(cmd: &mut Command) {
+pub(crate) fn inherit_only_stdio(cmd: &mut Command) {
     // SAFETY: the closure only makes async-signal-safe syscalls (close_range, getrlimit, fcntl)
     // and does not allocate. It marks descriptors close-on-exec instead of closing them, so
     // std's own exec-error pipe keeps working.

@@ -20,6 +20,16 @@ pub struct Target {
     pub pg_port: u16,
 }
 
+impl From<crate::services::Endpoints> for Target {
+    fn from(e: crate::services::Endpoints) -> Target {
+        Target {
+            bootstrap: e.kafka_bootstrap,
+            pg_host: e.pg_host,
+            pg_port: e.pg_port,
+        }
+    }
+}
+
 /// How the sink runs.
 #[derive(Debug, Clone)]
 pub enum SinkMode {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use harness::error::ServiceError;
 use harness::process::ServiceProcess;
 use harness::provision;
-use harness::services::{self, QuestDb, Services};
+use harness::services::{self, BackendChoice, QuestDb, Services};
 use harness::wait::wait_until;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -69,7 +69,8 @@ fn pg_select_1(pg_port: u16) -> Result<i32, String> {
 #[test]
 fn services_answer_and_leave_nothing_behind() {
     let _turn = one_at_a_time();
-    let services = Services::start().unwrap_or_else(|e| panic!("{e}"));
+    // These tests are about the process backend, whatever KQ_BACKEND says.
+    let services = Services::start_on(BackendChoice::Process).unwrap_or_else(|e| panic!("{e}"));
     for (step, took) in &services.startup {
         eprintln!("startup: {step} {:.2}s", took.as_secs_f64());
     }
@@ -193,6 +194,7 @@ fn services_do_not_outlive_an_aborted_process() {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "orphan_child", "--nocapture", "--test-threads=1"])
         .env("KQ_ORPHAN_CHILD", "1")
+        .env("KQ_BACKEND", "process")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -13,12 +13,7 @@ async fn seed_example_through_the_sink_binary() {
         Case::load(&root.join("seed/example-topic.case"), &root).unwrap_or_else(|e| panic!("{e}"));
     // Its own topic, table and group, apart from the library run of the same fixture.
     case.topic = "example-topic-binary".into();
-    let e = Services::shared().endpoints();
-    let target = Target {
-        bootstrap: e.kafka_bootstrap,
-        pg_host: e.pg_host,
-        pg_port: e.pg_port,
-    };
+    let target: Target = Services::shared().endpoints().into();
     let binary = env!("CARGO_BIN_EXE_sink").into();
     let outcome = replay::run_case(&case, &target, &SinkMode::Binary(binary))
         .await

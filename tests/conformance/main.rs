@@ -11,12 +11,7 @@ use harness::services::Services;
 
 /// The shared services, as a replay target.
 pub fn target() -> Target {
-    let e = Services::shared().endpoints();
-    Target {
-        bootstrap: e.kafka_bootstrap,
-        pg_host: e.pg_host,
-        pg_port: e.pg_port,
-    }
+    Services::shared().endpoints().into()
 }
 
 pub use harness::snapshot::assert as assert_snapshot;

@@ -174,10 +174,7 @@ impl ContainerError {
                 last_observed: format!("{last_observed} (container {container})"),
                 log_tail,
             },
-            other => ServiceError::Spawn {
-                service,
-                source: io::Error::other(other),
-            },
+            other => ServiceError::Container(Box::new(other)),
         }
     }
 }
@@ -526,7 +523,7 @@ fn spawn_guardian() -> Result<Guardian, ContainerError> {
         .stderr(Stdio::null())
         // Its own group: Ctrl-C in the terminal must not kill it before it did its job.
         .process_group(0);
-    only_stdio_inherited(&mut cmd);
+    crate::process::inherit_only_stdio(&mut cmd);
     let mut child = cmd.spawn().map_err(ContainerError::Guardian)?;
     let pipe = child
         .stdin
@@ -536,31 +533,6 @@ fn spawn_guardian() -> Result<Guardian, ContainerError> {
         _pipe: Mutex::new(pipe),
         _child: Mutex::new(child),
     })
-}
-
-/// Marks every descriptor but stdin, stdout and stderr close-on-exec in the guardian, so it holds
-/// nothing inherited (a CI runner's pipe, cargo's jobserver) that someone might wait on.
-fn only_stdio_inherited(cmd: &mut Command) {
-    // SAFETY: only async-signal-safe syscalls, no allocation. Close-on-exec rather than close,
-    // so std's own exec-error pipe keeps working.
-    unsafe {
-        cmd.pre_exec(|| {
-            let flags = libc::CLOSE_RANGE_CLOEXEC as libc::c_long;
-            if libc::syscall(
-                libc::SYS_close_range,
-                3 as libc::c_long,
-                libc::c_long::from(u32::MAX),
-                flags,
-            ) != 0
-            {
-                // Kernels before 5.11.
-                for fd in 3..1024 {
-                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-                }
-            }
-            Ok(())
-        });
-    }
 }
 
 /// What to run: image, environment, network, published ports.

@@ -94,10 +94,9 @@ impl BackendChoice {
     /// `KQ_BACKEND`, default `auto`.
     pub fn from_env() -> Result<BackendChoice, ServiceError> {
         match std::env::var("KQ_BACKEND") {
-            Ok(v) => v.parse().map_err(|e: String| ServiceError::Spawn {
-                service: "services",
-                source: std::io::Error::other(format!("KQ_BACKEND: {e}")),
-            }),
+            Ok(v) => v
+                .parse()
+                .map_err(|e: String| ServiceError::Config(format!("KQ_BACKEND: {e}"))),
             Err(_) => Ok(BackendChoice::Auto),
         }
     }
