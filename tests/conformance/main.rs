@@ -4,6 +4,7 @@
 
 mod cases;
 mod commit;
+mod properties;
 mod type_mapping;
 
 use harness::replay::Target;
