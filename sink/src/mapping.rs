@@ -189,6 +189,13 @@ fn decimal_type(field: &str, scale: i32, precision: Option<u32>) -> Result<SqlTy
     // Without a declared precision, take the widest QuestDB has, so no value that QuestDB
     // could hold is refused; the reference's bare DECIMAL would round to scale 3 instead.
     let precision = precision.unwrap_or(max);
+    // QuestDB's text-to-DECIMAL cast counts the 0 of `0.123` as a digit, so a DECIMAL(p,p)
+    // column takes no value over PG wire: one more digit of precision makes room for it.
+    let precision = if precision == scale_u {
+        precision + 1
+    } else {
+        precision
+    };
     if precision == 0 || precision > max || precision < scale_u {
         return Err(MappingError::DecimalPrecision {
             field: field.into(),
@@ -424,6 +431,7 @@ mod tests {
     #[case::decimal_default_precision(Schema::decimal(2, None), "DECIMAL(76,2)")]
     #[case::decimal_with_precision(Schema::decimal(2, Some(5)), "DECIMAL(5,2)")]
     #[case::decimal_scale0(Schema::decimal(0, None), "DECIMAL(76,0)")]
+    #[case::decimal_all_fraction(Schema::decimal(7, Some(7)), "DECIMAL(8,7)")]
     #[case::date(Schema::date(), "DATE")]
     #[case::time_as_int(Schema::time(), "INT")]
     #[case::timestamp(Schema::timestamp(), "TIMESTAMP")]
@@ -449,6 +457,7 @@ mod tests {
     #[case::structure(Schema::structure(vec![]), "field \"f\": STRUCT type doesn't have a mapping to the SQL database column type")]
     #[case::negative_scale(Schema::decimal(-1, None), "field \"f\": Decimal scale -1 cannot be stored: QuestDB's DECIMAL takes a scale from 0 to 76")]
     #[case::precision_below_scale(Schema::decimal(4, Some(2)), "field \"f\": Decimal precision 2 (scale 4) cannot be stored: QuestDB's DECIMAL takes a precision from 1 to 76, at least the scale")]
+    #[case::scale_leaves_no_room(Schema::decimal(76, None), "field \"f\": Decimal precision 77 (scale 76) cannot be stored: QuestDB's DECIMAL takes a precision from 1 to 76, at least the scale")]
     #[case::precision_too_large(Schema::decimal(2, Some(77)), "field \"f\": Decimal precision 77 (scale 2) cannot be stored: QuestDB's DECIMAL takes a precision from 1 to 76, at least the scale")]
     fn unmappable_types_name_the_field(#[case] schema: Schema, #[case] message: &str) {
         assert_eq!(sql_type("f", &schema).unwrap_err().to_string(), message);
