@@ -275,7 +275,7 @@ impl Sink<'_> {
                             c.field.as_str()
                         };
                         let note = format!(
-                            "{}: field \"{}\": {} {} stored as {} (JsonConverter's wrap)",
+                            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
                             at(message),
                             field,
                             c.target,
