@@ -7,6 +7,7 @@ use crate::readback::{self, Table};
 use sink::config::SinkConfig;
 use sink::error::SinkError;
 use sink::questdb::QuestDb;
+use sink::report::SummaryFile;
 use sink::{RunOptions, StopWhen};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ pub struct Outcome {
     pub topic: String,
     pub table: String,
     pub produced: usize,
-    /// DDL the sink issued (in-process runs only; the binary logs it).
+    /// DDL the sink issued (the binary reports it in its `--summary` file).
     pub ddl: Option<Vec<String>>,
     pub coercions: Vec<String>,
     /// The sink's error, with the fixture line of the record it names.
@@ -161,8 +162,11 @@ pub async fn run_case(
             }
         }
         SinkMode::Binary(path) => {
-            let error = run_binary(case, &props, target, path, timeout).await?;
-            (None, Vec::new(), error)
+            let summary = run_binary(case, &props, target, path, timeout).await?;
+            let error = summary
+                .error
+                .map(|e| with_fixture_line(case, e, summary.error_offset));
+            (Some(summary.ddl), summary.coercions, error)
         }
     };
 
@@ -190,12 +194,17 @@ pub async fn run_case(
 
 /// The error text, pointing at the fixture line of the record it names.
 fn describe_error(case: &Case, error: &SinkError) -> String {
-    match error {
-        SinkError::Record(record) => match case.line_of(record.at.offset) {
-            Some(line) => format!("{error}\n(fixture {}:{line})", case.name),
-            None => error.to_string(),
-        },
-        _ => error.to_string(),
+    let offset = match error {
+        SinkError::Record(record) => Some(record.at.offset),
+        _ => None,
+    };
+    with_fixture_line(case, error.to_string(), offset)
+}
+
+fn with_fixture_line(case: &Case, error: String, offset: Option<i64>) -> String {
+    match offset.and_then(|o| case.line_of(o)) {
+        Some(line) => format!("{error}\n(fixture {}:{line})", case.name),
+        None => error,
     }
 }
 
@@ -217,14 +226,14 @@ fn timeout_error(
     }
 }
 
-/// Runs the sink binary with `--until-caught-up`; returns its error text if it failed.
+/// Runs the sink binary with `--until-caught-up`; returns the summary it wrote.
 async fn run_binary(
     case: &Case,
     props: &BTreeMap<String, String>,
     target: &Target,
     path: &Path,
     timeout: Duration,
-) -> Result<Option<String>, ReplayError> {
+) -> Result<SummaryFile, ReplayError> {
     let binary_error = |message: String| ReplayError::Binary {
         case: case.name.clone(),
         path: path.into(),
@@ -232,6 +241,7 @@ async fn run_binary(
     };
     let dir = tempfile::tempdir().map_err(|e| binary_error(e.to_string()))?;
     let file = dir.path().join("connector.properties");
+    let summary_path = dir.path().join("summary.json");
     let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(&file, text).map_err(|e| binary_error(e.to_string()))?;
     let child = tokio::process::Command::new(path)
@@ -240,6 +250,8 @@ async fn run_binary(
         .args(["--pg-host", &target.pg_host])
         .args(["--pg-port", &target.pg_port.to_string()])
         .arg("--until-caught-up")
+        .arg("--summary")
+        .arg(&summary_path)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -250,20 +262,18 @@ async fn run_binary(
         Ok(output) => output.map_err(|e| binary_error(e.to_string()))?,
         Err(_) => return Err(binary_error(format!("no exit within {timeout:?}"))),
     };
-    if output.status.success() {
-        return Ok(None);
+    let summary = std::fs::read_to_string(&summary_path)
+        .ok()
+        .and_then(|t| SummaryFile::parse(&t));
+    match summary {
+        // The exit status and the summary must agree: an error exactly when the run failed.
+        Some(s) if s.error.is_some() != output.status.success() => Ok(s),
+        _ => Err(binary_error(format!(
+            "exit {} without a matching summary; stderr:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))),
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let error = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Ok(Some(if error.is_empty() {
-        format!("exit {}: {stderr}", output.status)
-    } else {
-        error
-    }))
 }
 
 /// The `sink` binary: `KQ_SINK_BIN`, else next to the running executable or one folder up

@@ -10,7 +10,8 @@
 //!
 //! I/O at the edges:
 //! - [`questdb`]: QuestDB over its PostgreSQL wire protocol;
-//! - [`pipeline`]: the consume -> decode -> write -> commit loop over rdkafka.
+//! - [`pipeline`]: the consume -> decode -> write -> commit loop over rdkafka;
+//! - [`report`]: the JSON summary the binary writes at exit.
 pub mod config;
 pub mod connect;
 pub mod ddl;
@@ -19,6 +20,7 @@ pub mod mapping;
 pub mod pipeline;
 pub mod properties;
 pub mod questdb;
+pub mod report;
 
 pub use config::SinkConfig;
 pub use error::SinkError;

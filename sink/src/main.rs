@@ -26,6 +26,9 @@ struct Cli {
     /// Exit once every assigned partition is stored and committed to its end, instead of running until Ctrl-C.
     #[arg(long)]
     until_caught_up: bool,
+    /// Write what the run did (DDL issued, coercions, committed offsets, the error) to this JSON file.
+    #[arg(long)]
+    summary: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -84,7 +87,18 @@ async fn main() -> ExitCode {
         config.connection.database,
         options.bootstrap_servers
     );
-    match sink::run(&config, options).await {
+    let result = sink::run(&config, options).await;
+    if let Some(path) = &cli.summary {
+        let (summary, error) = match &result {
+            Ok(summary) => (summary, None),
+            Err(failed) => (&failed.summary, Some(&failed.error)),
+        };
+        if let Err(e) = std::fs::write(path, sink::report::summary_json(summary, error).to_string())
+        {
+            eprintln!("warning: cannot write {}: {e}", path.display());
+        }
+    }
+    match result {
         Ok(summary) => {
             tracing::info!(
                 "stopped: {} records, {} rows stored, {} reported, committed {:?}",
