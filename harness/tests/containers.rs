@@ -5,24 +5,15 @@
 //! ci/docker/build-images.sh`) and run only with `KQ_BACKEND=docker`; otherwise they pass
 //! after saying they were skipped. `.ci/run` runs them with `KQ_BACKEND=docker`.
 
-use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+mod common;
+
+use std::io::Write;
 use std::time::{Duration, Instant};
 
+use common::{assert_services_answer, one_at_a_time, print_startup, run_aborting_child, run_child};
 use harness::services::docker::{self, containers_of_run};
-use harness::services::{self, Backend, BackendChoice, Services};
+use harness::services::{Backend, BackendChoice, Services};
 use harness::wait::wait_until;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-
-/// The machines have 2 cores: tests that start JVMs take turns.
-static JVMS: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    JVMS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// True if the docker backend was asked for; else prints why the test does nothing.
 fn docker_requested(test: &str) -> bool {
@@ -36,28 +27,6 @@ fn docker_requested(test: &str) -> bool {
             false
         }
     }
-}
-
-fn pg_select_1(pg_port: u16) -> Result<i32, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let config = format!("host=127.0.0.1 port={pg_port} user=admin password=quest dbname=qdb");
-        let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let connection = tokio::spawn(connection);
-        let row = client
-            .query_one("SELECT 1", &[])
-            .await
-            .map_err(|e| format!("SELECT 1: {e}"))?;
-        let one: i32 = row.try_get(0).map_err(|e| format!("column 0: {e}"))?;
-        drop(client);
-        let _ = connection.await;
-        Ok(one)
-    })
 }
 
 fn no_containers_left(run: &str) -> Result<(), String> {
@@ -76,9 +45,7 @@ fn containers_answer_and_leave_nothing_behind() {
     let _turn = one_at_a_time();
     let services = Services::start_on(BackendChoice::Docker).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(services.backend, Backend::Docker);
-    for (step, took) in &services.startup {
-        eprintln!("startup: {step} {:.2}s", took.as_secs_f64());
-    }
+    print_startup(&services);
     let endpoints = services.endpoints();
     assert_eq!(
         endpoints.kafka_bootstrap,
@@ -86,37 +53,9 @@ fn containers_answer_and_leave_nothing_behind() {
     );
     assert_eq!(endpoints.pg_host, "127.0.0.1");
 
-    // ZooKeeper: ruok -> imok.
-    {
-        let mut zk = std::net::TcpStream::connect(&endpoints.zookeeper).unwrap();
-        zk.write_all(b"ruok").unwrap();
-        let mut answer = String::new();
-        zk.read_to_string(&mut answer).unwrap();
-        assert_eq!(answer, "imok");
-    }
-
-    // Kafka: broker 0 advertises the address the client dialled.
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &endpoints.kafka_bootstrap)
-        .create()
-        .unwrap();
-    let metadata = consumer
-        .fetch_metadata(None, Duration::from_secs(10))
-        .unwrap();
-    let brokers: Vec<(i32, String, i32)> = metadata
-        .brokers()
-        .iter()
-        .map(|b| (b.id(), b.host().to_owned(), b.port()))
-        .collect();
-    assert_eq!(
-        brokers,
-        vec![(0, "127.0.0.1".to_owned(), i32::from(services.kafka.port))]
-    );
-    drop(consumer);
-
+    // ZooKeeper: ruok -> imok; Kafka: broker 0 advertises the address the client dialled;
     // QuestDB: /ping and SELECT 1.
-    services::ping(endpoints.http_port).unwrap();
-    assert_eq!(pg_select_1(endpoints.pg_port), Ok(1));
+    assert_services_answer(&services);
 
     // Each service is a container of this run, named after it, with its log.
     let run = docker::run_id().to_owned();
@@ -176,24 +115,9 @@ fn containers_do_not_outlive_an_aborted_process() {
         return;
     }
     let _turn = one_at_a_time();
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "orphan_containers_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("KQ_ORPHAN_CONTAINERS", "1")
-        .env("KQ_BACKEND", "docker")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("child stderr:\n{stderr}");
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGABRT),
-        "{stdout}\n{stderr}"
+    let stdout = run_aborting_child(
+        "orphan_containers_child",
+        &[("KQ_ORPHAN_CONTAINERS", "1"), ("KQ_BACKEND", "docker")],
     );
     // The test harness prints `test orphan_containers_child ... ` without a newline first.
     let run = stdout
@@ -233,18 +157,14 @@ fn a_missing_image_is_never_pulled_and_says_how_to_build_it() {
         return;
     }
     let image = "kq/no-such-image:0";
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "missing_image_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("KQ_MISSING_IMAGE_CHILD", "1")
-        .env("KQ_BACKEND", "docker")
-        .env("KQ_KAFKA_IMAGE", image)
-        .output()
-        .unwrap();
+    let output = run_child(
+        "missing_image_child",
+        &[
+            ("KQ_MISSING_IMAGE_CHILD", "1"),
+            ("KQ_BACKEND", "docker"),
+            ("KQ_KAFKA_IMAGE", image),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(

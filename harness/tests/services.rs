@@ -1,27 +1,19 @@
 //! Real ZooKeeper, Kafka and QuestDB: they start, answer their protocols, and nothing of them
 //! outlives the process that started them, however it ends.
 
+mod common;
+
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use common::{assert_services_answer, one_at_a_time, print_startup, run_aborting_child};
 use harness::error::ServiceError;
 use harness::process::ServiceProcess;
 use harness::provision;
 use harness::services::{self, BackendChoice, QuestDb, Services};
 use harness::wait::wait_until;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-
-/// The machines have 2 cores: tests that start JVMs take turns.
-static JVMS: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    JVMS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// True if `pid` is a live process (a zombie counts as gone: it runs nothing and holds nothing).
 fn alive(pid: u32) -> bool {
@@ -44,36 +36,12 @@ fn gone(pids: &[u32], dirs: &[PathBuf]) -> Result<(), String> {
     }
 }
 
-fn pg_select_1(pg_port: u16) -> Result<i32, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let config = format!("host=127.0.0.1 port={pg_port} user=admin password=quest dbname=qdb");
-        let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let connection = tokio::spawn(connection);
-        let row = client
-            .query_one("SELECT 1", &[])
-            .await
-            .map_err(|e| format!("SELECT 1: {e}"))?;
-        let one: i32 = row.try_get(0).map_err(|e| format!("column 0: {e}"))?;
-        drop(client);
-        let _ = connection.await;
-        Ok(one)
-    })
-}
-
 #[test]
 fn services_answer_and_leave_nothing_behind() {
     let _turn = one_at_a_time();
     // These tests are about the process backend, whatever KQ_BACKEND says.
     let services = Services::start_on(BackendChoice::Process).unwrap_or_else(|e| panic!("{e}"));
-    for (step, took) in &services.startup {
-        eprintln!("startup: {step} {:.2}s", took.as_secs_f64());
-    }
+    print_startup(&services);
     let endpoints = services.endpoints();
     assert_eq!(
         endpoints.kafka_bootstrap,
@@ -89,38 +57,9 @@ fn services_answer_and_leave_nothing_behind() {
         (services.questdb.pg_port, services.questdb.http_port)
     );
 
-    // ZooKeeper: ruok -> imok, over a plain socket.
-    {
-        use std::io::Read;
-        let mut zk = std::net::TcpStream::connect(&endpoints.zookeeper).unwrap();
-        zk.write_all(b"ruok").unwrap();
-        let mut answer = String::new();
-        zk.read_to_string(&mut answer).unwrap();
-        assert_eq!(answer, "imok");
-    }
-
-    // Kafka: a metadata request lists broker 0 at the advertised address.
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &endpoints.kafka_bootstrap)
-        .create()
-        .unwrap();
-    let metadata = consumer
-        .fetch_metadata(None, Duration::from_secs(10))
-        .unwrap();
-    let brokers: Vec<(i32, String, i32)> = metadata
-        .brokers()
-        .iter()
-        .map(|b| (b.id(), b.host().to_owned(), b.port()))
-        .collect();
-    assert_eq!(
-        brokers,
-        vec![(0, "127.0.0.1".to_owned(), i32::from(services.kafka.port))]
-    );
-    drop(consumer);
-
-    // QuestDB: /ping -> 204 over HTTP, SELECT 1 over the PG wire protocol.
-    services::ping(endpoints.http_port).unwrap();
-    assert_eq!(pg_select_1(endpoints.pg_port), Ok(1));
+    // ZooKeeper: ruok -> imok, over a plain socket; Kafka: a metadata request lists broker 0
+    // at the advertised address; QuestDB: /ping -> 204 over HTTP, SELECT 1 over PG wire.
+    assert_services_answer(&services);
 
     // The logs are there, with their startup lines.
     let kafka_log = services.kafka.process();
@@ -191,19 +130,9 @@ fn orphan_child() {
 #[test]
 fn services_do_not_outlive_an_aborted_process() {
     let _turn = one_at_a_time();
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "orphan_child", "--nocapture", "--test-threads=1"])
-        .env("KQ_ORPHAN_CHILD", "1")
-        .env("KQ_BACKEND", "process")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("child stderr:\n{stderr}");
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGABRT),
-        "{stdout}\n{stderr}"
+    let stdout = run_aborting_child(
+        "orphan_child",
+        &[("KQ_ORPHAN_CHILD", "1"), ("KQ_BACKEND", "process")],
     );
 
     let mut pids = Vec::new();

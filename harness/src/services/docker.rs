@@ -434,42 +434,42 @@ fn owner_is_dead(owner: &str, host: &str) -> bool {
 pub fn sweep_dead_runs() -> Result<Vec<String>, ContainerError> {
     let host = hostname();
     let mut removed = Vec::new();
+    let dead = of_dead_runs(&["ps", "-a"], "Names", &host)?;
+    if !dead.is_empty() {
+        let mut args = vec!["rm", "-f", "-v"];
+        args.extend(dead.iter().map(|(id, _)| id.as_str()));
+        docker(&args, "left-over containers", CLI_TIMEOUT)?;
+        removed.extend(dead.into_iter().map(|(_, name)| name));
+    }
+    for (id, name) in of_dead_runs(&["network", "ls"], "Name", &host)? {
+        docker(&["network", "rm", &id], &name, CLI_TIMEOUT)?;
+        removed.push(name);
+    }
+    Ok(removed)
+}
+
+/// The ids and names of what `list` (`ps -a` or `network ls`) shows of runs on `host` whose
+/// owner is dead. `name` is the listing's name column: `Names` for containers, `Name` for
+/// networks.
+fn of_dead_runs(
+    list: &[&str],
+    name: &str,
+    host: &str,
+) -> Result<Vec<(String, String)>, ContainerError> {
     let filter = format!("label={RUN_LABEL}");
-    let format = format!("{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{OWNER_LABEL}\"}}}}");
-    let containers = docker(
-        &["ps", "-a", "--filter", &filter, "--format", &format],
-        "the sweep",
-        CLI_TIMEOUT,
-    )?;
-    let dead: Vec<(&str, &str)> = containers
+    let format = format!("{{{{.ID}}}}\t{{{{.{name}}}}}\t{{{{.Label \"{OWNER_LABEL}\"}}}}");
+    let mut args = list.to_vec();
+    args.extend(["--filter", &filter, "--format", &format]);
+    let listed = docker(&args, "the sweep", CLI_TIMEOUT)?;
+    Ok(listed
         .lines()
         .filter_map(|l| {
             let mut f = l.split('\t');
             Some((f.next()?, f.next()?, f.next().unwrap_or("")))
         })
-        .filter(|(_, _, owner)| owner_is_dead(owner, &host))
-        .map(|(id, name, _)| (id, name))
-        .collect();
-    if !dead.is_empty() {
-        let mut args = vec!["rm", "-f", "-v"];
-        args.extend(dead.iter().map(|(id, _)| *id));
-        docker(&args, "left-over containers", CLI_TIMEOUT)?;
-        removed.extend(dead.iter().map(|(_, name)| (*name).to_owned()));
-    }
-    let format = format!("{{{{.ID}}}}\t{{{{.Name}}}}\t{{{{.Label \"{OWNER_LABEL}\"}}}}");
-    let networks = docker(
-        &["network", "ls", "--filter", &filter, "--format", &format],
-        "the sweep",
-        CLI_TIMEOUT,
-    )?;
-    for line in networks.lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() == 3 && owner_is_dead(f[2], &host) {
-            docker(&["network", "rm", f[0]], f[1], CLI_TIMEOUT)?;
-            removed.push(f[1].to_owned());
-        }
-    }
-    Ok(removed)
+        .filter(|(_, _, owner)| owner_is_dead(owner, host))
+        .map(|(id, name, _)| (id.to_owned(), name.to_owned()))
+        .collect())
 }
 
 /// Removes everything labelled with run `$1` once its stdin reaches EOF, i.e. once the process
@@ -725,31 +725,18 @@ impl ServiceContainer {
 
     /// Names a taken port in the status when the log line saying so scrolled out of the tail
     /// (Kafka logs its whole shutdown after it).
-    fn with_cause(&self, error: ContainerError) -> ContainerError {
-        match error {
-            ContainerError::Exited {
-                service,
-                container,
-                port,
-                status,
-                log_tail,
-            } => {
-                let status = match self.log_find(super::PORT_TAKEN) {
-                    Some(line) if !log_tail.contains(&line) => {
-                        format!("{status}; the log says: {line}")
-                    }
-                    _ => status,
-                };
-                ContainerError::Exited {
-                    service,
-                    container,
-                    port,
-                    status,
-                    log_tail,
+    fn with_cause(&self, mut error: ContainerError) -> ContainerError {
+        if let ContainerError::Exited {
+            status, log_tail, ..
+        } = &mut error
+        {
+            if let Some(line) = self.log_find(super::PORT_TAKEN) {
+                if !log_tail.contains(&line) {
+                    *status = format!("{status}; the log says: {line}");
                 }
             }
-            other => other,
         }
+        error
     }
 
     /// Removes the container now (idempotent).

@@ -113,13 +113,7 @@ impl Kafka {
             .current_dir(dir.path());
         let process = ServiceProcess::spawn("kafka", cmd, dir)?;
         let bootstrap = format!("127.0.0.1:{port}");
-        let probe = MetadataProbe::new(&bootstrap).map_err(|e| ServiceError::NotReady {
-            service: "kafka",
-            port,
-            waited: Duration::ZERO,
-            last_observed: format!("could not create the rdkafka probe client: {e}"),
-            log_tail: process.log_tail(40),
-        })?;
+        let probe = MetadataProbe::for_broker(&bootstrap, port, || process.log_tail(40))?;
         let startup = wait_ready(&process, port, timeout, || probe.check())?;
         print_ready("Kafka", &bootstrap, startup);
         Ok(Kafka {
@@ -175,13 +169,7 @@ impl Kafka {
         let as_service_error = |e: ContainerError| e.into_service_error("kafka");
         let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
         let bootstrap = format!("127.0.0.1:{port}");
-        let probe = MetadataProbe::new(&bootstrap).map_err(|e| ServiceError::NotReady {
-            service: "kafka",
-            port,
-            waited: Duration::ZERO,
-            last_observed: format!("could not create the rdkafka probe client: {e}"),
-            log_tail: container.log_tail(40),
-        })?;
+        let probe = MetadataProbe::for_broker(&bootstrap, port, || container.log_tail(40))?;
         let startup = container
             .wait_ready(port, timeout, || probe.check())
             .map_err(as_service_error)?;
@@ -238,6 +226,22 @@ struct MetadataProbe {
 }
 
 impl MetadataProbe {
+    /// The probe of the broker being started on `port`; if rdkafka cannot make its client, the
+    /// startup fails at once as not ready, with the broker's log from `log_tail`.
+    fn for_broker(
+        bootstrap: &str,
+        port: u16,
+        log_tail: impl FnOnce() -> String,
+    ) -> Result<MetadataProbe, ServiceError> {
+        MetadataProbe::new(bootstrap).map_err(|e| ServiceError::NotReady {
+            service: "kafka",
+            port,
+            waited: Duration::ZERO,
+            last_observed: format!("could not create the rdkafka probe client: {e}"),
+            log_tail: log_tail(),
+        })
+    }
+
     fn new(bootstrap: &str) -> Result<Self, KafkaError> {
         let consumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)

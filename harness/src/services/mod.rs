@@ -181,6 +181,29 @@ pub struct Services {
     network: Option<docker::RunNetwork>,
 }
 
+/// Starts QuestDB on a thread of its own while ZooKeeper, then Kafka against it, start on this
+/// one. On an error, what did start is dropped (stopped) before this returns; the ZooKeeper or
+/// Kafka error wins over QuestDB's.
+fn start_three(
+    questdb: impl FnOnce() -> Result<QuestDb, ServiceError> + Send,
+    zookeeper: impl FnOnce() -> Result<ZooKeeper, ServiceError>,
+    kafka: impl FnOnce(&ZooKeeper) -> Result<Kafka, ServiceError>,
+) -> Result<(ZooKeeper, Kafka, QuestDb), ServiceError> {
+    let (zk_and_kafka, questdb) = thread::scope(|scope| {
+        let questdb = scope.spawn(questdb);
+        let zk_and_kafka = zookeeper().and_then(|zk| {
+            let kafka = kafka(&zk)?;
+            Ok((zk, kafka))
+        });
+        let questdb = questdb
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (zk_and_kafka, questdb)
+    });
+    let (zookeeper, kafka) = zk_and_kafka?;
+    Ok((zookeeper, kafka, questdb?))
+}
+
 /// Where to reach the services.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
@@ -217,40 +240,26 @@ impl Services {
         let provisioned = began.elapsed();
         let java = provision::java()?;
 
-        let (zk_and_kafka, questdb) = thread::scope(|scope| {
-            let questdb =
-                scope.spawn(|| QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)));
-            let zk_and_kafka = ZooKeeper::start(&libs, &java, start_timeout(ZOOKEEPER_TIMEOUT))
-                .and_then(|zk| {
-                    let kafka = Kafka::start(
-                        &libs,
-                        &java,
-                        &zk.connect_string(),
-                        start_timeout(KAFKA_TIMEOUT),
-                    )?;
-                    Ok((zk, kafka))
-                });
-            let questdb = questdb
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (zk_and_kafka, questdb)
-        });
-        let (zookeeper, kafka) = zk_and_kafka?;
-        let questdb = questdb?;
-        let startup = vec![
+        let (zookeeper, kafka, questdb) = start_three(
+            || QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)),
+            || ZooKeeper::start(&libs, &java, start_timeout(ZOOKEEPER_TIMEOUT)),
+            |zk| {
+                Kafka::start(
+                    &libs,
+                    &java,
+                    &zk.connect_string(),
+                    start_timeout(KAFKA_TIMEOUT),
+                )
+            },
+        )?;
+        Ok(Services::of(
             ("provision", provisioned),
-            ("zookeeper", zookeeper.startup),
-            ("kafka", kafka.startup),
-            ("questdb", questdb.startup),
-        ];
-        Ok(Services {
+            zookeeper,
             kafka,
             questdb,
-            zookeeper,
-            startup,
-            backend: Backend::Process,
-            network: None,
-        })
+            Backend::Process,
+            None,
+        ))
     }
 
     /// Starts the services as containers of the images in [`docker::Images::from_env`],
@@ -273,53 +282,67 @@ impl Services {
             docker::run_id()
         );
 
-        let (zk_and_kafka, questdb) = thread::scope(|scope| {
-            let questdb = scope.spawn(|| {
+        // On an error, whatever did start is removed inside start_three, before the network.
+        let (zookeeper, kafka, questdb) = start_three(
+            || {
                 QuestDb::start_container(
                     &images.questdb,
                     network,
                     bridge,
                     &QuestDbOptions::default(),
                 )
-            });
-            let zk_and_kafka = ZooKeeper::start_container(
-                &images.zookeeper,
-                network,
-                bridge,
-                start_timeout(ZOOKEEPER_TIMEOUT),
-            )
-            .and_then(|zk| {
-                let kafka = Kafka::start_container(
+            },
+            || {
+                ZooKeeper::start_container(
+                    &images.zookeeper,
+                    network,
+                    bridge,
+                    start_timeout(ZOOKEEPER_TIMEOUT),
+                )
+            },
+            |zk| {
+                Kafka::start_container(
                     &images.kafka,
                     network,
                     bridge,
                     zk.peer_connect_string(),
                     start_timeout(KAFKA_TIMEOUT),
-                )?;
-                Ok((zk, kafka))
-            });
-            let questdb = questdb
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (zk_and_kafka, questdb)
-        });
-        // On an error, whatever did start is dropped (removed) here, before the network.
-        let (zookeeper, kafka) = zk_and_kafka?;
-        let questdb = questdb?;
-        let startup = vec![
+                )
+            },
+        )?;
+        Ok(Services::of(
             ("images", checked),
+            zookeeper,
+            kafka,
+            questdb,
+            Backend::Docker,
+            run_network,
+        ))
+    }
+
+    /// The services started, with how long `first` (the step before them) and each took.
+    fn of(
+        first: (&'static str, Duration),
+        zookeeper: ZooKeeper,
+        kafka: Kafka,
+        questdb: QuestDb,
+        backend: Backend,
+        network: Option<docker::RunNetwork>,
+    ) -> Services {
+        let startup = vec![
+            first,
             ("zookeeper", zookeeper.startup),
             ("kafka", kafka.startup),
             ("questdb", questdb.startup),
         ];
-        Ok(Services {
+        Services {
             kafka,
             questdb,
             zookeeper,
             startup,
-            backend: Backend::Docker,
-            network: run_network,
-        })
+            backend,
+            network,
+        }
     }
 
     /// The services of this process, started on first use (on the backend `KQ_BACKEND` asks

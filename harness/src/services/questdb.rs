@@ -134,14 +134,7 @@ impl QuestDb {
             &format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port})"),
             startup,
         );
-        Ok(QuestDb {
-            pg_port,
-            http_port,
-            ilp_port,
-            http_min_port,
-            startup,
-            runner: Runner::Process(process),
-        })
+        Ok(Self::running(&ports, startup, Runner::Process(process)))
     }
 
     /// Starts a QuestDB container from `image` (the official image's environment contract) on
@@ -182,7 +175,7 @@ impl QuestDb {
             env,
             network,
             bridge_network: bridge_network.map(str::to_owned),
-            ports,
+            ports: ports.clone(),
         };
         let as_service_error = |e: ContainerError| e.into_service_error("questdb");
         let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
@@ -197,14 +190,20 @@ impl QuestDb {
             ),
             startup,
         );
-        Ok(QuestDb {
-            pg_port,
-            http_port,
-            ilp_port,
-            http_min_port,
+        Ok(Self::running(&ports, startup, Runner::Container(container)))
+    }
+
+    /// The QuestDB on `ports`, in the order [`Self::start_once`] and
+    /// [`Self::start_container_once`] assign them: HTTP, PG wire, ILP, HTTP min.
+    fn running(ports: &[u16], startup: Duration, runner: Runner) -> QuestDb {
+        QuestDb {
+            pg_port: ports[1],
+            http_port: ports[0],
+            ilp_port: ports[2],
+            http_min_port: ports[3],
             startup,
-            runner: Runner::Container(container),
-        })
+            runner,
+        }
     }
 
     /// A tokio-postgres / libpq connection string.
