@@ -89,7 +89,7 @@ impl Verdict {
     }
 }
 
-struct Result_ {
+struct CaseResult {
     case: String,
     verdict: Verdict,
     elapsed: Duration,
@@ -311,11 +311,11 @@ async fn conformance(
     ExitCode::SUCCESS
 }
 
-fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> Result_ {
+fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> CaseResult {
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            return Result_ {
+            return CaseResult {
                 case: case.name.clone(),
                 verdict: Verdict::Error,
                 elapsed: Duration::ZERO,
@@ -338,7 +338,7 @@ fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> Result_ 
         }
         Some(accepted) => (Verdict::Fail, first_difference(&accepted, &rendered)),
     };
-    Result_ {
+    CaseResult {
         case: case.name.clone(),
         verdict,
         elapsed: outcome.elapsed,
@@ -371,7 +371,7 @@ fn area(case: &str) -> &str {
     case.split('/').next().unwrap_or(case)
 }
 
-fn print_table(results: &[Result_]) {
+fn print_table(results: &[CaseResult]) {
     let width = results
         .iter()
         .map(|r| r.case.len())
@@ -395,7 +395,7 @@ fn print_table(results: &[Result_]) {
 }
 
 /// Cases and passes per area (the fixture's folder).
-fn areas(results: &[Result_]) -> std::collections::BTreeMap<&str, (usize, usize)> {
+fn areas(results: &[CaseResult]) -> std::collections::BTreeMap<&str, (usize, usize)> {
     let mut areas: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     for r in results {
         let entry = areas.entry(area(&r.case)).or_default();
@@ -407,7 +407,7 @@ fn areas(results: &[Result_]) -> std::collections::BTreeMap<&str, (usize, usize)
     areas
 }
 
-fn markdown_report(results: &[Result_], elapsed: Duration) -> String {
+fn markdown_report(results: &[CaseResult], elapsed: Duration) -> String {
     let areas = areas(results);
     let mut s = format!(
         "# Conformance report\n\n{} cases in {:.1}s\n\n| area | cases | passed |\n|---|---|---|\n",

@@ -164,7 +164,7 @@ async fn run_inner(
         }
         if options.stop_when == StopWhen::CaughtUp
             && drained
-            && caught_up(&consumer, &sink.done).map_err(|e| kafka_err("watermarks", e))?
+            && caught_up(&consumer).map_err(|e| kafka_err("watermarks", e))?
         {
             break;
         }
@@ -204,10 +204,8 @@ async fn next_batch(
 }
 
 /// Whether every assigned partition has been handled up to its high watermark.
-fn caught_up(
-    consumer: &StreamConsumer,
-    done: &BTreeMap<(String, i32), i64>,
-) -> Result<bool, rdkafka::error::KafkaError> {
+/// It runs right after a commit, so the group's committed offsets are the sink's progress.
+fn caught_up(consumer: &StreamConsumer) -> Result<bool, rdkafka::error::KafkaError> {
     let assignment = consumer.assignment()?;
     if assignment.count() == 0 {
         return Ok(false);
@@ -220,10 +218,7 @@ fn caught_up(
             Offset::Offset(o) => o,
             _ => low,
         };
-        let next = done
-            .get(&(topic.to_string(), partition))
-            .map_or(committed, |d| (d + 1).max(committed));
-        if next.max(low) < high {
+        if committed.max(low) < high {
             return Ok(false);
         }
     }

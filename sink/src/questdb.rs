@@ -119,9 +119,11 @@ impl QuestDb {
             .query(sql, &[])
             .await
             .map_err(|e| DbError::statement(sql, e))?;
-        Ok(rows.iter().map(|r| r.get::<_, String>(0)).find(|name| {
-            name.eq_ignore_ascii_case(table) || name.to_lowercase() == table.to_lowercase()
-        }))
+        let wanted = table.to_lowercase();
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .find(|name| name.to_lowercase() == wanted))
     }
 
     /// `table_columns()` for an existing table, in table order.
