@@ -46,6 +46,18 @@ pub fn outcome(o: &Outcome) -> String {
                 };
                 let _ = writeln!(s, "  {:width$}  {}{designated}", c.name, c.column_type);
             }
+            let shape = &table.shape;
+            let _ = writeln!(
+                s,
+                "\ntable: wal={} designated timestamp={} partition by={} dedup={}",
+                shape.wal,
+                shape.designated_timestamp.as_deref().unwrap_or("none"),
+                shape.partition_by,
+                shape.dedup
+            );
+            for line in shape.create.lines() {
+                let _ = writeln!(s, "  {line}");
+            }
             let _ = writeln!(s, "\nrows: {}", table.rows.len());
             for row in &table.rows {
                 let cells: Vec<String> = table
