@@ -5,6 +5,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,10 +28,7 @@ fn error(bootstrap: &str, context: impl Into<String>, e: impl std::fmt::Display)
 
 /// Creates a one-partition topic, so a case's records keep their order and offsets match lines.
 pub async fn create_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .map_err(|e| error(bootstrap, "admin client", e))?;
+    let admin = shared_admin(bootstrap)?;
     let results = admin
         .create_topics(
             &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
@@ -44,29 +42,80 @@ pub async fn create_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError
     Ok(())
 }
 
-/// Produces the values in order to partition 0 and waits for every acknowledgement.
+/// One admin client per bootstrap address for the whole process, like the producer below.
+fn shared_admin(bootstrap: &str) -> Result<Arc<AdminClient<DefaultClientContext>>, KafkaError> {
+    type Admins = Vec<(String, Arc<AdminClient<DefaultClientContext>>)>;
+    static ADMINS: Mutex<Admins> = Mutex::new(Vec::new());
+    let mut admins = ADMINS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, a)) = admins.iter().find(|(b, _)| b == bootstrap) {
+        return Ok(a.clone());
+    }
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .map_err(|e| error(bootstrap, "admin client", e))?;
+    let admin = Arc::new(admin);
+    admins.push((bootstrap.to_string(), admin.clone()));
+    Ok(admin)
+}
+
+/// Produces the values in order to partition 0 and waits for every acknowledgement. All
+/// records are queued at once (the idempotent producer keeps their order) and the producer is
+/// shared by every case of the process, so a case pays for neither a producer's start-up nor
+/// one round trip per record.
 pub async fn produce(
     bootstrap: &str,
     topic: &str,
     values: &[Option<&[u8]>],
 ) -> Result<(), KafkaError> {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("enable.idempotence", "true")
-        .set("message.max.bytes", "10000000")
-        .create()
-        .map_err(|e| error(bootstrap, "producer", e))?;
+    let producer = shared_producer(bootstrap)?;
+    let mut pending = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {
         let mut record: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).partition(0);
         if let Some(v) = value {
             record = record.payload(v);
         }
-        producer
-            .send(record, TIMEOUT)
-            .await
+        let delivery = producer
+            .send_result(record)
             .map_err(|(e, _)| error(bootstrap, format!("produce record {i} to {topic}"), e))?;
+        pending.push(delivery);
+    }
+    for (i, delivery) in pending.into_iter().enumerate() {
+        let acked = tokio::time::timeout(TIMEOUT, delivery).await;
+        let context = || format!("produce record {i} to {topic}");
+        match acked {
+            Err(_) => {
+                return Err(error(
+                    bootstrap,
+                    context(),
+                    format!("no ack within {TIMEOUT:?}"),
+                ))
+            }
+            Ok(Err(_)) => return Err(error(bootstrap, context(), "the producer was dropped")),
+            Ok(Ok(Err((e, _)))) => return Err(error(bootstrap, context(), e)),
+            Ok(Ok(Ok(_))) => {}
+        }
     }
     Ok(())
+}
+
+/// One idempotent producer per bootstrap address for the whole process (rdkafka's producer runs
+/// its own thread, so it serves every test's runtime).
+fn shared_producer(bootstrap: &str) -> Result<FutureProducer, KafkaError> {
+    static PRODUCERS: Mutex<Vec<(String, FutureProducer)>> = Mutex::new(Vec::new());
+    let mut producers = PRODUCERS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, p)) = producers.iter().find(|(b, _)| b == bootstrap) {
+        return Ok(p.clone());
+    }
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("message.max.bytes", "10000000")
+        .set("linger.ms", "1")
+        .create()
+        .map_err(|e| error(bootstrap, "producer", e))?;
+    producers.push((bootstrap.to_string(), producer.clone()));
+    Ok(producer)
 }
 
 /// A consumer that only reads offsets and watermarks; it never joins the group.

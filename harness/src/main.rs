@@ -93,6 +93,7 @@ struct CaseResult {
     case: String,
     verdict: Verdict,
     elapsed: Duration,
+    phases: replay::Phases,
     detail: String,
     rendered: Option<String>,
 }
@@ -319,6 +320,7 @@ fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> CaseResu
                 case: case.name.clone(),
                 verdict: Verdict::Error,
                 elapsed: Duration::ZERO,
+                phases: Default::default(),
                 detail: e.to_string(),
                 rendered: None,
             }
@@ -342,6 +344,7 @@ fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> CaseResu
         case: case.name.clone(),
         verdict,
         elapsed: outcome.elapsed,
+        phases: outcome.phases.clone(),
         detail,
         rendered: Some(rendered),
     }
@@ -388,9 +391,35 @@ fn print_table(results: &[CaseResult]) {
             r.detail.lines().next().unwrap_or_default()
         );
     }
+    print_phases(results);
     println!("\n{:12}  {:>5}  {:>6}", "area", "cases", "passed");
     for (area, (n, passed)) in areas(results) {
         println!("{area:12}  {n:>5}  {passed:>6}");
+    }
+}
+
+/// Where the cases' time went: the sum and the mean of each phase over the cases that ran.
+fn print_phases(results: &[CaseResult]) {
+    let mut totals: Vec<(&str, Duration)> = Vec::new();
+    for r in results {
+        for (phase, took) in &r.phases.0 {
+            match totals.iter_mut().find(|(p, _)| p == phase) {
+                Some((_, total)) => *total += *took,
+                None => totals.push((phase, *took)),
+            }
+        }
+    }
+    let ran = results.iter().filter(|r| !r.phases.0.is_empty()).count();
+    if ran == 0 {
+        return;
+    }
+    println!("\n{:12}  {:>8}  {:>9}", "phase", "total", "per case");
+    for (phase, total) in totals {
+        println!(
+            "{phase:12}  {:>7.1}s  {:>8.0}ms",
+            total.as_secs_f64(),
+            total.as_secs_f64() * 1000.0 / ran as f64
+        );
     }
 }
 

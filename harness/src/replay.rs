@@ -58,6 +58,21 @@ pub struct Outcome {
     /// The dead letter queue's topic and records, when the case configures one.
     pub dead_letters: Option<(String, Vec<kafka::Record>)>,
     pub elapsed: Duration,
+    /// Where the case's time went, phase by phase (not part of the snapshot).
+    pub phases: Phases,
+}
+
+/// Wall time per phase of a case, in order: what `harness conformance --timings` sums up.
+#[derive(Debug, Clone, Default)]
+pub struct Phases(pub Vec<(&'static str, Duration)>);
+
+impl Phases {
+    /// Records the time since the previous mark (or `since`) under `phase`.
+    fn mark(&mut self, phase: &'static str, last: &mut Instant) {
+        let now = Instant::now();
+        self.0.push((phase, now - *last));
+        *last = now;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +140,8 @@ pub async fn run_case(
     mode: &SinkMode,
 ) -> Result<Outcome, ReplayError> {
     let started = Instant::now();
+    let mut phases = Phases::default();
+    let mut last = started;
     let props = case_properties(case)?;
     let mut config = SinkConfig::from_properties(&props)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", case.name)))?;
@@ -135,13 +152,16 @@ pub async fn run_case(
     for sql in &case.setup_sql {
         db.execute(sql).await?;
     }
+    phases.mark("setup", &mut last);
     kafka::create_topic(&target.bootstrap, &case.topic).await?;
+    phases.mark("topic", &mut last);
     let values: Vec<Option<&[u8]>> = case
         .messages
         .iter()
         .map(|m| m.value.as_deref().map(str::as_bytes))
         .collect();
     kafka::produce(&target.bootstrap, &case.topic, &values).await?;
+    phases.mark("produce", &mut last);
 
     let timeout = case_timeout();
     let (ddl, coercions, error) = match mode {
@@ -170,13 +190,16 @@ pub async fn run_case(
         }
     };
 
+    phases.mark("sink", &mut last);
     let table = config.table_name(&case.topic);
     let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)?;
+    phases.mark("offsets", &mut last);
     let table_state = readback::read_table(&db, &table).await?;
     let dead_letters = match &config.errors.dlq_topic {
         Some(topic) => Some((topic.clone(), kafka::read_all(&target.bootstrap, topic)?)),
         None => None,
     };
+    phases.mark("readback", &mut last);
     Ok(Outcome {
         case: case.name.clone(),
         topic: case.topic.clone(),
@@ -189,6 +212,7 @@ pub async fn run_case(
         table_state,
         dead_letters,
         elapsed: started.elapsed(),
+        phases,
     })
 }
 
