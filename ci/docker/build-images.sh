@@ -80,11 +80,14 @@ base_id=$(docker image inspect -f '{{.Id}}' "$base_image")
 
 # --- 2. the jars --------------------------------------------------------------------------------
 # The harness caches them under $cache/services-<hash>/ next to a copy of the pom that produced
-# them; use the one whose pom matches ci/services/pom.xml. Without one, provision like the harness.
+# them; use the one whose pom matches ci/services/pom.xml and that holds the pom's default
+# versions (marked by a `default` file; the version matrix caches other combinations beside it).
+# Without one, provision like the harness (Maven takes the pom's default versions).
 pom=$repo/ci/services/pom.xml
 libs=
 for dir in "$cache"/services-*/; do
-  if [ -f "$dir/pom.xml" ] && cmp -s "$dir/pom.xml" "$pom" && [ -d "$dir/libs" ]; then
+  if [ -f "$dir/pom.xml" ] && [ -f "$dir/default" ] && cmp -s "$dir/pom.xml" "$pom" \
+    && [ -d "$dir/libs" ]; then
     libs=${dir%/}/libs
     break
   fi

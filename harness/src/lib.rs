@@ -5,11 +5,13 @@
 //!   JVM processes, pinned in `ci/services/pom.xml`, that never outlive the run;
 //! - [`fixture`]: one `.case` file is one case;
 //! - [`kafka`], [`replay`], [`readback`]: produce a case, run the sink, read back;
-//! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots.
+//! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots;
+//! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them.
 pub mod bench;
 pub mod error;
 pub mod fixture;
 pub mod kafka;
+pub mod matrix;
 pub mod process;
 pub mod provision;
 pub mod readback;
@@ -17,4 +19,5 @@ pub mod render;
 pub mod replay;
 pub mod services;
 pub mod snapshot;
+pub mod versions;
 pub mod wait;

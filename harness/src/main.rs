@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use harness::fixture::{self, Case};
 use harness::replay::{self, Outcome, SinkMode, Target};
 use harness::services::{BackendChoice, Services};
+use harness::versions::Versions;
 use harness::{render, snapshot};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -43,6 +44,25 @@ enum Command {
         /// answers and the images are present locally).
         #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
         backend: BackendChoice,
+    },
+    /// Run the conformance suite on every combination of service versions (local processes)
+    /// and report, per case and combination, whether it differs from the default snapshot.
+    Matrix {
+        /// Fixture files or folders; default: the repository's fixtures/.
+        paths: Vec<PathBuf>,
+        /// QuestDB versions (repeatable); default: the pom's `kq.matrix.questdb`.
+        #[arg(long = "questdb")]
+        questdb: Vec<String>,
+        /// Kafka versions (repeatable; 4.x runs in KRaft mode); default: the pom's
+        /// `kq.matrix.kafka`.
+        #[arg(long = "kafka")]
+        kafka: Vec<String>,
+        /// Cases run at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Where to write the Markdown report.
+        #[arg(long, default_value = "target/matrix-report.md")]
+        report: PathBuf,
     },
     /// Start the services, print their endpoints, and keep them until Ctrl-C.
     Services {
@@ -113,6 +133,13 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match cli.command {
         Command::Services { backend } => services(backend),
+        Command::Matrix {
+            paths,
+            questdb,
+            kafka,
+            jobs,
+            report,
+        } => runtime.block_on(matrix(paths, questdb, kafka, jobs.max(1), report)),
         Command::Bench {
             records,
             batch_size,
@@ -134,6 +161,141 @@ fn main() -> ExitCode {
             backend,
         )),
     }
+}
+
+/// The cases under `paths` (default: every fixture), or the error to print.
+fn discover_all(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
+    let default = [fixture::root()];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut cases = Vec::new();
+    for path in paths {
+        cases.extend(fixture::discover(path).map_err(|e| e.to_string())?);
+    }
+    Ok(cases)
+}
+
+async fn matrix(
+    paths: Vec<PathBuf>,
+    questdb: Vec<String>,
+    kafka: Vec<String>,
+    jobs: usize,
+    report: PathBuf,
+) -> ExitCode {
+    let started = Instant::now();
+    let (default, mut combos) = match (Versions::default_pinned(), Versions::matrix()) {
+        (Ok(d), Ok(m)) => (d, m),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !questdb.is_empty() || !kafka.is_empty() {
+        let pick = |asked: &[String], all: Vec<String>| {
+            if asked.is_empty() {
+                all
+            } else {
+                asked.to_vec()
+            }
+        };
+        let qs = pick(&questdb, vec![default.questdb.clone()]);
+        let ks = pick(&kafka, vec![default.kafka.clone()]);
+        combos = vec![default.clone()];
+        for k in &ks {
+            for q in &qs {
+                let v = Versions {
+                    questdb: q.clone(),
+                    kafka: k.clone(),
+                };
+                if !combos.contains(&v) {
+                    combos.push(v);
+                }
+            }
+        }
+    }
+    let cases = match discover_all(&paths) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let names: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
+    let mut columns: Vec<Vec<harness::matrix::Cell>> = Vec::new();
+    for (i, versions) in combos.iter().enumerate() {
+        eprintln!(
+            "[{}/{}] {versions}: {} cases; starting services...",
+            i + 1,
+            combos.len(),
+            cases.len()
+        );
+        let start = {
+            let versions = versions.clone();
+            tokio::task::spawn_blocking(move || {
+                Services::start_versions(BackendChoice::Process, &versions)
+            })
+            .await
+            .expect("start task")
+        };
+        let cells = match start {
+            Err(e) => {
+                let e = e.to_string();
+                vec![harness::matrix::Cell::Error(e); cases.len()]
+            }
+            Ok(services) => {
+                let target: Target = services.endpoints().into();
+                let outcomes = run_all(cases.clone(), &target, &SinkMode::InProcess, jobs).await;
+                drop(services);
+                outcomes
+                    .iter()
+                    .map(|(case, outcome)| {
+                        let rendered = outcome
+                            .as_ref()
+                            .map(render::outcome)
+                            .map_err(|e| e.to_string());
+                        let rendered = rendered.as_deref().map_err(String::as_str);
+                        harness::matrix::classify(&case.name, rendered, versions, &default)
+                    })
+                    .collect()
+            }
+        };
+        columns.push(cells);
+    }
+    let matrix = harness::matrix::Matrix {
+        combos,
+        rows: names
+            .into_iter()
+            .enumerate()
+            .map(|(i, case)| (case, columns.iter().map(|c| c[i].clone()).collect()))
+            .collect(),
+    };
+    print!("{}", matrix.terminal());
+    if let Some(dir) = report.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&report, matrix.markdown()) {
+        Ok(()) => println!("report: {}", report.display()),
+        Err(e) => eprintln!("warning: cannot write {}: {e}", report.display()),
+    }
+    let problems = matrix.problems();
+    println!(
+        "{} cases x {} combinations in {:.1}s: {problems} to review",
+        matrix.rows.len(),
+        matrix.combos.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if problems > 0 {
+        println!(
+            "A DIFFERS cell is a version difference nobody reviewed: run that combination with \
+             KQ_QUESTDB_VERSION/KQ_KAFKA_VERSION and INSTA_UPDATE=always cargo test --test \
+             conformance -- cases, read the new <case>@<versions>.snap files, and commit them."
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 /// Starts the services off the async runtime, saying why on failure.
@@ -190,8 +352,12 @@ fn services(backend: BackendChoice) -> ExitCode {
     };
     let e = services.endpoints();
     println!("Backend:                 {}", services.backend);
+    println!("Versions:                {}", services.versions);
     println!("Kafka bootstrap servers: {}", e.kafka_bootstrap);
-    println!("ZooKeeper:               {}", e.zookeeper);
+    match &e.zookeeper {
+        Some(zk) => println!("ZooKeeper:               {zk}"),
+        None => println!("ZooKeeper:               none (Kafka in KRaft mode)"),
+    }
     println!(
         "QuestDB PG wire:         {}:{} (user admin, password quest, database qdb)",
         e.pg_host, e.pg_port
@@ -224,21 +390,13 @@ async fn conformance(
     backend: BackendChoice,
 ) -> ExitCode {
     let started = Instant::now();
-    let paths = if paths.is_empty() {
-        vec![fixture::root()]
-    } else {
-        paths
-    };
-    let mut cases = Vec::new();
-    for path in &paths {
-        match fixture::discover(path) {
-            Ok(found) => cases.extend(found),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
+    let cases = match discover_all(&paths) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
     let mode = match sink {
         Sink::InProcess => SinkMode::InProcess,
         Sink::Binary => match replay::sink_binary() {
@@ -255,28 +413,19 @@ async fn conformance(
     };
     let target: Target = services.endpoints().into();
 
-    let bar = ProgressBar::new(cases.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}").expect("template"),
-    );
-    let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let mut tasks = Vec::new();
-    for case in cases {
-        let (permits, target, mode, bar) =
-            (permits.clone(), target.clone(), mode.clone(), bar.clone());
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore");
-            bar.set_message(case.name.clone());
-            let result = judge(&case, replay::run_case(&case, &target, &mode).await);
-            bar.inc(1);
-            result
-        }));
-    }
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.expect("case task"));
-    }
-    bar.finish_and_clear();
+    let versions = services.versions.clone();
+    let default = match Versions::default_pinned() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let results: Vec<CaseResult> = run_all(cases, &target, &mode, jobs)
+        .await
+        .into_iter()
+        .map(|(case, outcome)| judge(&case, outcome, &versions, &default))
+        .collect();
     drop(services);
 
     if verbose {
@@ -312,7 +461,45 @@ async fn conformance(
     ExitCode::SUCCESS
 }
 
-fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> CaseResult {
+/// Runs the cases, `jobs` at once, with a progress bar; returns each case with its outcome, in
+/// the order given.
+async fn run_all(
+    cases: Vec<Case>,
+    target: &Target,
+    mode: &SinkMode,
+    jobs: usize,
+) -> Vec<(Case, Result<Outcome, replay::ReplayError>)> {
+    let bar = ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}").expect("template"),
+    );
+    let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let mut tasks = Vec::new();
+    for case in cases {
+        let (permits, target, mode, bar) =
+            (permits.clone(), target.clone(), mode.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore");
+            bar.set_message(case.name.clone());
+            let outcome = replay::run_case(&case, &target, &mode).await;
+            bar.inc(1);
+            (case, outcome)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("case task"));
+    }
+    bar.finish_and_clear();
+    results
+}
+
+fn judge(
+    case: &Case,
+    outcome: Result<Outcome, replay::ReplayError>,
+    versions: &Versions,
+    default: &Versions,
+) -> CaseResult {
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -327,18 +514,22 @@ fn judge(case: &Case, outcome: Result<Outcome, replay::ReplayError>) -> CaseResu
         }
     };
     let rendered = render::outcome(&outcome);
-    let (verdict, detail) = match snapshot::accepted(&case.name) {
+    let (judged_by, accepted) = snapshot::judge_with(&case.name, versions, default);
+    let (verdict, detail) = match accepted {
         None => (
             Verdict::New,
             format!(
                 "no accepted snapshot at {}",
-                snapshot::path(&case.name).display()
+                snapshot::dir().join(format!("{judged_by}.snap")).display()
             ),
         ),
-        Some(accepted) if snapshot::matches(&accepted, &rendered) => {
+        Some(accepted) if snapshot::equivalent(&accepted, &rendered) => {
             (Verdict::Pass, summary(&outcome))
         }
-        Some(accepted) => (Verdict::Fail, first_difference(&accepted, &rendered)),
+        Some(accepted) => (
+            Verdict::Fail,
+            format!("{judged_by}: {}", first_difference(&accepted, &rendered)),
+        ),
     };
     CaseResult {
         case: case.name.clone(),

@@ -1,9 +1,10 @@
 //! Provisioning of the service jars from Maven Central, cached per version of the pom.
 //!
 //! `ci/services/pom.xml` is the one place where the versions of ZooKeeper/Kafka and QuestDB are
-//! pinned. [`libs`] runs `mvn dependency:copy-dependencies` on it once and caches the jars under
-//! `services-<hash of the pom>` in the cache dir, so changing a version re-provisions and every
-//! other run reuses the cache without touching the network.
+//! pinned. [`libs`] runs `mvn dependency:copy-dependencies` on it once per combination of
+//! versions ([`Versions`]) and caches the jars under `services-<hash of the pom and the
+//! versions>` in the cache dir, so changing a version re-provisions and every other run reuses
+//! the cache without touching the network.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -15,6 +16,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::error::ServiceError;
+use crate::versions::{KafkaMode, Versions};
 
 /// The provisioned jars.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct Libs {
     pub kafka_classpath: String,
     /// QuestDB's jar (a module; run with `-p <jar> -m io.questdb/io.questdb.ServerMain`).
     pub questdb_jar: PathBuf,
+    /// The versions these jars are.
+    pub versions: Versions,
 }
 
 /// The pom listing the services: `$KQ_SERVICES_POM`, else `ci/services/pom.xml` in this workspace.
@@ -52,16 +56,25 @@ pub fn cache_root() -> PathBuf {
     PathBuf::from(home).join(".cache").join("kq-conformance")
 }
 
-/// Returns the provisioned jars, running Maven first if this version of the pom has not been
-/// provisioned yet. Concurrent callers (threads or processes) serialise on a lock file; only
-/// the first provisions, the others find the finished cache.
+/// The jars of the run's versions ([`Versions::from_env`]): see [`libs_for`].
 pub fn libs() -> Result<Libs, ServiceError> {
+    libs_for(&Versions::from_env()?)
+}
+
+/// Returns the provisioned jars of `versions`, running Maven first if this pom and these
+/// versions have not been provisioned yet. Concurrent callers (threads or processes) serialise
+/// on a lock file; only the first provisions, the others find the finished cache.
+pub fn libs_for(versions: &Versions) -> Result<Libs, ServiceError> {
     let pom = pom_path();
     let pom_bytes =
         fs::read(&pom).map_err(|e| ServiceError::io("reading the services pom", &pom, e))?;
     let root = cache_root();
-    let target = root.join(format!("services-{}", short_hash(&pom_bytes)));
+    let properties = versions.maven_properties();
+    let mut key = pom_bytes.clone();
+    key.extend(properties.join(" ").bytes());
+    let target = root.join(format!("services-{}", short_hash(&key)));
     let libs_dir = target.join("libs");
+    let scan = |dir: &Path| scan(dir, versions);
     if libs_dir.is_dir() {
         return scan(&libs_dir);
     }
@@ -83,9 +96,9 @@ pub fn libs() -> Result<Libs, ServiceError> {
         .tempdir_in(&root)
         .map_err(|e| ServiceError::io("creating a temp dir in the cache dir", &root, e))?;
     let started = Instant::now();
-    eprint!("provisioning services from Maven Central (first run only)... ");
+    eprint!("provisioning {versions} from Maven Central (first run only)... ");
     let _ = io::stderr().flush();
-    match run_maven(&pom, &tmp.path().join("libs")) {
+    match run_maven(&pom, &properties, &tmp.path().join("libs")) {
         Ok(()) => eprintln!("done in {:.1}s", started.elapsed().as_secs_f64()),
         Err(e) => {
             eprintln!("failed after {:.1}s", started.elapsed().as_secs_f64());
@@ -95,6 +108,13 @@ pub fn libs() -> Result<Libs, ServiceError> {
     // Keep a copy of the pom that produced the jars, for whoever looks at the cache.
     fs::write(tmp.path().join("pom.xml"), &pom_bytes)
         .map_err(|e| ServiceError::io("copying the pom into the cache", tmp.path(), e))?;
+    fs::write(tmp.path().join("versions"), properties.join("\n") + "\n")
+        .map_err(|e| ServiceError::io("writing the versions into the cache", tmp.path(), e))?;
+    // ci/docker/build-images.sh takes the jars of the default versions only.
+    if versions.is_default() {
+        fs::write(tmp.path().join("default"), "")
+            .map_err(|e| ServiceError::io("marking the default versions", tmp.path(), e))?;
+    }
     scan(&tmp.path().join("libs"))?;
     fs::rename(tmp.path(), &target)
         .map_err(|e| ServiceError::io("moving the provisioned jars into place", &target, e))?;
@@ -165,7 +185,7 @@ fn java_major(version_output: &str) -> Option<u32> {
     }
 }
 
-fn run_maven(pom: &Path, out_dir: &Path) -> Result<(), ServiceError> {
+fn run_maven(pom: &Path, properties: &[String], out_dir: &Path) -> Result<(), ServiceError> {
     let mvn = std::env::var_os("KQ_MVN")
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| OsString::from("mvn"));
@@ -175,6 +195,7 @@ fn run_maven(pom: &Path, out_dir: &Path) -> Result<(), ServiceError> {
         .arg("-f")
         .arg(pom)
         .arg("dependency:copy-dependencies")
+        .args(properties)
         .arg("-DincludeScope=runtime")
         .arg(format!("-DoutputDirectory={}", out_dir.display()))
         .stdin(Stdio::null());
@@ -232,7 +253,7 @@ fn run_maven(pom: &Path, out_dir: &Path) -> Result<(), ServiceError> {
 }
 
 /// Lists the jars of a provisioned libs dir.
-fn scan(dir: &Path) -> Result<Libs, ServiceError> {
+fn scan(dir: &Path, versions: &Versions) -> Result<Libs, ServiceError> {
     let entries =
         fs::read_dir(dir).map_err(|e| ServiceError::io("listing the provisioned jars", dir, e))?;
     let mut jars: Vec<PathBuf> = entries
@@ -265,9 +286,10 @@ fn scan(dir: &Path) -> Result<Libs, ServiceError> {
     if !others.iter().any(|p| file_name(p).starts_with("kafka_2.")) {
         return Err(incomplete("kafka_2.*.jar"));
     }
-    if !others
-        .iter()
-        .any(|p| file_name(p).starts_with("zookeeper-"))
+    if versions.kafka_mode() == KafkaMode::ZooKeeper
+        && !others
+            .iter()
+            .any(|p| file_name(p).starts_with("zookeeper-"))
     {
         return Err(incomplete("zookeeper-*.jar"));
     }
@@ -280,6 +302,7 @@ fn scan(dir: &Path) -> Result<Libs, ServiceError> {
         dir: dir.to_path_buf(),
         kafka_classpath,
         questdb_jar,
+        versions: versions.clone(),
     })
 }
 

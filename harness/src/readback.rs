@@ -26,9 +26,13 @@ pub struct Shape {
     pub partition_by: String,
     pub dedup: bool,
     /// QuestDB's own `SHOW CREATE TABLE` text, lines trimmed at the end and tabs as two spaces
-    /// so that a snapshot holds no invisible characters.
+    /// so that a snapshot holds no invisible characters; QuestDB before 9.0 has no such
+    /// statement, and then this says so with QuestDB's error.
     pub create: String,
 }
+
+/// What a snapshot says instead of `SHOW CREATE TABLE`'s text on QuestDB before 9.0.
+pub const NO_SHOW_CREATE: &str = "(this QuestDB has no SHOW CREATE TABLE)";
 
 pub fn connection(host: &str, port: u16) -> Connection {
     Connection {
@@ -41,12 +45,40 @@ pub fn connection(host: &str, port: u16) -> Connection {
 }
 
 /// The table, or `None` if QuestDB has no table of that name.
-pub async fn read_table(db: &QuestDb, table: &str) -> Result<Option<Table>, DbError> {
-    let Some(name) = db.find_table(table).await? else {
+///
+/// Reads on a connection of its own, through the simple query protocol only: QuestDB 8.2 keeps
+/// answering in binary on a connection that ran an extended query asking for binary results,
+/// even to later simple queries (measured), which garbles their text.
+pub async fn read_table(connection: &Connection, table: &str) -> Result<Option<Table>, DbError> {
+    let db = QuestDb::connect(connection).await?;
+    let db = &db;
+    let wanted = table.to_lowercase();
+    // QuestDB matches table names case-insensitively.
+    let Some(name) = simple_rows(db, "SELECT table_name FROM tables()")
+        .await?
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .find(|name| name.to_lowercase() == wanted)
+    else {
         return Ok(None);
     };
     let shape = read_shape(db, &name).await?;
-    let columns = db.columns(&name).await?;
+    let sql = format!(
+        "SELECT \"column\", \"type\", \"designated\" FROM table_columns('{}')",
+        name.replace('\'', "''")
+    );
+    let columns = simple_rows(db, &sql)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let cell = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            ColumnInfo {
+                name: cell(0),
+                column_type: cell(1),
+                designated: cell(2) == "t",
+            }
+        })
+        .collect();
     let rows = simple_rows(db, &format!("SELECT * FROM {}", sink::ddl::quote(&name))).await?;
     Ok(Some(Table {
         name,
@@ -70,12 +102,24 @@ async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
     })?;
     let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
     let sql = format!("SHOW CREATE TABLE {}", sink::ddl::quote(name));
-    let create = simple_rows(db, &sql)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.into_iter().next().flatten())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let create = match simple_rows(db, &sql).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(DbError::Statement {
+            message,
+            transient: false,
+            ..
+        }) if message.contains("expected 'TABLES'") => NO_SHOW_CREATE.to_owned(),
+        Err(DbError::Statement {
+            message,
+            transient: false,
+            ..
+        }) => format!("(SHOW CREATE TABLE failed: {message})"),
+        Err(e) => return Err(e),
+    };
     Ok(Shape {
         wal: cell(0) == "t",
         designated_timestamp: Some(cell(1)).filter(|c| !c.is_empty()),
@@ -85,12 +129,15 @@ async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
     })
 }
 
-/// Lines trimmed at the end, tabs as two spaces.
+/// Lines trimmed at the end, tabs as two spaces, and no statement terminator (9.3 ends the text
+/// with `;`, 9.0 does not: not a difference in the table).
 fn tidy(text: &str) -> String {
     text.lines()
         .map(|l| l.replace('\t', "  ").trim_end().to_string())
         .collect::<Vec<_>>()
         .join("\n")
+        .trim_end_matches(';')
+        .to_string()
 }
 
 async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
@@ -99,17 +146,29 @@ async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>
         .simple_query(sql)
         .await
         .map_err(|e| DbError::statement(sql, e))?;
-    Ok(messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_string))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect())
+    let mut rows = Vec::new();
+    for message in &messages {
+        let SimpleQueryMessage::Row(row) = message else {
+            continue;
+        };
+        let mut cells = Vec::with_capacity(row.len());
+        for i in 0..row.len() {
+            // QuestDB's text for a cell is not always UTF-8 (seen on 8.2): say which cell.
+            let cell = row.try_get(i).map_err(|e| DbError::Statement {
+                sql: sql.to_owned(),
+                message: format!(
+                    "row {}, column {:?}: {}",
+                    rows.len(),
+                    row.columns()[i].name(),
+                    sink::questdb::describe(&e)
+                ),
+                transient: false,
+            })?;
+            cells.push(cell.map(str::to_string));
+        }
+        rows.push(cells);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -118,7 +177,7 @@ mod tests {
     fn tidy_removes_invisible_characters() {
         assert_eq!(
             super::tidy("CREATE TABLE 't' ( \n\ta INT\n);"),
-            "CREATE TABLE 't' (\n  a INT\n);"
+            "CREATE TABLE 't' (\n  a INT\n)"
         );
     }
 }

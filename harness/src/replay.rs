@@ -194,7 +194,7 @@ pub async fn run_case(
     let table = config.table_name(&case.topic);
     let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)?;
     phases.mark("offsets", &mut last);
-    let table_state = readback::read_table(&db, &table).await?;
+    let table_state = readback::read_table(&config.connection, &table).await?;
     let dead_letters = match &config.errors.dlq_topic {
         Some(topic) => Some((topic.clone(), kafka::read_all(&target.bootstrap, topic)?)),
         None => None,

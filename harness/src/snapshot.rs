@@ -1,6 +1,13 @@
 //! Where a case's accepted snapshot lives, and reading its body, so the `harness` binary judges
 //! a case exactly as `cargo test` does.
+//!
+//! Other service versions than the default ([`crate::versions`]) are judged against the same
+//! snapshots; where a version legitimately differs, the case keeps a reviewed variant named for
+//! what differs: `<name>@questdb-8.2.0.snap`, `<name>@kafka-4.1.1.snap` or
+//! `<name>@questdb-8.2.0_kafka-4.1.1.snap` (the most specific one that exists wins). The default
+//! snapshots never change for another version.
 
+use crate::versions::Versions;
 use std::path::PathBuf;
 
 /// The snapshots folder of the root package's tests.
@@ -20,8 +27,67 @@ pub fn path(case: &str) -> PathBuf {
 
 /// The accepted body of a snapshot file (what follows insta's `---` header), if there is one.
 pub fn accepted(case: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path(case)).ok()?;
+    read_body(&path(case))
+}
+
+fn read_body(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
     Some(body(&text).to_string())
+}
+
+/// The variant names a case may have for `versions` (most specific first); empty for the
+/// default versions.
+pub fn variant_names(case: &str, versions: &Versions, default: &Versions) -> Vec<String> {
+    let base = name(case);
+    let mut names = Vec::new();
+    let both = versions.variant_of(default);
+    if both.is_empty() {
+        return names;
+    }
+    names.push(format!("{base}@{both}"));
+    for single in [
+        Versions {
+            kafka: default.kafka.clone(),
+            ..versions.clone()
+        },
+        Versions {
+            questdb: default.questdb.clone(),
+            ..versions.clone()
+        },
+    ] {
+        let v = single.variant_of(default);
+        if !v.is_empty() && v != both {
+            names.push(format!("{base}@{v}"));
+        }
+    }
+    names
+}
+
+/// Which snapshot judges a case on `versions`: the most specific variant that exists, else the
+/// default snapshot. Returns its name and accepted body (`None` when it does not exist yet).
+pub fn judge_with(case: &str, versions: &Versions, default: &Versions) -> (String, Option<String>) {
+    for variant in variant_names(case, versions, default) {
+        if let Some(body) = read_body(&dir().join(format!("{variant}.snap"))) {
+            return (variant, Some(body));
+        }
+    }
+    (name(case), accepted(case))
+}
+
+/// Asserts a case's rendered outcome on `versions`: against its variant for these versions if
+/// one exists; else against the default snapshot, and when that differs, against a new variant
+/// named for what differs (so `INSTA_UPDATE=always` writes a variant, never the default).
+pub fn assert_case(case: &str, versions: &Versions, rendered: &str) {
+    let default = Versions::default_pinned().unwrap_or_else(|e| panic!("{e}"));
+    let (mut snapshot, body) = judge_with(case, versions, &default);
+    let is_default_snapshot = snapshot == name(case);
+    if is_default_snapshot && !versions.is_default() {
+        if body.as_deref().is_some_and(|b| equivalent(b, rendered)) {
+            return;
+        }
+        snapshot = variant_names(case, versions, &default).remove(0);
+    }
+    assert(&snapshot, case, rendered);
 }
 
 fn body(text: &str) -> &str {
@@ -37,6 +103,36 @@ fn body(text: &str) -> &str {
 /// Whether the rendered text matches the accepted body (insta ignores trailing newlines too).
 pub fn matches(accepted: &str, rendered: &str) -> bool {
     accepted.trim_end() == rendered.trim_end()
+}
+
+/// Whether an outcome on another version says the same as a snapshot: equal, or equal but for
+/// the `SHOW CREATE TABLE` text that QuestDB before 9.0 cannot give (the `table:` flags, the
+/// columns and the rows still have to match).
+pub fn equivalent(accepted: &str, rendered: &str) -> bool {
+    matches(accepted, rendered)
+        || (rendered.contains(crate::readback::NO_SHOW_CREATE)
+            && matches(
+                &without_show_create(accepted),
+                &without_show_create(rendered),
+            ))
+}
+
+/// The text without the indented lines that follow a `table:` line.
+fn without_show_create(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        if line.starts_with("table:") {
+            in_table = true;
+        } else if in_table && line.starts_with("  ") {
+            continue;
+        } else {
+            in_table = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Asserts rendered text against `tests/snapshots/<name>.snap` with insta, from any test binary
@@ -64,5 +160,45 @@ mod tests {
             "hello\nworld\n"
         );
         assert!(matches("a\n", "a"));
+    }
+
+    #[test]
+    fn a_missing_show_create_table_is_not_a_difference() {
+        let accepted = "columns:\n  a  INT\n\ntable: wal=false\n  CREATE TABLE 't' (\n    a INT\n  )\n\nrows: 1\n";
+        let old = format!(
+            "columns:\n  a  INT\n\ntable: wal=false\n  {}\n\nrows: 1\n",
+            crate::readback::NO_SHOW_CREATE
+        );
+        assert!(equivalent(accepted, &old));
+        assert!(!equivalent(accepted, &old.replace("rows: 1", "rows: 2")));
+        assert!(!equivalent(accepted, &old.replace("wal=false", "wal=true")));
+        // Without the marker, a different CREATE text is a difference.
+        assert!(!equivalent(
+            accepted,
+            &accepted.replace("a INT\n  )", "a LONG\n  )")
+        ));
+    }
+
+    #[test]
+    fn variants_are_named_for_what_differs() {
+        let v = |q: &str, k: &str| Versions {
+            questdb: q.into(),
+            kafka: k.into(),
+        };
+        let default = v("9.3.4", "3.9.1");
+        let case = "seed/example-topic.case";
+        assert!(variant_names(case, &default, &default).is_empty());
+        assert_eq!(
+            variant_names(case, &v("8.2.0", "3.9.1"), &default),
+            ["seed__example-topic@questdb-8.2.0"]
+        );
+        assert_eq!(
+            variant_names(case, &v("8.2.0", "4.1.1"), &default),
+            [
+                "seed__example-topic@questdb-8.2.0_kafka-4.1.1",
+                "seed__example-topic@questdb-8.2.0",
+                "seed__example-topic@kafka-4.1.1"
+            ]
+        );
     }
 }

@@ -10,7 +10,9 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::{assert_services_answer, one_at_a_time, print_startup, run_aborting_child, run_child};
+use common::{
+    assert_services_answer, one_at_a_time, print_startup, run_aborting_child, run_child, zookeeper,
+};
 use harness::services::docker::{self, containers_of_run};
 use harness::services::{Backend, BackendChoice, Services};
 use harness::wait::wait_until;
@@ -60,7 +62,7 @@ fn containers_answer_and_leave_nothing_behind() {
     // Each service is a container of this run, named after it, with its log.
     let run = docker::run_id().to_owned();
     let containers = [
-        services.zookeeper.container().expect("a container"),
+        zookeeper(&services).container().expect("a container"),
         services.kafka.container().expect("a container"),
         services.questdb.container().expect("a container"),
     ];

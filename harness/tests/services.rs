@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{assert_services_answer, one_at_a_time, print_startup, run_aborting_child};
+use common::{assert_services_answer, one_at_a_time, print_startup, run_aborting_child, zookeeper};
 use harness::error::ServiceError;
 use harness::process::ServiceProcess;
 use harness::provision;
@@ -49,7 +49,7 @@ fn services_answer_and_leave_nothing_behind() {
     );
     assert_eq!(
         endpoints.zookeeper,
-        format!("127.0.0.1:{}", services.zookeeper.port)
+        Some(format!("127.0.0.1:{}", zookeeper(&services).port))
     );
     assert_eq!(endpoints.pg_host, "127.0.0.1");
     assert_eq!(
@@ -72,10 +72,10 @@ fn services_answer_and_leave_nothing_behind() {
         "{}",
         services.questdb.log_tail(50)
     );
-    assert!(!services.zookeeper.log_tail(5).is_empty());
+    assert!(!zookeeper(&services).log_tail(5).is_empty());
 
     let processes = [
-        services.zookeeper.process(),
+        zookeeper(&services).process(),
         services.kafka.process(),
         services.questdb.process(),
     ];
@@ -109,7 +109,7 @@ fn orphan_child() {
     assert!(std::ptr::eq(services, Services::shared()), "started twice");
     let mut out = std::io::stdout().lock();
     for p in [
-        services.zookeeper.process(),
+        zookeeper(services).process(),
         services.kafka.process(),
         services.questdb.process(),
     ] {

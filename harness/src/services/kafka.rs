@@ -17,7 +17,8 @@ use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
-/// A single Kafka broker (id 0) in ZooKeeper mode on 127.0.0.1 (a local process or a container).
+/// A single Kafka broker (id 0) on 127.0.0.1: in ZooKeeper mode (Kafka 3.x, a local process or a
+/// container) or in KRaft mode (Kafka 4.x, a local process that is its own controller).
 #[derive(Debug)]
 pub struct Kafka {
     pub port: u16,
@@ -33,16 +34,40 @@ pub struct Kafka {
 fn broker_settings(
     listen_host: &str,
     port: u16,
-    zookeeper_connect: &str,
+    coordination: Coordination<'_>,
 ) -> Vec<(&'static str, String)> {
-    vec![
-        ("broker.id", "0".to_owned()),
-        ("listeners", format!("PLAINTEXT://{listen_host}:{port}")),
+    let mut settings = match coordination {
+        Coordination::ZooKeeper(connect) => vec![
+            ("broker.id", "0".to_owned()),
+            ("listeners", format!("PLAINTEXT://{listen_host}:{port}")),
+            ("zookeeper.connect", connect.to_owned()),
+        ],
+        Coordination::Kraft { controller_port } => vec![
+            ("process.roles", "broker,controller".to_owned()),
+            ("node.id", "0".to_owned()),
+            (
+                "controller.quorum.bootstrap.servers",
+                format!("127.0.0.1:{controller_port}"),
+            ),
+            (
+                "listeners",
+                format!(
+                    "PLAINTEXT://{listen_host}:{port},CONTROLLER://{listen_host}:{controller_port}"
+                ),
+            ),
+            ("controller.listener.names", "CONTROLLER".to_owned()),
+            (
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
+            ),
+            ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
+        ],
+    };
+    settings.extend([
         (
             "advertised.listeners",
             format!("PLAINTEXT://127.0.0.1:{port}"),
         ),
-        ("zookeeper.connect", zookeeper_connect.to_owned()),
         ("num.partitions", "1".to_owned()),
         ("auto.create.topics.enable", "true".to_owned()),
         ("offsets.topic.replication.factor", "1".to_owned()),
@@ -54,7 +79,17 @@ fn broker_settings(
         // Fewer internal partitions: the first consumer group and transaction start faster.
         ("offsets.topic.num.partitions", "1".to_owned()),
         ("transaction.state.log.num.partitions", "1".to_owned()),
-    ]
+    ]);
+    settings
+}
+
+/// What the broker is coordinated by.
+#[derive(Debug, Clone, Copy)]
+pub enum Coordination<'a> {
+    /// ZooKeeper at this connect string (Kafka 3.x).
+    ZooKeeper(&'a str),
+    /// Its own controller on this port (KRaft, Kafka 4.x).
+    Kraft { controller_port: u16 },
 }
 
 /// cp-kafka's name for a broker property: `KAFKA_` + upper case, `.` -> `_`, `_` -> `__`,
@@ -73,12 +108,13 @@ fn cp_kafka_variable(property: &str) -> String {
 }
 
 impl Kafka {
-    /// Starts a broker on a free port against ZooKeeper at `zookeeper_connect` and waits until
-    /// a metadata request lists broker 0.
+    /// Starts a broker on a free port, against ZooKeeper at `zookeeper_connect` or, without
+    /// one (Kafka 4.x), in KRaft mode as its own controller, and waits until a metadata request
+    /// lists broker 0.
     pub fn start(
         libs: &Libs,
         java: &Path,
-        zookeeper_connect: &str,
+        zookeeper_connect: Option<&str>,
         timeout: Duration,
     ) -> Result<Kafka, ServiceError> {
         retry_on_port_race("Kafka", || {
@@ -89,23 +125,42 @@ impl Kafka {
     fn start_once(
         libs: &Libs,
         java: &Path,
-        zookeeper_connect: &str,
+        zookeeper_connect: Option<&str>,
         timeout: Duration,
     ) -> Result<Kafka, ServiceError> {
-        let port = super::free_ports(1)?[0];
+        let ports = super::free_ports(2)?;
+        let port = ports[0];
+        let coordination = match zookeeper_connect {
+            Some(connect) => Coordination::ZooKeeper(connect),
+            None => Coordination::Kraft {
+                controller_port: ports[1],
+            },
+        };
         let dir = data_dir("kafka")?;
         let logs = dir.path().join("kafka-logs");
         let properties = dir.path().join("server.properties");
         let mut text = format!("log.dirs={}\n", logs.display());
-        for (key, value) in broker_settings("127.0.0.1", port, zookeeper_connect) {
+        for (key, value) in broker_settings("127.0.0.1", port, coordination) {
             text.push_str(&format!("{key}={value}\n"));
         }
         write_file(&properties, &text)?;
-        let log4j = write_log4j_properties(dir.path())?;
+        let logging = match coordination {
+            Coordination::ZooKeeper(_) => format!(
+                "-Dlog4j.configuration=file:{}",
+                write_log4j_properties(dir.path())?.display()
+            ),
+            Coordination::Kraft { .. } => {
+                format_kraft_storage(libs, java, &properties)?;
+                format!(
+                    "-Dlog4j2.configurationFile={}",
+                    write_log4j2_properties(dir.path())?.display()
+                )
+            }
+        };
         let mut cmd = Command::new(java);
         cmd.arg("-Xmx512m")
             .arg("-Djava.awt.headless=true")
-            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+            .arg(logging)
             .arg("-cp")
             .arg(&libs.kafka_classpath)
             .arg("kafka.Kafka")
@@ -153,7 +208,8 @@ impl Kafka {
             Network::Host => "127.0.0.1",
             Network::Bridge => "0.0.0.0",
         };
-        let mut env: Vec<(String, String)> = broker_settings(listen_host, port, zookeeper_connect)
+        let coordination = Coordination::ZooKeeper(zookeeper_connect);
+        let mut env: Vec<(String, String)> = broker_settings(listen_host, port, coordination)
             .into_iter()
             .map(|(key, value)| (cp_kafka_variable(key), value))
             .collect();
@@ -210,6 +266,57 @@ impl Kafka {
     pub(crate) fn runner(&self) -> &Runner {
         &self.runner
     }
+}
+
+/// KRaft needs its storage formatted (a cluster id, the node as the only voter) before the
+/// first start; `kafka-storage.sh format --standalone` does the same.
+fn format_kraft_storage(libs: &Libs, java: &Path, properties: &Path) -> Result<(), ServiceError> {
+    let mut cmd = Command::new(java);
+    cmd.arg("-Xmx256m")
+        .arg("-cp")
+        .arg(&libs.kafka_classpath)
+        .arg("kafka.tools.StorageTool")
+        .arg("format")
+        .arg("--standalone")
+        // Any 16 bytes in URL-safe base64 (22 characters): a fresh cluster each start.
+        .args(["--cluster-id", "a3EtY29uZm9ybWFuY2UAAA"])
+        .arg("--config")
+        .arg(properties);
+    let output = cmd.output().map_err(|e| ServiceError::Provision {
+        command: format!("{cmd:?}"),
+        output: e.to_string(),
+        hint: "could not run Java to format the KRaft storage".to_owned(),
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(ServiceError::Provision {
+        command: format!("{cmd:?}").replace('"', ""),
+        output: format!(
+            "{}: {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        hint: "formatting the KRaft storage of Kafka 4 failed; check the Kafka version in \
+               KQ_KAFKA_VERSION or ci/services/pom.xml"
+            .to_owned(),
+    })
+}
+
+/// Kafka 4 logs through log4j 2: INFO to stdout, as the log4j 1 file of Kafka 3 does.
+fn write_log4j2_properties(dir: &Path) -> Result<std::path::PathBuf, ServiceError> {
+    let path = dir.join("log4j2.properties");
+    write_file(
+        &path,
+        "appender.stdout.type=Console\n\
+         appender.stdout.name=STDOUT\n\
+         appender.stdout.layout.type=PatternLayout\n\
+         appender.stdout.layout.pattern=[%d] %p %m (%c)%n\n\
+         rootLogger.level=INFO\n\
+         rootLogger.appenderRef.stdout.ref=STDOUT\n",
+    )?;
+    Ok(path)
 }
 
 /// One metadata request to the broker at `bootstrap`; `Ok` if it lists broker 0.

@@ -1,5 +1,6 @@
-//! Real ZooKeeper, Kafka (3.9, ZooKeeper mode) and QuestDB, as local JVM processes or as
-//! Docker containers.
+//! Real ZooKeeper, Kafka and QuestDB, as local JVM processes or as Docker containers, in the
+//! versions the run asks for ([`crate::versions`]): Kafka 3.x with ZooKeeper (the default,
+//! 3.9), Kafka 4.x in KRaft mode without ZooKeeper (processes only).
 //!
 //! [`Services::start`] picks the backend ([`BackendChoice::from_env`], `KQ_BACKEND`):
 //! - `process`: provisions the jars (see [`crate::provision`]) and starts all three on free
@@ -19,7 +20,7 @@ mod kafka;
 mod questdb;
 mod zookeeper;
 
-pub use kafka::{metadata_probe, Kafka};
+pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use zookeeper::{ruok, ZooKeeper};
 
@@ -37,6 +38,7 @@ use tempfile::TempDir;
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision;
+use crate::versions::{KafkaMode, Versions};
 use crate::wait::wait_until;
 
 /// Default readiness timeouts; `KQ_START_TIMEOUT_SECS` overrides all of them.
@@ -170,7 +172,10 @@ pub struct Services {
     // Declaration order is drop order: Kafka before the ZooKeeper it needs for a clean stop.
     pub kafka: Kafka,
     pub questdb: QuestDb,
-    pub zookeeper: ZooKeeper,
+    /// `None` in KRaft mode (Kafka 4.x).
+    pub zookeeper: Option<ZooKeeper>,
+    /// The versions running.
+    pub versions: Versions,
     /// How long each step took: `provision` (finding or filling the jar cache; `images` with
     /// the docker backend: checking they are present), then `zookeeper`, `kafka`, `questdb`
     /// (spawn or `docker run` to ready; QuestDB starts in parallel with the other two).
@@ -181,18 +186,18 @@ pub struct Services {
     network: Option<docker::RunNetwork>,
 }
 
-/// Starts QuestDB on a thread of its own while ZooKeeper, then Kafka against it, start on this
-/// one. On an error, what did start is dropped (stopped) before this returns; the ZooKeeper or
-/// Kafka error wins over QuestDB's.
+/// Starts QuestDB on a thread of its own while ZooKeeper (unless KRaft mode leaves it out),
+/// then Kafka against it, start on this one. On an error, what did start is dropped (stopped)
+/// before this returns; the ZooKeeper or Kafka error wins over QuestDB's.
 fn start_three(
     questdb: impl FnOnce() -> Result<QuestDb, ServiceError> + Send,
-    zookeeper: impl FnOnce() -> Result<ZooKeeper, ServiceError>,
-    kafka: impl FnOnce(&ZooKeeper) -> Result<Kafka, ServiceError>,
-) -> Result<(ZooKeeper, Kafka, QuestDb), ServiceError> {
+    zookeeper: Option<impl FnOnce() -> Result<ZooKeeper, ServiceError>>,
+    kafka: impl FnOnce(Option<&ZooKeeper>) -> Result<Kafka, ServiceError>,
+) -> Result<(Option<ZooKeeper>, Kafka, QuestDb), ServiceError> {
     let (zk_and_kafka, questdb) = thread::scope(|scope| {
         let questdb = scope.spawn(questdb);
-        let zk_and_kafka = zookeeper().and_then(|zk| {
-            let kafka = kafka(&zk)?;
+        let zk_and_kafka = zookeeper.map(|start| start()).transpose().and_then(|zk| {
+            let kafka = kafka(zk.as_ref())?;
             Ok((zk, kafka))
         });
         let questdb = questdb
@@ -213,8 +218,8 @@ pub struct Endpoints {
     pub pg_host: String,
     pub pg_port: u16,
     pub http_port: u16,
-    /// `127.0.0.1:<port>`
-    pub zookeeper: String,
+    /// `127.0.0.1:<port>`; `None` in KRaft mode.
+    pub zookeeper: Option<String>,
 }
 
 impl Services {
@@ -227,27 +232,40 @@ impl Services {
 
     /// [`Services::start`] on the given backend.
     pub fn start_on(choice: BackendChoice) -> Result<Services, ServiceError> {
+        Self::start_versions(choice, &Versions::from_env()?)
+    }
+
+    /// [`Services::start_on`] with these versions rather than the run's.
+    pub fn start_versions(
+        choice: BackendChoice,
+        versions: &Versions,
+    ) -> Result<Services, ServiceError> {
         match choice.resolve() {
-            Backend::Process => Self::start_processes(),
-            Backend::Docker => Self::start_containers(),
+            Backend::Process => Self::start_processes(versions),
+            Backend::Docker => Self::start_containers(versions),
         }
     }
 
     /// Provisions the jars if needed, then starts the services as local processes.
-    fn start_processes() -> Result<Services, ServiceError> {
+    fn start_processes(versions: &Versions) -> Result<Services, ServiceError> {
         let began = Instant::now();
-        let libs = provision::libs()?;
+        let libs = provision::libs_for(versions)?;
         let provisioned = began.elapsed();
         let java = provision::java()?;
+        if !libs.versions.is_default() {
+            eprintln!("versions: {}", libs.versions);
+        }
 
+        let zookeeper = (libs.versions.kafka_mode() == KafkaMode::ZooKeeper)
+            .then_some(|| ZooKeeper::start(&libs, &java, start_timeout(ZOOKEEPER_TIMEOUT)));
         let (zookeeper, kafka, questdb) = start_three(
             || QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)),
-            || ZooKeeper::start(&libs, &java, start_timeout(ZOOKEEPER_TIMEOUT)),
+            zookeeper,
             |zk| {
                 Kafka::start(
                     &libs,
                     &java,
-                    &zk.connect_string(),
+                    zk.map(|zk| zk.connect_string()).as_deref(),
                     start_timeout(KAFKA_TIMEOUT),
                 )
             },
@@ -257,6 +275,7 @@ impl Services {
             zookeeper,
             kafka,
             questdb,
+            libs.versions,
             Backend::Process,
             None,
         ))
@@ -264,8 +283,14 @@ impl Services {
 
     /// Starts the services as containers of the images in [`docker::Images::from_env`],
     /// networked as `KQ_DOCKER_NETWORK` says. Never pulls: a missing image is an error.
-    fn start_containers() -> Result<Services, ServiceError> {
+    fn start_containers(versions: &Versions) -> Result<Services, ServiceError> {
         let wrap = |e: docker::ContainerError| e.into_service_error("docker");
+        if !versions.is_default() {
+            return Err(ServiceError::Config(format!(
+                "the docker backend runs the pinned default versions only (its images are built \
+                 from them), not {versions}; run other versions with KQ_BACKEND=process"
+            )));
+        }
         let began = Instant::now();
         let images = docker::Images::from_env();
         let network = docker::Network::from_env().map_err(wrap)?;
@@ -292,15 +317,16 @@ impl Services {
                     &QuestDbOptions::default(),
                 )
             },
-            || {
+            Some(|| {
                 ZooKeeper::start_container(
                     &images.zookeeper,
                     network,
                     bridge,
                     start_timeout(ZOOKEEPER_TIMEOUT),
                 )
-            },
+            }),
             |zk| {
+                let zk = zk.expect("the docker backend runs Kafka with ZooKeeper");
                 Kafka::start_container(
                     &images.kafka,
                     network,
@@ -315,6 +341,7 @@ impl Services {
             zookeeper,
             kafka,
             questdb,
+            versions.clone(),
             Backend::Docker,
             run_network,
         ))
@@ -323,22 +350,23 @@ impl Services {
     /// The services started, with how long `first` (the step before them) and each took.
     fn of(
         first: (&'static str, Duration),
-        zookeeper: ZooKeeper,
+        zookeeper: Option<ZooKeeper>,
         kafka: Kafka,
         questdb: QuestDb,
+        versions: Versions,
         backend: Backend,
         network: Option<docker::RunNetwork>,
     ) -> Services {
-        let startup = vec![
-            first,
-            ("zookeeper", zookeeper.startup),
-            ("kafka", kafka.startup),
-            ("questdb", questdb.startup),
-        ];
+        let mut startup = vec![first];
+        if let Some(zk) = &zookeeper {
+            startup.push(("zookeeper", zk.startup));
+        }
+        startup.extend([("kafka", kafka.startup), ("questdb", questdb.startup)]);
         Services {
             kafka,
             questdb,
             zookeeper,
+            versions,
             startup,
             backend,
             network,
@@ -369,18 +397,15 @@ impl Services {
             pg_host: "127.0.0.1".to_owned(),
             pg_port: self.questdb.pg_port,
             http_port: self.questdb.http_port,
-            zookeeper: self.zookeeper.connect_string(),
+            zookeeper: self.zookeeper.as_ref().map(ZooKeeper::connect_string),
         }
     }
 }
 
 impl Drop for Services {
     fn drop(&mut self) {
-        let runners = [
-            self.kafka.runner(),
-            self.questdb.runner(),
-            self.zookeeper.runner(),
-        ];
+        let mut runners = vec![self.kafka.runner(), self.questdb.runner()];
+        runners.extend(self.zookeeper.as_ref().map(ZooKeeper::runner));
         let containers: Vec<&docker::ServiceContainer> =
             runners.iter().filter_map(|r| r.container()).collect();
         if !containers.is_empty() {

@@ -33,7 +33,9 @@ pub fn assert_services_answer(services: &Services) {
     let endpoints = services.endpoints();
 
     {
-        let mut zk = std::net::TcpStream::connect(&endpoints.zookeeper).unwrap();
+        let mut zk =
+            std::net::TcpStream::connect(endpoints.zookeeper.as_deref().expect("ZooKeeper mode"))
+                .unwrap();
         zk.write_all(b"ruok").unwrap();
         let mut answer = String::new();
         zk.read_to_string(&mut answer).unwrap();
@@ -106,4 +108,12 @@ pub fn run_aborting_child(test: &str, env: &[(&str, &str)]) -> String {
         "{stdout}\n{stderr}"
     );
     stdout
+}
+
+/// The ZooKeeper of services started in ZooKeeper mode (these tests run the default versions).
+pub fn zookeeper(services: &Services) -> &services::ZooKeeper {
+    services
+        .zookeeper
+        .as_ref()
+        .expect("ZooKeeper mode: these tests run the default versions (Kafka 3.x)")
 }
