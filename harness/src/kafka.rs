@@ -42,10 +42,25 @@ pub async fn create_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError
     Ok(())
 }
 
+type Admins = Vec<(String, Arc<AdminClient<DefaultClientContext>>)>;
+static ADMINS: Mutex<Admins> = Mutex::new(Vec::new());
+static PRODUCERS: Mutex<Vec<(String, FutureProducer)>> = Mutex::new(Vec::new());
+
+/// Drops the shared clients of a broker that is going away, so they do not keep reconnecting
+/// (and logging) after it stopped.
+pub fn forget_clients(bootstrap: &str) {
+    ADMINS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|(b, _)| b != bootstrap);
+    PRODUCERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|(b, _)| b != bootstrap);
+}
+
 /// One admin client per bootstrap address for the whole process, like the producer below.
 fn shared_admin(bootstrap: &str) -> Result<Arc<AdminClient<DefaultClientContext>>, KafkaError> {
-    type Admins = Vec<(String, Arc<AdminClient<DefaultClientContext>>)>;
-    static ADMINS: Mutex<Admins> = Mutex::new(Vec::new());
     let mut admins = ADMINS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, a)) = admins.iter().find(|(b, _)| b == bootstrap) {
         return Ok(a.clone());
@@ -102,7 +117,6 @@ pub async fn produce(
 /// One idempotent producer per bootstrap address for the whole process (rdkafka's producer runs
 /// its own thread, so it serves every test's runtime).
 fn shared_producer(bootstrap: &str) -> Result<FutureProducer, KafkaError> {
-    static PRODUCERS: Mutex<Vec<(String, FutureProducer)>> = Mutex::new(Vec::new());
     let mut producers = PRODUCERS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, p)) = producers.iter().find(|(b, _)| b == bootstrap) {
         return Ok(p.clone());

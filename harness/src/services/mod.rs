@@ -404,6 +404,7 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
+        crate::kafka::forget_clients(&self.kafka.bootstrap());
         let mut runners = vec![self.kafka.runner(), self.questdb.runner()];
         runners.extend(self.zookeeper.as_ref().map(ZooKeeper::runner));
         let containers: Vec<&docker::ServiceContainer> =
