@@ -4,6 +4,7 @@
 //! are listed in [`SinkConfig::notices`] so the binary can say so at start-up.
 
 use crate::connect::json::Overflow;
+use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
 use crate::properties;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,6 +58,9 @@ pub enum PkMode {
     None,
     /// Adds `__connect_topic`, `__connect_partition`, `__connect_offset` columns.
     Kafka,
+    /// The `pk.fields` of the value identify a row (only with `insert.mode=upsert` on a native
+    /// table, where they become DEDUP UPSERT KEYS).
+    RecordValue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,8 @@ pub struct SinkConfig {
     pub retry_backoff: Duration,
     pub fields_whitelist: Vec<String>,
     pub errors: ErrorPolicy,
+    /// A QuestDB-native table (designated timestamp, partitions, WAL, DEDUP), opt-in.
+    pub native: Option<NativeTable>,
     /// What to do with integer values that JsonConverter would wrap (`sink.integer.overflow`).
     pub overflow: Overflow,
     /// Accepted keys that do nothing here, or values that only name the reference implementation.
@@ -130,6 +136,10 @@ const KNOWN_KEYS: &[&str] = &[
     "value.converter",
     "value.converter.schemas.enable",
     "sink.integer.overflow",
+    "timestamp.field.name",
+    "timestamp.kafka.native",
+    "table.partition.by",
+    "table.wal.enabled",
 ];
 
 const JDBC_SINK_CLASSES: &[&str] = &[
@@ -195,28 +205,57 @@ impl SinkConfig {
             password: p.get("connection.password").unwrap_or("quest").to_string(),
         };
 
-        match p.get("insert.mode").unwrap_or("insert") {
-            "insert" => {}
+        let native = native_table(&p)?;
+        let upsert = match p.get("insert.mode").unwrap_or("insert") {
+            "insert" => false,
+            "upsert" if native.is_some() => true,
             other => {
                 return Err(err(
                     "insert.mode",
-                    format!("`{other}` is not supported: QuestDB tables made by this sink have no primary key, so only `insert` is implemented"),
-                ))
-            }
-        }
-        let pk_mode = match p.get("pk.mode").unwrap_or("none") {
-            "none" => PkMode::None,
-            "kafka" => PkMode::Kafka,
-            other => {
-                return Err(err(
-                    "pk.mode",
-                    format!("`{other}` is not supported; use `none` or `kafka`"),
+                    format!("`{other}` is not supported: QuestDB tables made by this sink have no primary key, so only `insert` is implemented (`upsert` needs a native table: set timestamp.field.name)"),
                 ))
             }
         };
-        if let Some(fields) = p.get("pk.fields") {
-            notices.push(format!("pk.fields={fields}: QuestDB has no primary keys; the columns are created but no key is declared"));
-        }
+        let pk_fields = p.get("pk.fields").map(split_list).unwrap_or_default();
+        let pk_mode = match p.get("pk.mode").unwrap_or("none") {
+            "none" => PkMode::None,
+            "kafka" => PkMode::Kafka,
+            "record_value" if upsert => PkMode::RecordValue,
+            other => {
+                return Err(err(
+                    "pk.mode",
+                    format!("`{other}` is not supported; use `none` or `kafka` (or `record_value` with insert.mode=upsert on a native table)"),
+                ))
+            }
+        };
+        let native = match native {
+            Some(mut native) => {
+                native.dedup = match (upsert, pk_mode) {
+                    (false, PkMode::Kafka) => Dedup::Kafka,
+                    (false, _) => Dedup::None,
+                    (true, PkMode::RecordValue) if pk_fields.is_empty() => {
+                        return Err(err("pk.fields", "missing: insert.mode=upsert with pk.mode=record_value needs the value fields that identify a row"))
+                    }
+                    (true, PkMode::RecordValue) => Dedup::Fields(pk_fields.clone()),
+                    (true, _) => {
+                        return Err(err("pk.mode", "insert.mode=upsert needs pk.mode=record_value and pk.fields"))
+                    }
+                };
+                if native.dedup != Dedup::None && !native.wal {
+                    return Err(err(
+                        "table.wal.enabled",
+                        "is false, but DEDUP (from pk.mode / insert.mode=upsert) needs a WAL table",
+                    ));
+                }
+                Some(native)
+            }
+            None => {
+                if let Some(fields) = p.get("pk.fields") {
+                    notices.push(format!("pk.fields={fields}: QuestDB has no primary keys; the columns are created but no key is declared"));
+                }
+                None
+            }
+        };
         if p.bool("delete.enabled", false)? {
             return Err(err(
                 "delete.enabled",
@@ -322,6 +361,7 @@ impl SinkConfig {
                 .map(split_list)
                 .unwrap_or_default(),
             errors,
+            native,
             overflow,
             notices,
         })
@@ -336,6 +376,59 @@ impl SinkConfig {
     pub fn group_id(&self) -> String {
         format!("connect-{}", self.name)
     }
+}
+
+/// The native table the keys ask for, if any: one of the QuestDB connector's timestamp keys
+/// opts in; partitioning and WAL only refine it.
+fn native_table(p: &Props) -> Result<Option<NativeTable>, ConfigError> {
+    let field = p.get("timestamp.field.name").filter(|f| !f.is_empty());
+    let kafka = p.bool("timestamp.kafka.native", false)?;
+    let timestamp = match (field, kafka) {
+        (Some(_), true) => {
+            return Err(err(
+                "timestamp.field.name",
+                "set either timestamp.field.name or timestamp.kafka.native=true, not both",
+            ))
+        }
+        (Some(f), false) if f.contains(',') => {
+            return Err(err(
+                "timestamp.field.name",
+                format!("`{f}`: composed timestamps (several fields) are not supported; name one Timestamp field"),
+            ))
+        }
+        (Some(f), false) => DesignatedTimestamp::Field(f.to_string()),
+        (None, true) => DesignatedTimestamp::Kafka,
+        (None, false) => {
+            for key in ["table.partition.by", "table.wal.enabled"] {
+                if p.get(key).is_some() {
+                    return Err(err(key, "only applies to a native table: set timestamp.field.name or timestamp.kafka.native=true"));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    let partition_by = match p.get("table.partition.by") {
+        None => PartitionBy::Day,
+        Some(text) => PartitionBy::parse(text).ok_or_else(|| {
+            err(
+                "table.partition.by",
+                format!("`{text}`: expected NONE, HOUR, DAY, WEEK, MONTH or YEAR"),
+            )
+        })?,
+    };
+    let wal = p.bool("table.wal.enabled", true)?;
+    if wal && partition_by == PartitionBy::None {
+        return Err(err(
+            "table.partition.by",
+            "NONE: a WAL table must be partitioned; pick a unit or set table.wal.enabled=false",
+        ));
+    }
+    Ok(Some(NativeTable {
+        timestamp,
+        partition_by,
+        wal,
+        dedup: Dedup::None,
+    }))
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -452,6 +545,41 @@ mod tests {
     #[case::timezone("db.timezone=Europe/Paris", "db.timezone")]
     #[case::overflow("sink.integer.overflow=saturate", "sink.integer.overflow")]
     #[case::tolerance("errors.tolerance=some", "errors.tolerance")]
+    #[case::upsert_not_native(
+        "insert.mode=upsert\npk.mode=record_value\npk.fields=id",
+        "insert.mode"
+    )]
+    #[case::record_value_not_native("pk.mode=record_value\npk.fields=id", "pk.mode")]
+    #[case::record_key_native(
+        "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key\npk.fields=id",
+        "pk.mode"
+    )]
+    #[case::upsert_without_fields(
+        "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_value",
+        "pk.fields"
+    )]
+    #[case::upsert_kafka(
+        "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=kafka",
+        "pk.mode"
+    )]
+    #[case::both_timestamps(
+        "timestamp.field.name=at\ntimestamp.kafka.native=true",
+        "timestamp.field.name"
+    )]
+    #[case::composed_timestamp("timestamp.field.name=date,time", "timestamp.field.name")]
+    #[case::partition_unit(
+        "timestamp.kafka.native=true\ntable.partition.by=fortnight",
+        "table.partition.by"
+    )]
+    #[case::wal_unpartitioned(
+        "timestamp.kafka.native=true\ntable.partition.by=NONE",
+        "table.partition.by"
+    )]
+    #[case::dedup_without_wal(
+        "timestamp.kafka.native=true\npk.mode=kafka\ntable.wal.enabled=false",
+        "table.wal.enabled"
+    )]
+    #[case::partition_not_native("table.partition.by=DAY", "table.partition.by")]
     fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
         let e = config(line).unwrap_err();
         assert_eq!(e.key, key, "{e}");
@@ -479,6 +607,45 @@ mod tests {
             "{:?}",
             c.notices
         );
+    }
+
+    #[test]
+    fn native_tables_are_opt_in() {
+        assert_eq!(config("").unwrap().native, None);
+        let c = config("timestamp.field.name=at").unwrap();
+        assert_eq!(
+            c.native,
+            Some(NativeTable {
+                timestamp: DesignatedTimestamp::Field("at".into()),
+                partition_by: PartitionBy::Day,
+                wal: true,
+                dedup: Dedup::None,
+            })
+        );
+        let c =
+            config("timestamp.kafka.native=true\npk.mode=kafka\ntable.partition.by=hour").unwrap();
+        let n = c.native.unwrap();
+        assert_eq!(
+            (n.timestamp, n.partition_by, n.dedup),
+            (DesignatedTimestamp::Kafka, PartitionBy::Hour, Dedup::Kafka)
+        );
+        let c = config("timestamp.field.name=at\ntable.partition.by=NONE\ntable.wal.enabled=false")
+            .unwrap();
+        assert!(!c.native.unwrap().wal);
+    }
+
+    #[test]
+    fn upsert_by_value_declares_the_fields_as_dedup_keys() {
+        let c = config(
+            "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_value\npk.fields=id, region",
+        )
+        .unwrap();
+        assert_eq!(c.pk_mode, PkMode::RecordValue);
+        assert_eq!(
+            c.native.unwrap().dedup,
+            Dedup::Fields(vec!["id".into(), "region".into()])
+        );
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
     }
 
     #[test]

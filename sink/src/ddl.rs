@@ -4,6 +4,7 @@
 //! primary key clause (QuestDB has none).
 
 use crate::mapping::Column;
+use crate::native::NativeTable;
 
 /// `"name"`, with embedded double quotes doubled so no name can end the identifier early.
 pub fn quote(identifier: &str) -> String {
@@ -23,6 +24,16 @@ pub fn create_table(table: &str, columns: &[Column]) -> String {
         quote(table),
         definitions.join(",\n")
     )
+}
+
+/// `CREATE TABLE` for the configured kind of table: the JDBC sink's text, followed for a native
+/// table by its designated timestamp, partitioning, WAL and DEDUP keys.
+pub fn create_table_for(table: &str, columns: &[Column], native: Option<&NativeTable>) -> String {
+    let mut sql = create_table(table, columns);
+    if let Some(native) = native {
+        sql.push_str(&native.create_suffix());
+    }
+    sql
 }
 
 /// One `ALTER TABLE "t" ADD "c" TYPE NULL` per missing column.
@@ -90,6 +101,29 @@ mod tests {
         assert_eq!(
             sql,
             "CREATE TABLE \"example-topic\" (\n\"flag\" BOOLEAN NOT NULL,\n\"msg\" TEXT NULL)"
+        );
+    }
+
+    #[test]
+    fn native_table_declares_timestamp_partitions_wal_and_keys() {
+        use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
+        let columns = [
+            col("at", SqlType::Timestamp, false),
+            col("id", SqlType::Int, false),
+        ];
+        let native = NativeTable {
+            timestamp: DesignatedTimestamp::Field("at".into()),
+            partition_by: PartitionBy::Day,
+            wal: true,
+            dedup: Dedup::Fields(vec!["id".into()]),
+        };
+        assert_eq!(
+            create_table_for("t", &columns, Some(&native)),
+            "CREATE TABLE \"t\" (\n\"at\" TIMESTAMP NOT NULL,\n\"id\" INT NOT NULL) TIMESTAMP(\"at\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"at\",\"id\")"
+        );
+        assert_eq!(
+            create_table_for("t", &columns, None),
+            create_table("t", &columns)
         );
     }
 

@@ -17,6 +17,7 @@ pub mod connect;
 pub mod ddl;
 pub mod error;
 pub mod mapping;
+pub mod native;
 pub mod pipeline;
 pub mod properties;
 pub mod questdb;

@@ -55,6 +55,8 @@ pub enum Source {
     KafkaTopic,
     KafkaPartition,
     KafkaOffset,
+    /// The Kafka record timestamp (`timestamp.kafka.native=true`, see [`crate::native`]).
+    KafkaTimestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +100,14 @@ pub enum MappingError {
         value: String,
         column: SqlType,
     },
+    #[error("field \"{field}\" named by {key} {why}")]
+    NativeKey {
+        field: String,
+        key: &'static str,
+        why: String,
+    },
+    #[error("the record has no Kafka timestamp, which timestamp.kafka.native=true makes the designated timestamp; produce records with a timestamp or use timestamp.field.name")]
+    NoKafkaTimestamp,
     #[error("the record value is null but the table needs a struct (a tombstone cannot be written with pk.mode=none)")]
     NullValue,
 }
@@ -279,6 +289,8 @@ pub struct Coordinates<'a> {
     pub topic: &'a str,
     pub partition: i32,
     pub offset: i64,
+    /// The record's Kafka timestamp in milliseconds, when it has one.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// The parameters for one row: `value` must be the struct the columns were made from.
@@ -302,6 +314,11 @@ pub fn row(
             Source::KafkaTopic => Ok(SqlParam::Text(at.topic.to_string())),
             Source::KafkaPartition => Ok(SqlParam::I32(at.partition)),
             Source::KafkaOffset => Ok(SqlParam::I64(at.offset)),
+            Source::KafkaTimestamp => at
+                .timestamp_ms
+                .and_then(|ms| ms.checked_mul(1000))
+                .map(SqlParam::TimestampMicros)
+                .ok_or(MappingError::NoKafkaTimestamp),
             Source::Field(index) => {
                 let value = fields.get(index).map(|(_, v)| v).unwrap_or(&Value::Null);
                 param(column, value)
@@ -547,5 +564,39 @@ mod tests {
     ) {
         let e = param(&col(sql_type), &value).unwrap_err().to_string();
         assert!(e.starts_with("field \"c\": ") && e.contains(message), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod kafka_timestamp_tests {
+    use super::*;
+
+    fn at(timestamp_ms: Option<i64>) -> Coordinates<'static> {
+        Coordinates {
+            topic: "t",
+            partition: 0,
+            offset: 7,
+            timestamp_ms,
+        }
+    }
+
+    #[test]
+    fn kafka_timestamp_becomes_microseconds_or_an_error() {
+        let columns = [Column {
+            name: crate::native::KAFKA_TIMESTAMP_COLUMN.into(),
+            sql_type: SqlType::Timestamp,
+            nullable: false,
+            has_default: false,
+            source: Source::KafkaTimestamp,
+        }];
+        let value = Value::Struct(vec![]);
+        assert_eq!(
+            row(&columns, &value, at(Some(1_700_000_000_123))).unwrap(),
+            vec![SqlParam::TimestampMicros(1_700_000_000_123_000)]
+        );
+        assert_eq!(
+            row(&columns, &value, at(None)).unwrap_err(),
+            MappingError::NoKafkaTimestamp
+        );
     }
 }

@@ -321,11 +321,12 @@ impl Sink<'_> {
         let columns = match last {
             Some((s, columns)) if *s == schema => columns.clone(),
             _ => {
-                let columns = Arc::new(mapping::columns(
-                    &schema,
-                    self.config.pk_mode,
-                    &self.config.fields_whitelist,
-                )?);
+                let mut columns =
+                    mapping::columns(&schema, self.config.pk_mode, &self.config.fields_whitelist)?;
+                if let Some(native) = &self.config.native {
+                    columns = native.columns(columns)?;
+                }
+                let columns = Arc::new(columns);
                 *last = Some((schema, columns.clone()));
                 columns
             }
@@ -334,6 +335,7 @@ impl Sink<'_> {
             topic: message.topic(),
             partition: message.partition(),
             offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
         };
         let params = mapping::row(&columns, value, coordinates)?;
         Ok(Row {
@@ -446,7 +448,7 @@ impl Sink<'_> {
                     );
                 }
                 None if self.config.auto_create => {
-                    let sql = ddl::create_table(table, columns);
+                    let sql = ddl::create_table_for(table, columns, self.config.native.as_ref());
                     self.issue(&sql).await?;
                     self.tables.insert(
                         table.to_string(),

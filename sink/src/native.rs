@@ -1,0 +1,270 @@
+//! Opt-in QuestDB-native tables: a designated timestamp, partitioning, WAL and DEDUP keys.
+//!
+//! The JDBC sink knows none of this; it is switched on by the QuestDB Kafka connector's own
+//! keys (`timestamp.field.name`, `timestamp.kafka.native`) so that a config written for that
+//! connector reads the same here. Without them the sink creates exactly the tables it always did.
+
+use crate::mapping::{Column, MappingError, Source, SqlType};
+
+/// The column holding the Kafka record timestamp with `timestamp.kafka.native=true`, named like
+/// the `pk.mode=kafka` coordinates so it cannot clash with a value field of the record.
+pub const KAFKA_TIMESTAMP_COLUMN: &str = "__connect_timestamp";
+
+/// Where the designated timestamp comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DesignatedTimestamp {
+    /// A value field with Connect's Timestamp logical type (`timestamp.field.name`).
+    Field(String),
+    /// The Kafka record's own timestamp (`timestamp.kafka.native=true`).
+    Kafka,
+}
+
+/// QuestDB's `PARTITION BY` units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionBy {
+    None,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl PartitionBy {
+    pub fn parse(text: &str) -> Option<PartitionBy> {
+        Some(match text.to_ascii_uppercase().as_str() {
+            "NONE" => PartitionBy::None,
+            "HOUR" => PartitionBy::Hour,
+            "DAY" => PartitionBy::Day,
+            "WEEK" => PartitionBy::Week,
+            "MONTH" => PartitionBy::Month,
+            "YEAR" => PartitionBy::Year,
+            _ => return None,
+        })
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            PartitionBy::None => "NONE",
+            PartitionBy::Hour => "HOUR",
+            PartitionBy::Day => "DAY",
+            PartitionBy::Week => "WEEK",
+            PartitionBy::Month => "MONTH",
+            PartitionBy::Year => "YEAR",
+        }
+    }
+}
+
+/// Which columns, besides the designated timestamp, identify a row for `DEDUP UPSERT KEYS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dedup {
+    None,
+    /// `pk.mode=kafka`: the record's topic, partition and offset.
+    Kafka,
+    /// `insert.mode=upsert` with `pk.mode=record_value`: these value fields.
+    Fields(Vec<String>),
+}
+
+/// How a native table is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeTable {
+    pub timestamp: DesignatedTimestamp,
+    pub partition_by: PartitionBy,
+    pub wal: bool,
+    pub dedup: Dedup,
+}
+
+impl NativeTable {
+    /// The designated timestamp column's name.
+    pub fn timestamp_column(&self) -> &str {
+        match &self.timestamp {
+            DesignatedTimestamp::Field(name) => name,
+            DesignatedTimestamp::Kafka => KAFKA_TIMESTAMP_COLUMN,
+        }
+    }
+
+    /// Completes the JDBC sink's columns for a native table: the Kafka timestamp column after the
+    /// coordinates, and checks that the timestamp and key fields are columns of the right type.
+    pub fn columns(&self, mut columns: Vec<Column>) -> Result<Vec<Column>, MappingError> {
+        match &self.timestamp {
+            DesignatedTimestamp::Kafka => {
+                let at = columns
+                    .iter()
+                    .take_while(|c| !matches!(c.source, Source::Field(_)))
+                    .count();
+                columns.insert(
+                    at,
+                    Column {
+                        name: KAFKA_TIMESTAMP_COLUMN.into(),
+                        sql_type: SqlType::Timestamp,
+                        nullable: false,
+                        has_default: false,
+                        source: Source::KafkaTimestamp,
+                    },
+                );
+            }
+            DesignatedTimestamp::Field(name) => {
+                let column = find(&columns, name, "timestamp.field.name")?;
+                if column.sql_type != SqlType::Timestamp {
+                    return Err(MappingError::NativeKey {
+                        field: name.clone(),
+                        key: "timestamp.field.name",
+                        why: format!("is {}, but a designated timestamp must be a Connect Timestamp (org.apache.kafka.connect.data.Timestamp)", column.sql_type),
+                    });
+                }
+            }
+        }
+        if let Dedup::Fields(fields) = &self.dedup {
+            for field in fields {
+                find(&columns, field, "pk.fields")?;
+            }
+        }
+        Ok(columns)
+    }
+
+    /// What follows the column list in `CREATE TABLE`.
+    pub fn create_suffix(&self) -> String {
+        let mut sql = format!(
+            " TIMESTAMP({}) PARTITION BY {}",
+            crate::ddl::quote(self.timestamp_column()),
+            self.partition_by.sql()
+        );
+        sql.push_str(if self.wal { " WAL" } else { " BYPASS WAL" });
+        let keys: Vec<&str> = match &self.dedup {
+            Dedup::None => Vec::new(),
+            Dedup::Kafka => vec!["__connect_topic", "__connect_partition", "__connect_offset"],
+            Dedup::Fields(fields) => fields.iter().map(String::as_str).collect(),
+        };
+        if !keys.is_empty() {
+            let keys: Vec<String> = std::iter::once(self.timestamp_column())
+                .chain(keys.into_iter().filter(|k| *k != self.timestamp_column()))
+                .map(crate::ddl::quote)
+                .collect();
+            sql.push_str(&format!("\nDEDUP UPSERT KEYS({})", keys.join(",")));
+        }
+        sql
+    }
+}
+
+fn find<'c>(
+    columns: &'c [Column],
+    name: &str,
+    key: &'static str,
+) -> Result<&'c Column, MappingError> {
+    columns
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| MappingError::NativeKey {
+            field: name.to_string(),
+            key,
+            why: "is not a field of the record's value schema (or is left out by fields.whitelist)"
+                .into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, sql_type: SqlType, source: Source) -> Column {
+        Column {
+            name: name.into(),
+            sql_type,
+            nullable: false,
+            has_default: false,
+            source,
+        }
+    }
+
+    fn native(timestamp: DesignatedTimestamp, dedup: Dedup) -> NativeTable {
+        NativeTable {
+            timestamp,
+            partition_by: PartitionBy::Day,
+            wal: true,
+            dedup,
+        }
+    }
+
+    fn kafka_columns() -> Vec<Column> {
+        vec![
+            col("__connect_topic", SqlType::Text, Source::KafkaTopic),
+            col("__connect_partition", SqlType::Int, Source::KafkaPartition),
+            col("__connect_offset", SqlType::BigInt, Source::KafkaOffset),
+            col("id", SqlType::Int, Source::Field(0)),
+            col("at", SqlType::Timestamp, Source::Field(1)),
+        ]
+    }
+
+    #[test]
+    fn kafka_timestamp_column_follows_the_coordinates() {
+        let n = native(DesignatedTimestamp::Kafka, Dedup::Kafka);
+        let names: Vec<String> = n
+            .columns(kafka_columns())
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "__connect_topic",
+                "__connect_partition",
+                "__connect_offset",
+                "__connect_timestamp",
+                "id",
+                "at"
+            ]
+        );
+        assert_eq!(
+            n.create_suffix(),
+            " TIMESTAMP(\"__connect_timestamp\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"__connect_timestamp\",\"__connect_topic\",\"__connect_partition\",\"__connect_offset\")"
+        );
+    }
+
+    #[test]
+    fn upsert_keys_start_with_the_timestamp_once() {
+        let mut n = native(
+            DesignatedTimestamp::Field("at".into()),
+            Dedup::Fields(vec!["id".into(), "at".into()]),
+        );
+        n.partition_by = PartitionBy::Month;
+        assert!(n.columns(kafka_columns()).is_ok());
+        assert_eq!(
+            n.create_suffix(),
+            " TIMESTAMP(\"at\") PARTITION BY MONTH WAL\nDEDUP UPSERT KEYS(\"at\",\"id\")"
+        );
+    }
+
+    #[test]
+    fn without_wal_or_dedup_the_suffix_says_so() {
+        let mut n = native(DesignatedTimestamp::Field("at".into()), Dedup::None);
+        n.wal = false;
+        assert_eq!(
+            n.create_suffix(),
+            " TIMESTAMP(\"at\") PARTITION BY DAY BYPASS WAL"
+        );
+    }
+
+    #[test]
+    fn timestamp_field_must_exist_and_be_a_timestamp() {
+        let n = native(DesignatedTimestamp::Field("id".into()), Dedup::None);
+        let e = n.columns(kafka_columns()).unwrap_err().to_string();
+        assert!(
+            e.contains("\"id\"") && e.contains("timestamp.field.name"),
+            "{e}"
+        );
+        let n = native(DesignatedTimestamp::Field("nope".into()), Dedup::None);
+        let e = n.columns(kafka_columns()).unwrap_err().to_string();
+        assert!(e.contains("\"nope\"") && e.contains("not a field"), "{e}");
+    }
+
+    #[test]
+    fn key_fields_must_exist() {
+        let n = native(
+            DesignatedTimestamp::Field("at".into()),
+            Dedup::Fields(vec!["missing".into()]),
+        );
+        let e = n.columns(kafka_columns()).unwrap_err().to_string();
+        assert!(e.contains("\"missing\"") && e.contains("pk.fields"), "{e}");
+    }
+}
