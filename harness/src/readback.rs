@@ -1,8 +1,10 @@
 //! Reads back what QuestDB created: the table's shape (what kind of table QuestDB built), its
 //! columns and its rows, as QuestDB renders them.
 
+use crate::wait::wait_until_async;
 use sink::config::Connection;
 use sink::questdb::{ColumnInfo, DbError, QuestDb};
+use std::time::Duration;
 use tokio_postgres::SimpleQueryMessage;
 
 /// A table as QuestDB reports it.
@@ -63,6 +65,9 @@ pub async fn read_table(connection: &Connection, table: &str) -> Result<Option<T
         return Ok(None);
     };
     let shape = read_shape(db, &name).await?;
+    if shape.wal {
+        wait_wal_applied(db, &name, crate::replay::case_timeout()).await?;
+    }
     let sql = format!(
         "SELECT \"column\", \"type\", \"designated\" FROM table_columns('{}')",
         name.replace('\'', "''")
@@ -126,6 +131,53 @@ async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
         partition_by: cell(2),
         dedup: cell(3) == "t",
         create: tidy(&create),
+    })
+}
+
+/// Waits until QuestDB has applied every committed WAL transaction of the table (`writerTxn`
+/// reaches `sequencerTxn` in `wal_tables()`), so that a read sees every row the sink committed.
+/// A suspended table is an error at once, naming the table and QuestDB's reason.
+pub async fn wait_wal_applied(db: &QuestDb, name: &str, timeout: Duration) -> Result<(), DbError> {
+    let sql = format!(
+        "SELECT suspended, writerTxn, sequencerTxn, errorTag, errorMessage FROM wal_tables() \
+         WHERE name = '{}'",
+        name.replace('\'', "''")
+    );
+    let applied = wait_until_async(
+        &format!("QuestDB to apply the WAL of table {name:?}"),
+        timeout,
+        || async {
+            // Ok(Ok) applied, Ok(Err) suspended (stop), Err: not yet, with what was seen.
+            let rows = simple_rows(db, &sql).await.map_err(|e| e.to_string())?;
+            let row = rows
+                .first()
+                .ok_or_else(|| format!("table {name:?} is not in wal_tables()"))?;
+            let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            if cell(0) == "t" {
+                return Ok(Err(format!(
+                    "table {name:?} is suspended: {} {}; see QuestDB's log, fix the cause, then ALTER TABLE {} RESUME WAL",
+                    cell(3),
+                    cell(4),
+                    sink::ddl::quote(name)
+                )));
+            }
+            if cell(1) == cell(2) {
+                Ok(Ok(()))
+            } else {
+                Err(format!("writerTxn {} of sequencerTxn {}", cell(1), cell(2)))
+            }
+        },
+    )
+    .await;
+    let message = match applied {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(suspended)) => suspended,
+        Err(timeout) => timeout.to_string(),
+    };
+    Err(DbError::Statement {
+        sql,
+        message,
+        transient: false,
     })
 }
 

@@ -68,6 +68,41 @@ pub fn wait_until<T>(
     }
 }
 
+/// [`wait_until`] for a probe that awaits (a query on an async client), pausing on the runtime's
+/// timer instead of blocking its thread.
+pub async fn wait_until_async<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut probe: F,
+) -> Result<T, WaitTimeout>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let last_observed = match probe().await {
+            Ok(value) => return Ok(value),
+            Err(observed) => observed,
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(WaitTimeout {
+                what: what.to_owned(),
+                waited: now - start,
+                last_observed,
+                attempts,
+            });
+        }
+        tokio::time::sleep(backoff.min(deadline - now)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +133,21 @@ mod tests {
         assert!(err.attempts >= 2, "{err}");
         assert!(err.waited >= Duration::from_millis(60), "{err}");
         assert!(err.to_string().contains("waiting for never"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn async_probe_keeps_the_last_observed_state() {
+        let mut n = 0;
+        let err = wait_until_async("never", Duration::from_millis(60), || {
+            n += 1;
+            let observed = format!("attempt {n}");
+            async move { Err::<(), _>(observed) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.last_observed, format!("attempt {}", err.attempts));
+        let got = wait_until_async("now", Duration::ZERO, || async { Ok::<_, String>(7) }).await;
+        assert_eq!(got, Ok(7));
     }
 
     #[test]
