@@ -221,7 +221,7 @@ fn provisioning_runs_once_and_is_reused() {
     let second = provision_in_child(cache.path(), &[]);
     let (out1, err1) = finish(first);
     let (out2, err2) = finish(second);
-    let announced = "provisioning services from Maven Central (first run only)... done in";
+    let announced = "from Maven Central (first run only)... done in";
     assert_eq!(
         [&err1, &err2]
             .iter()
