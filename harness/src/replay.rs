@@ -19,6 +19,15 @@ pub struct Target {
     pub bootstrap: String,
     pub pg_host: String,
     pub pg_port: u16,
+    /// QuestDB's HTTP port, for ILP over HTTP.
+    pub http_port: u16,
+}
+
+impl Target {
+    /// `client.conf.string` for ILP over HTTP to this QuestDB.
+    pub fn ilp_conf(&self) -> String {
+        format!("http::addr={}:{};", self.pg_host, self.http_port)
+    }
 }
 
 impl From<crate::services::Endpoints> for Target {
@@ -27,6 +36,7 @@ impl From<crate::services::Endpoints> for Target {
             bootstrap: e.kafka_bootstrap,
             pg_host: e.pg_host,
             pg_port: e.pg_port,
+            http_port: e.http_port,
         }
     }
 }
@@ -142,7 +152,11 @@ pub async fn run_case(
     let started = Instant::now();
     let mut phases = Phases::default();
     let mut last = started;
-    let props = case_properties(case)?;
+    let mut props = case_properties(case)?;
+    // A case asks for ILP with any `client.conf.string`; the address is this run's QuestDB.
+    if props.contains_key("client.conf.string") {
+        props.insert("client.conf.string".into(), target.ilp_conf());
+    }
     let mut config = SinkConfig::from_properties(&props)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", case.name)))?;
     config.connection.host = target.pg_host.clone();

@@ -93,6 +93,8 @@ pub struct SinkConfig {
     pub retry_backoff: Duration,
     pub fields_whitelist: Vec<String>,
     pub errors: ErrorPolicy,
+    /// ILP over HTTP instead of PG wire inserts (`client.conf.string`, QuestDB connector's key).
+    pub ilp: Option<String>,
     /// A QuestDB-native table (designated timestamp, partitions, WAL, DEDUP), opt-in.
     pub native: Option<NativeTable>,
     /// What to do with integer values that JsonConverter would wrap (`sink.integer.overflow`).
@@ -140,6 +142,7 @@ const KNOWN_KEYS: &[&str] = &[
     "timestamp.kafka.native",
     "table.partition.by",
     "table.wal.enabled",
+    "client.conf.string",
 ];
 
 const JDBC_SINK_CLASSES: &[&str] = &[
@@ -293,6 +296,17 @@ impl SinkConfig {
             ));
         }
 
+        let ilp = match p.get("client.conf.string").filter(|c| !c.is_empty()) {
+            None => None,
+            Some(conf) if !(conf.starts_with("http::") || conf.starts_with("https::")) => {
+                return Err(err("client.conf.string", format!("`{conf}`: only ILP over HTTP is implemented, e.g. http::addr=127.0.0.1:9000;")))
+            }
+            Some(_) if native.is_none() => {
+                return Err(err("client.conf.string", "ILP writes rows with a designated timestamp: set timestamp.field.name or timestamp.kafka.native=true too"))
+            }
+            Some(conf) => Some(conf.to_string()),
+        };
+
         let errors = ErrorPolicy {
             tolerance: match p.get("errors.tolerance").unwrap_or("none") {
                 "none" => Tolerance::None,
@@ -361,6 +375,7 @@ impl SinkConfig {
                 .map(split_list)
                 .unwrap_or_default(),
             errors,
+            ilp,
             native,
             overflow,
             notices,
@@ -579,6 +594,11 @@ mod tests {
         "timestamp.kafka.native=true\npk.mode=kafka\ntable.wal.enabled=false",
         "table.wal.enabled"
     )]
+    #[case::ilp_tcp(
+        "timestamp.kafka.native=true\nclient.conf.string=tcp::addr=127.0.0.1:9009;",
+        "client.conf.string"
+    )]
+    #[case::ilp_not_native("client.conf.string=http::addr=127.0.0.1:9000;", "client.conf.string")]
     #[case::partition_not_native("table.partition.by=DAY", "table.partition.by")]
     fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
         let e = config(line).unwrap_err();

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod properties;
 pub mod questdb;
 pub mod report;
+pub mod writer;
 
 pub use config::SinkConfig;
 pub use error::SinkError;

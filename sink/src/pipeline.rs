@@ -10,6 +10,7 @@ use crate::ddl;
 use crate::error::{Problem, RecordAt, RecordError, SinkError};
 use crate::mapping::{self, Column, Coordinates, SqlParam};
 use crate::questdb::{DbError, QuestDb};
+use crate::writer::Writer;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -133,9 +134,14 @@ async fn run_inner(
         _ => None,
     };
     let db = QuestDb::connect(&config.connection).await?;
+    let writer = Writer::new(
+        config.ilp.as_deref(),
+        config.native.as_ref().map(|n| n.timestamp_column()),
+    )?;
     let mut sink = Sink {
         config,
         db,
+        writer,
         tables: HashMap::new(),
         dlq,
         summary,
@@ -243,6 +249,7 @@ struct Row {
 struct Sink<'a> {
     config: &'a SinkConfig,
     db: QuestDb,
+    writer: Writer,
     /// Lower-cased column names of the tables seen so far (QuestDB names are case-insensitive).
     tables: HashMap<String, HashSet<String>>,
     dlq: Option<FutureProducer>,
@@ -378,9 +385,8 @@ impl Sink<'_> {
             }
             return Ok(());
         }
-        let sql = ddl::insert(&table, &columns);
         let params: Vec<Vec<SqlParam>> = run.iter().map(|r| r.params.clone()).collect();
-        match self.insert_with_retries(&sql, &params).await {
+        match self.insert_with_retries(&table, &columns, &params).await {
             Ok(()) => {
                 for row in &run {
                     self.mark_done(&batch[row.index]);
@@ -393,7 +399,7 @@ impl Sink<'_> {
                 // Find the record QuestDB refuses: one row a transaction, in order.
                 for row in run {
                     match self
-                        .insert_with_retries(&sql, std::slice::from_ref(&row.params))
+                        .insert_with_retries(&table, &columns, std::slice::from_ref(&row.params))
                         .await
                     {
                         Ok(()) => {
@@ -412,12 +418,13 @@ impl Sink<'_> {
     /// QuestDB rejects is not retried, since it would be rejected again.
     async fn insert_with_retries(
         &mut self,
-        sql: &str,
+        table: &str,
+        columns: &[Column],
         rows: &[Vec<SqlParam>],
     ) -> Result<(), DbError> {
         let mut attempt = 0;
         loop {
-            match self.db.insert(sql, rows).await {
+            match self.writer.write(&mut self.db, table, columns, rows).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_transient() && attempt < self.config.max_retries => {
                     attempt += 1;
