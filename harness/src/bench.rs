@@ -1,5 +1,6 @@
 //! `harness bench`: throughput numbers, printed, never asserted. Decoding alone (no I/O), then
-//! the whole pipeline on the real services: Kafka -> sink -> QuestDB, offsets committed.
+//! on the real services, over one topic: a raw consumer (Kafka's limit), raw ILP ingest of the
+//! same rows with questdb-rs (QuestDB's limit), and the sink over PG wire and over ILP.
 
 use crate::fixture;
 use crate::kafka;
@@ -30,19 +31,14 @@ pub fn decode_rate(n: u64) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-pub struct PipelineNumbers {
+/// A bench topic holding `n` envelopes, produced once for every measurement.
+pub struct BenchTopic {
+    pub name: String,
     pub records: u64,
     pub produce_secs: f64,
-    pub sink_secs: f64,
-    pub rows: u64,
 }
 
-/// Produces `n` records to a fresh topic, then times the sink storing all of them.
-pub async fn pipeline(
-    target: &Target,
-    n: u64,
-    batch_size: usize,
-) -> anyhow::Result<PipelineNumbers> {
+pub async fn produce(target: &Target, n: u64) -> anyhow::Result<BenchTopic> {
     let topic = format!("bench-{}-{}", std::process::id(), n);
     kafka::create_topic(&target.bootstrap, &topic).await?;
     let started = Instant::now();
@@ -50,28 +46,131 @@ pub async fn pipeline(
     let t = topic.clone();
     tokio::task::spawn_blocking(move || kafka::produce_many(&bootstrap, &t, (0..n).map(envelope)))
         .await??;
-    let produce_secs = started.elapsed().as_secs_f64();
+    Ok(BenchTopic {
+        name: topic,
+        records: n,
+        produce_secs: started.elapsed().as_secs_f64(),
+    })
+}
 
+/// Reads the whole topic with a plain consumer, nothing decoded: records per second.
+pub async fn raw_consume(target: &Target, topic: &BenchTopic) -> anyhow::Result<f64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &target.bootstrap)
+        .set("group.id", format!("bench-raw-{}", topic.name))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()?;
+    consumer.subscribe(&[topic.name.as_str()])?;
+    let n = topic.records;
+    let started = Instant::now();
+    let counted = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+        let mut count = 0;
+        let deadline = Instant::now() + std::time::Duration::from_secs(300);
+        while count < n && Instant::now() < deadline {
+            if let Some(m) = consumer.poll(std::time::Duration::from_millis(100)) {
+                m?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    })
+    .await??;
+    anyhow::ensure!(
+        counted == n,
+        "raw consume read {counted} of {n} records in 300 s"
+    );
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The machine's ILP limit: the same rows (already decoded) sent with questdb-rs directly, one
+/// transactional flush per `batch_size` rows, into a table ILP creates. Rows per second.
+pub fn raw_ilp(
+    target: &Target,
+    topic: &str,
+    records: u64,
+    batch_size: usize,
+) -> anyhow::Result<f64> {
+    use questdb::ingress::{Sender, TimestampMicros};
+    let table = format!("{topic}-ilp-raw");
+    let mut sender = Sender::from_conf(target.ilp_conf())?;
+    let mut buffer = sender.new_buffer();
+    let started = Instant::now();
+    let base = 1_700_000_000_000_000i64;
+    for i in 0..records {
+        buffer
+            .table(table.as_str())?
+            .column_bool("flag", false)?
+            .column_i64("id8", (i % 100) as i64)?
+            .column_i64("id16", 222)?
+            .column_i64("id32", (i % 1_000_000) as i64)?
+            .column_i64("id64", i as i64)?
+            .column_f64("idFloat", 222.0)?
+            .column_f64("idDouble", 333.0)?
+            .column_str("msg", format!("hi {i}"))?
+            .at(TimestampMicros::new(base + i as i64))?;
+        if buffer.row_count() >= batch_size {
+            sender.flush_and_keep_with_flags(&buffer, true)?;
+            buffer.clear();
+        }
+    }
+    if !buffer.is_empty() {
+        sender.flush_and_keep_with_flags(&buffer, true)?;
+    }
+    Ok(records as f64 / started.elapsed().as_secs_f64())
+}
+
+pub struct SinkNumbers {
+    pub rows: u64,
+    pub secs: f64,
+    /// Peak RSS of this process during the run (the peak is reset before it), MiB.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Times the sink storing the whole topic into a native table (the Kafka timestamp designated),
+/// over PG wire or, with `ilp`, over ILP/HTTP.
+pub async fn sink(
+    target: &Target,
+    topic: &BenchTopic,
+    batch_size: usize,
+    ilp: bool,
+) -> anyhow::Result<SinkNumbers> {
+    let writer = if ilp { "ilp" } else { "pg" };
     let text = std::fs::read_to_string(fixture::root().join("seed/connect-jdbc.properties"))?;
     let mut props = sink::properties::parse(&text);
-    props.insert("name".into(), format!("bench-{topic}"));
-    props.insert("topics".into(), topic.clone());
+    props.insert("name".into(), format!("bench-{}-{writer}", topic.name));
+    props.insert("topics".into(), topic.name.clone());
+    props.insert(
+        "table.name.format".into(),
+        format!("${{topic}}-sink-{writer}"),
+    );
     props.insert("batch.size".into(), batch_size.to_string());
+    props.insert("timestamp.kafka.native".into(), "true".into());
+    if ilp {
+        props.insert("client.conf.string".into(), target.ilp_conf());
+    }
     let mut config = SinkConfig::from_properties(&props)?;
     config.connection.host = target.pg_host.clone();
     config.connection.port = target.pg_port;
     let mut options = RunOptions::new(target.bootstrap.clone());
     options.stop_when = StopWhen::CaughtUp;
+    reset_peak_rss();
     let started = Instant::now();
     let summary = sink::run(&config, options)
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.error))?;
-    Ok(PipelineNumbers {
-        records: n,
-        produce_secs,
-        sink_secs: started.elapsed().as_secs_f64(),
+    Ok(SinkNumbers {
         rows: summary.rows,
+        secs: started.elapsed().as_secs_f64(),
+        peak_rss_mib: peak_rss_mib(),
     })
+}
+
+/// Resets the kernel's peak RSS of this process (`clear_refs` 5, Linux 4.0 and later), so the
+/// next reading is the peak of what runs in between.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Peak resident memory of this process, from /proc (Linux), in MiB.

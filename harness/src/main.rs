@@ -313,33 +313,64 @@ async fn start_services(backend: BackendChoice) -> Option<Services> {
 }
 
 async fn bench(records: u64, batch_size: usize, backend: BackendChoice) -> ExitCode {
-    let rate = harness::bench::decode_rate(records.max(10_000));
-    println!("decode (no I/O):        {rate:>12.0} records/s");
     let Some(services) = start_services(backend).await else {
         return ExitCode::FAILURE;
     };
     let target: Target = services.endpoints().into();
-    let result = harness::bench::pipeline(&target, records, batch_size).await;
+    let result = bench_on(&target, records, batch_size).await;
     drop(services);
     match result {
-        Ok(n) => {
-            println!(
-                "produce:                {:>12.0} records/s ({} records in {:.2}s)",
-                n.records as f64 / n.produce_secs,
-                n.records,
-                n.produce_secs
-            );
-            println!("sink (Kafka->QuestDB):  {:>12.0} rows/s    ({} rows in {:.2}s, batch.size={batch_size})", n.rows as f64 / n.sink_secs, n.rows, n.sink_secs);
-            if let Some(mib) = harness::bench::peak_rss_mib() {
-                println!("peak RSS of this process (sink in process): {mib:.0} MiB");
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every number on the same services and the same topic; targets are printed, never asserted.
+async fn bench_on(target: &Target, records: u64, batch_size: usize) -> anyhow::Result<()> {
+    use harness::bench;
+    let decode = bench::decode_rate(records.max(10_000));
+    let topic = bench::produce(target, records).await?;
+    println!(
+        "produce:                 {:>10.0} records/s ({records} records in {:.2}s)",
+        records as f64 / topic.produce_secs,
+        topic.produce_secs
+    );
+    let consume = bench::raw_consume(target, &topic).await?;
+    let (t, name) = (target.clone(), topic.name.clone());
+    let limit = tokio::task::spawn_blocking(move || bench::raw_ilp(&t, &name, records, batch_size))
+        .await??;
+    let pg = bench::sink(target, &topic, batch_size, false).await?;
+    let ilp = bench::sink(target, &topic, batch_size, true).await?;
+    let line = |what: &str, rate: f64| {
+        println!(
+            "{what:<24} {rate:>10.0} rows/s   {:>5.2} of the ILP limit",
+            rate / limit
+        )
+    };
+    line("raw consume (no decode):", consume);
+    line("raw ILP (questdb-rs):", limit);
+    for (what, n) in [("sink over PG wire:", &pg), ("sink over ILP/HTTP:", &ilp)] {
+        anyhow::ensure!(
+            n.rows == records,
+            "{what} stored {} of {records} rows",
+            n.rows
+        );
+        line(what, n.rows as f64 / n.secs);
+    }
+    println!("decode (no I/O):         {decode:>10.0} records/s");
+    for (what, n) in [("PG wire", &pg), ("ILP", &ilp)] {
+        if let Some(mib) = n.peak_rss_mib {
+            println!("peak RSS, sink over {what} (in process, with the harness): {mib:.0} MiB");
+        }
+    }
+    println!(
+        "targets (not asserted): sink over ILP >= 0.5 of the limit ({:.2}), decode >= 500000 records/s ({decode:.0}), RSS <= 64 MiB for 200k records (batch.size={batch_size})",
+        ilp.rows as f64 / ilp.secs / limit
+    );
+    Ok(())
 }
 
 fn services(backend: BackendChoice) -> ExitCode {
