@@ -5,6 +5,7 @@
 use crate::fixture;
 use crate::kafka;
 use crate::replay::Target;
+use sink::connect::cache::SchemaCache;
 use sink::connect::json::{decode_envelope, DecodeOptions};
 use sink::{RunOptions, SinkConfig, StopWhen};
 use std::time::Instant;
@@ -19,16 +20,25 @@ fn envelope(i: u64) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Decodes `n` envelopes in memory; returns records per second.
-pub fn decode_rate(n: u64) -> f64 {
+/// Decodes `n` envelopes in memory, each schema parsed again (`decode_envelope`) and with the
+/// sink's schema cache; returns records per second for both.
+pub fn decode_rate(n: u64) -> (f64, f64) {
     let messages: Vec<Vec<u8>> = (0..n.min(10_000)).map(envelope).collect();
     let options = DecodeOptions::default();
+    let message = |i: u64| &messages[(i % messages.len() as u64) as usize];
     let started = Instant::now();
     for i in 0..n {
-        let m = &messages[(i % messages.len() as u64) as usize];
-        decode_envelope(Some(m), &options).expect("the bench envelope decodes");
+        decode_envelope(Some(message(i)), &options).expect("the bench envelope decodes");
     }
-    n as f64 / started.elapsed().as_secs_f64()
+    let uncached = n as f64 / started.elapsed().as_secs_f64();
+    let mut cache = SchemaCache::new();
+    let started = Instant::now();
+    for i in 0..n {
+        cache
+            .decode_envelope(Some(message(i)), &options)
+            .expect("the bench envelope decodes");
+    }
+    (uncached, n as f64 / started.elapsed().as_secs_f64())
 }
 
 /// A bench topic holding `n` envelopes, produced once for every measurement.

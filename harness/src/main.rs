@@ -331,7 +331,7 @@ async fn bench(records: u64, batch_size: usize, backend: BackendChoice) -> ExitC
 /// Every number on the same services and the same topic; targets are printed, never asserted.
 async fn bench_on(target: &Target, records: u64, batch_size: usize) -> anyhow::Result<()> {
     use harness::bench;
-    let decode = bench::decode_rate(records.max(10_000));
+    let (decode_uncached, decode) = bench::decode_rate(records.max(10_000));
     let topic = bench::produce(target, records).await?;
     println!(
         "produce:                 {:>10.0} records/s ({records} records in {:.2}s)",
@@ -360,7 +360,7 @@ async fn bench_on(target: &Target, records: u64, batch_size: usize) -> anyhow::R
         );
         line(what, n.rows as f64 / n.secs);
     }
-    println!("decode (no I/O):         {decode:>10.0} records/s");
+    println!("decode (no I/O):         {decode:>10.0} records/s (schema cache; {decode_uncached:.0} parsing every schema)");
     for (what, n) in [("PG wire", &pg), ("ILP", &ilp)] {
         if let Some(mib) = n.peak_rss_mib {
             println!("peak RSS, sink over {what} (in process, with the harness): {mib:.0} MiB");

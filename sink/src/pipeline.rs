@@ -4,7 +4,8 @@
 //! is reported to the log and the dead letter queue and skipped (`errors.tolerance=all`).
 
 use crate::config::{SinkConfig, Tolerance, Topics};
-use crate::connect::json::{decode_envelope, DecodeOptions, Envelope};
+use crate::connect::cache::SchemaCache;
+use crate::connect::json::{DecodeOptions, Envelope};
 use crate::connect::schema::Schema;
 use crate::ddl;
 use crate::error::{Problem, RecordAt, RecordError, SinkError};
@@ -142,6 +143,7 @@ async fn run_inner(
         config,
         db,
         writer,
+        schemas: SchemaCache::new(),
         tables: HashMap::new(),
         dlq,
         summary,
@@ -250,6 +252,8 @@ struct Sink<'a> {
     config: &'a SinkConfig,
     db: QuestDb,
     writer: Writer,
+    /// Each distinct schema is decoded once.
+    schemas: SchemaCache,
     /// Lower-cased column names of the tables seen so far (QuestDB names are case-insensitive).
     tables: HashMap<String, HashSet<String>>,
     dlq: Option<FutureProducer>,
@@ -275,7 +279,7 @@ impl Sink<'_> {
         let mut pending: Vec<Row> = Vec::new();
         let mut last_columns: Option<(Schema, Arc<Vec<Column>>)> = None;
         for (index, message) in batch.iter().enumerate() {
-            let row = match decode_envelope(message.payload(), &decode) {
+            let row = match self.schemas.decode_envelope(message.payload(), &decode) {
                 Ok(Envelope::Record(decoded)) => {
                     for c in &decoded.coercions {
                         let field = if c.field.is_empty() {

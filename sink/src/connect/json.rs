@@ -219,6 +219,32 @@ pub fn decode_envelope(
     }))
 }
 
+/// The schema part of an envelope, decoded, with the coercions its defaults made (for
+/// [`super::cache`], which decodes each distinct schema once).
+pub(crate) fn decode_schema(
+    json: &Json,
+    opts: &DecodeOptions,
+) -> Result<(Schema, Vec<Coercion>), DecodeError> {
+    let mut decoder = Decoder {
+        opts,
+        coercions: Vec::new(),
+    };
+    let schema = decoder.schema(json, "")?;
+    Ok((schema, decoder.coercions))
+}
+
+/// The payload part of an envelope against its decoded schema, as [`decode_envelope`] does it.
+pub(crate) fn decode_payload(
+    schema: &Schema,
+    payload: &Json,
+    opts: &DecodeOptions,
+    coercions: Vec<Coercion>,
+) -> Result<(Value, Vec<Coercion>), DecodeError> {
+    let mut decoder = Decoder { opts, coercions };
+    let value = decoder.value(schema, Some(payload), "")?;
+    Ok((value, decoder.coercions))
+}
+
 struct Decoder<'o> {
     opts: &'o DecodeOptions,
     coercions: Vec<Coercion>,

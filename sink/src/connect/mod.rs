@@ -5,6 +5,7 @@
 //! kind is an error instead of a silent 0 / false / null; see `shared/reference/connect-behaviour.md`
 //! section 6.
 
+pub mod cache;
 pub mod json;
 pub mod schema;
 pub mod value;
