@@ -18,6 +18,9 @@ const CAPACITY: usize = 256;
 pub struct SchemaCache {
     /// Schema text -> the schema and the coercions its defaults made.
     schemas: HashMap<String, (Schema, Vec<Coercion>)>,
+    /// The last schema's text and entry: consecutive records nearly always share it, and
+    /// comparing the bytes is cheaper than hashing them.
+    last: Option<(String, Schema, Vec<Coercion>)>,
 }
 
 impl SchemaCache {
@@ -44,6 +47,30 @@ impl SchemaCache {
             return None;
         }
         let (schema_text, payload) = (parts.get("schema")?.get(), parts.get("payload")?);
+        if self
+            .last
+            .as_ref()
+            .is_none_or(|(text, ..)| text != schema_text)
+        {
+            let (schema, coercions) = self.lookup(schema_text, opts)?;
+            self.last = Some((schema_text.to_string(), schema.clone(), coercions.clone()));
+        }
+        let (_, schema, coercions) = self.last.as_ref()?;
+        let payload: serde_json::Value = serde_json::from_str(payload.get()).ok()?;
+        let (value, coercions) = decode_payload(schema, &payload, opts, coercions.clone()).ok()?;
+        Some(Decoded {
+            schema: schema.clone(),
+            value,
+            coercions,
+        })
+    }
+
+    /// The decoded schema for this text, decoding it the first time.
+    fn lookup(
+        &mut self,
+        schema_text: &str,
+        opts: &DecodeOptions,
+    ) -> Option<&(Schema, Vec<Coercion>)> {
         if !self.schemas.contains_key(schema_text) {
             let json: serde_json::Value = serde_json::from_str(schema_text).ok()?;
             if json.is_null() {
@@ -55,14 +82,7 @@ impl SchemaCache {
             }
             self.schemas.insert(schema_text.to_string(), decoded);
         }
-        let (schema, coercions) = self.schemas.get(schema_text)?;
-        let payload: serde_json::Value = serde_json::from_str(payload.get()).ok()?;
-        let (value, coercions) = decode_payload(schema, &payload, opts, coercions.clone()).ok()?;
-        Some(Decoded {
-            schema: schema.clone(),
-            value,
-            coercions,
-        })
+        self.schemas.get(schema_text)
     }
 }
 
@@ -103,6 +123,21 @@ mod tests {
         ] {
             both(&text, Overflow::Wrap);
             both(&text, Overflow::Error);
+        }
+    }
+
+    #[test]
+    fn alternating_schemas_each_decode_as_their_own() {
+        let a = format!(r#"{{"schema":{SCHEMA},"payload":{{"a":1}}}}"#);
+        let b = r#"{"schema":{"type":"int32"},"payload":5}"#.to_string();
+        let opts = DecodeOptions::default();
+        let mut cache = SchemaCache::new();
+        for text in [&a, &b, &a, &b, &b, &a] {
+            let bytes = Some(text.as_bytes());
+            assert_eq!(
+                cache.decode_envelope(bytes, &opts),
+                decode_envelope(bytes, &opts)
+            );
         }
     }
 
