@@ -11,7 +11,7 @@ use sink::{RunOptions, SinkConfig, StopWhen};
 use std::time::Instant;
 
 /// The seed's envelope with a varying id, so rows differ.
-fn envelope(i: u64) -> Vec<u8> {
+pub fn envelope(i: u64) -> Vec<u8> {
     format!(
         r#"{{"schema":{{"type":"struct","fields":[{{"type":"boolean","optional":false,"field":"flag"}},{{"type":"int8","optional":false,"field":"id8"}},{{"type":"int16","optional":false,"field":"id16"}},{{"type":"int32","optional":false,"field":"id32"}},{{"type":"int64","optional":false,"field":"id64"}},{{"type":"float","optional":false,"field":"idFloat"}},{{"type":"double","optional":false,"field":"idDouble"}},{{"type":"string","optional":true,"field":"msg"}}],"optional":false,"name":"msgschema"}},"payload":{{"flag":false,"id8":{},"id16":222,"id32":{},"id64":{i},"idFloat":222,"idDouble":333,"msg":"hi {i}"}}}}"#,
         i % 100,

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod error;
 pub mod fixture;
 pub mod kafka;
+pub mod kill9;
 pub mod matrix;
 pub mod process;
 pub mod provision;

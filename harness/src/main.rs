@@ -70,6 +70,22 @@ enum Command {
         #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
         backend: BackendChoice,
     },
+    /// Exactly-once under kill -9: the sink binary stores a stream into a native DEDUP table
+    /// (pk.mode=kafka) and is SIGKILLed mid-stream again and again; then 0 missing, 0 duplicated.
+    Kill9 {
+        /// How many times the sink is killed.
+        #[arg(long, default_value_t = 20)]
+        kills: usize,
+        /// Records produced before each restart.
+        #[arg(long, default_value_t = 2000)]
+        chunk: u64,
+        /// Also run the same without DEDUP (a plain table) and print its duplicates.
+        #[arg(long)]
+        control: bool,
+        /// Where the services run: process, docker, or auto (KQ_BACKEND).
+        #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
+        backend: BackendChoice,
+    },
     /// Print throughput numbers: decoding alone, then Kafka -> sink -> QuestDB on real services.
     Bench {
         /// Records to send through the pipeline.
@@ -140,6 +156,12 @@ fn main() -> ExitCode {
             jobs,
             report,
         } => runtime.block_on(matrix(paths, questdb, kafka, jobs.max(1), report)),
+        Command::Kill9 {
+            kills,
+            chunk,
+            control,
+            backend,
+        } => runtime.block_on(kill9(kills, chunk, control, backend)),
         Command::Bench {
             records,
             batch_size,
@@ -308,6 +330,52 @@ async fn start_services(backend: BackendChoice) -> Option<Services> {
         Err(e) => {
             eprintln!("error: {e}");
             None
+        }
+    }
+}
+
+async fn kill9(kills: usize, chunk: u64, control: bool, backend: BackendChoice) -> ExitCode {
+    let Some(binary) = replay::sink_binary() else {
+        eprintln!("error: no sink binary next to this one; build it (cargo build -p sink) or set KQ_SINK_BIN");
+        return ExitCode::FAILURE;
+    };
+    let Some(services) = start_services(backend).await else {
+        return ExitCode::FAILURE;
+    };
+    let target: Target = services.endpoints().into();
+    let started = std::time::Instant::now();
+    let result = harness::kill9::run(&target, &binary, kills, chunk, true).await;
+    if control {
+        match harness::kill9::run(&target, &binary, kills, chunk, false).await {
+            Ok(r) => println!(
+                "control without DEDUP, kill -9 x{}: {} records produced, {} rows stored, {} missing, {} duplicated",
+                r.kills, r.produced, r.rows, r.missing, r.duplicated
+            ),
+            Err(e) => eprintln!("control: error: {e}"),
+        }
+    }
+    drop(services);
+    match result {
+        Ok(r) => {
+            println!(
+                "kill -9 x{}: {} records produced, {} rows stored, {} missing, {} duplicated ({:.0}s)",
+                r.kills,
+                r.produced,
+                r.rows,
+                r.missing,
+                r.duplicated,
+                started.elapsed().as_secs_f64()
+            );
+            if r.missing == 0 && r.duplicated == 0 && r.rows as u64 == r.produced {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: exactly-once violated");
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -93,6 +93,9 @@ pub struct SinkConfig {
     pub retry_backoff: Duration,
     pub fields_whitelist: Vec<String>,
     pub errors: ErrorPolicy,
+    /// `consumer.override.*` keys, prefix removed: consumer settings, as Connect applies them
+    /// with `connector.client.config.override.policy=All`.
+    pub consumer_overrides: Vec<(String, String)>,
     /// ILP over HTTP instead of PG wire inserts (`client.conf.string`, QuestDB connector's key).
     pub ilp: Option<String>,
     /// A QuestDB-native table (designated timestamp, partitions, WAL, DEDUP), opt-in.
@@ -375,6 +378,13 @@ impl SinkConfig {
                 .map(split_list)
                 .unwrap_or_default(),
             errors,
+            consumer_overrides: props
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("consumer.override.")
+                        .map(|k| (k.to_string(), v.trim().to_string()))
+                })
+                .collect(),
             ilp,
             native,
             overflow,

@@ -106,6 +106,9 @@ async fn run_inner(
         // batch mode (measured: 480 ms per check with librdkafka's default of 500 ms).
         consumer_config.set("fetch.wait.max.ms", "50");
     }
+    for (key, value) in &config.consumer_overrides {
+        consumer_config.set(key, value);
+    }
     let consumer: StreamConsumer = consumer_config
         .set("bootstrap.servers", &options.bootstrap_servers)
         .set("group.id", config.group_id())

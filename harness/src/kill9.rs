@@ -1,0 +1,167 @@
+//! `harness kill9`: exactly-once under `kill -9`. A stream is stored by the `sink` binary into a
+//! native DEDUP table (`pk.mode=kafka`, the Kafka timestamp designated) while the binary is
+//! killed with SIGKILL again and again, each time after it stored more rows and before the
+//! stream ends; a last run catches up. Every offset must then be in the table exactly once.
+//!
+//! `--control` runs the same without DEDUP (a plain table): duplicates there show that kills did
+//! land between a QuestDB commit and the Kafka commit, which is what DEDUP has to absorb.
+//!
+//! Slow (every restart rejoins the consumer group), so it is a command, not part of `cargo test`.
+
+use crate::bench::envelope;
+use crate::kafka;
+use crate::process::ServiceProcess;
+use crate::readback;
+use crate::replay::{self, Target};
+use crate::wait::wait_until_async;
+use sink::questdb::QuestDb;
+use sink::{RunOptions, SinkConfig, StopWhen};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+pub struct Kill9Report {
+    pub kills: usize,
+    pub produced: u64,
+    pub rows: usize,
+    pub missing: u64,
+    pub duplicated: u64,
+}
+
+fn properties(topic: &str, dedup: bool) -> anyhow::Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(replay::seed_properties_path())?;
+    let mut props = sink::properties::parse(&text);
+    for (k, v) in [
+        ("name", format!("{topic}-sink")),
+        ("topics", topic.to_string()),
+        ("timestamp.kafka.native", "true".into()),
+        ("pk.mode", "kafka".into()),
+        // Small batches: many commits, so a kill lands between a QuestDB commit and the
+        // Kafka commit now and then.
+        ("batch.size", "200".into()),
+        // A killed member leaves the group only when its session times out; keep that short
+        // so restarts do not wait librdkafka's default 45 s.
+        ("consumer.override.session.timeout.ms", "6000".into()),
+        ("consumer.override.heartbeat.interval.ms", "500".into()),
+    ] {
+        props.insert(k.into(), v);
+    }
+    if !dedup {
+        // The control: the same coordinates in a plain table, which has no DEDUP keys.
+        props.remove("timestamp.kafka.native");
+    }
+    Ok(props)
+}
+
+async fn row_count(db: &QuestDb, table: &str) -> u64 {
+    let sql = format!("SELECT count() FROM {}", sink::ddl::quote(table));
+    match db.client().query_one(&sql, &[]).await {
+        Ok(row) => row.get::<_, i64>(0) as u64,
+        Err(_) => 0, // not created yet
+    }
+}
+
+/// Runs the scenario; `Err` for anything that kept it from judging, `Ok` with the counts.
+pub async fn run(
+    target: &Target,
+    binary: &Path,
+    kills: usize,
+    chunk: u64,
+    dedup: bool,
+) -> anyhow::Result<Kill9Report> {
+    let topic = format!(
+        "kill9-{}-{}",
+        if dedup { "dedup" } else { "control" },
+        std::process::id()
+    );
+    kafka::create_topic(&target.bootstrap, &topic).await?;
+    let props = properties(&topic, dedup)?;
+    let mut config = SinkConfig::from_properties(&props)?;
+    config.connection.host = target.pg_host.clone();
+    config.connection.port = target.pg_port;
+    let table = config.table_name(&topic);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("connector.properties");
+    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&file, text)?;
+    let db = QuestDb::connect(&config.connection).await?;
+    let timeout = replay::case_timeout();
+
+    let mut produced = 0u64;
+    for kill in 0..kills {
+        // More of the stream arrives, then the sink is started and killed while storing it.
+        let (bootstrap, t, from) = (target.bootstrap.clone(), topic.clone(), produced);
+        tokio::task::spawn_blocking(move || {
+            kafka::produce_many(&bootstrap, &t, (from..from + chunk).map(envelope))
+        })
+        .await??;
+        produced += chunk;
+        let before = row_count(&db, &table).await;
+        let mut cmd = Command::new(binary);
+        cmd.arg(&file)
+            .args(["--bootstrap-servers", &target.bootstrap])
+            .args(["--pg-host", &target.pg_host])
+            .args(["--pg-port", &target.pg_port.to_string()])
+            .env("RUST_LOG", "warn");
+        let sink = ServiceProcess::spawn("sink", cmd, tempfile::tempdir()?)?;
+        let progressed = wait_until_async(
+            &format!(
+                "the sink (kill {}) to store more than {before} rows",
+                kill + 1
+            ),
+            timeout,
+            || async {
+                if let Err(e) = sink.check_alive() {
+                    return Ok(Err(e.to_string()));
+                }
+                match row_count(&db, &table).await {
+                    n if n > before => Ok(Ok(n)),
+                    n => Err(format!("{n} rows")),
+                }
+            },
+        )
+        .await;
+        match progressed {
+            Ok(Ok(_)) => {}
+            Ok(Err(exited)) => anyhow::bail!("the sink died on its own: {exited}"),
+            Err(e) => anyhow::bail!("{e}; sink log:\n{}", sink.log_tail(30)),
+        }
+        // SAFETY: kill(2) on the pid of a child this process has not reaped yet.
+        unsafe { libc::kill(sink.pid() as i32, libc::SIGKILL) };
+        drop(sink); // reaps it
+    }
+
+    // The restart after the last kill runs until the stream is stored and committed.
+    let mut options = RunOptions::new(target.bootstrap.clone());
+    options.stop_when = StopWhen::CaughtUp;
+    tokio::time::timeout(timeout * 4, sink::run(&config, options))
+        .await
+        .map_err(|_| anyhow::anyhow!("the last run did not catch up within {:?}", timeout * 4))?
+        .map_err(|f| anyhow::anyhow!("the last run failed: {}", f.error))?;
+
+    let stored = readback::read_table(&config.connection, &table)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("table {table} does not exist"))?;
+    let offset_column = stored
+        .columns
+        .iter()
+        .position(|c| c.name == "__connect_offset")
+        .ok_or_else(|| anyhow::anyhow!("no __connect_offset column"))?;
+    let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
+    for row in &stored.rows {
+        let offset: u64 = row[offset_column]
+            .as_deref()
+            .and_then(|o| o.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("a row without an offset: {row:?}"))?;
+        *seen.entry(offset).or_default() += 1;
+    }
+    let missing = (0..produced).filter(|o| !seen.contains_key(o)).count() as u64;
+    let duplicated = seen.values().map(|n| n - 1).sum();
+    Ok(Kill9Report {
+        kills,
+        produced,
+        rows: stored.rows.len(),
+        missing,
+        duplicated,
+    })
+}
