@@ -146,20 +146,7 @@ pub async fn sink(
     batch_size: usize,
     ilp: bool,
 ) -> anyhow::Result<SinkNumbers> {
-    let writer = if ilp { "ilp" } else { "pg" };
-    let text = std::fs::read_to_string(fixture::root().join("seed/connect-jdbc.properties"))?;
-    let mut props = sink::properties::parse(&text);
-    props.insert("name".into(), format!("bench-{}-{writer}", topic.name));
-    props.insert("topics".into(), topic.name.clone());
-    props.insert(
-        "table.name.format".into(),
-        format!("${{topic}}-sink-{writer}"),
-    );
-    props.insert("batch.size".into(), batch_size.to_string());
-    props.insert("timestamp.kafka.native".into(), "true".into());
-    if ilp {
-        props.insert("client.conf.string".into(), target.ilp_conf());
-    }
+    let props = sink_properties(target, topic, batch_size, ilp, "in-process")?;
     let mut config = SinkConfig::from_properties(&props)?;
     config.connection.host = target.pg_host.clone();
     config.connection.port = target.pg_port;
@@ -175,6 +162,83 @@ pub async fn sink(
         secs: started.elapsed().as_secs_f64(),
         peak_rss_mib: peak_rss_mib(),
     })
+}
+
+fn sink_properties(
+    target: &Target,
+    topic: &BenchTopic,
+    batch_size: usize,
+    ilp: bool,
+    run: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let writer = if ilp { "ilp" } else { "pg" };
+    let text = std::fs::read_to_string(fixture::root().join("seed/connect-jdbc.properties"))?;
+    let mut props = sink::properties::parse(&text);
+    props.insert(
+        "name".into(),
+        format!("bench-{}-{writer}-{run}", topic.name),
+    );
+    props.insert("topics".into(), topic.name.clone());
+    props.insert(
+        "table.name.format".into(),
+        format!("${{topic}}-sink-{writer}-{run}"),
+    );
+    props.insert("batch.size".into(), batch_size.to_string());
+    props.insert("timestamp.kafka.native".into(), "true".into());
+    if ilp {
+        props.insert("client.conf.string".into(), target.ilp_conf());
+    }
+    Ok(props)
+}
+
+/// The `sink` binary storing the whole topic on its own (a new group and table): rows per second
+/// and the binary's own peak RSS in MiB (`wait4`'s `ru_maxrss`), apart from the harness.
+pub fn sink_binary(
+    target: &Target,
+    topic: &BenchTopic,
+    batch_size: usize,
+    ilp: bool,
+    binary: &std::path::Path,
+) -> anyhow::Result<(f64, f64)> {
+    let props = sink_properties(target, topic, batch_size, ilp, "binary")?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("connector.properties");
+    let summary = dir.path().join("summary.json");
+    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&file, text)?;
+    let started = Instant::now();
+    let child = std::process::Command::new(binary)
+        .arg(&file)
+        .args(["--bootstrap-servers", &target.bootstrap])
+        .args(["--pg-host", &target.pg_host])
+        .args(["--pg-port", &target.pg_port.to_string()])
+        .arg("--until-caught-up")
+        .arg("--summary")
+        .arg(&summary)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let mut status = 0;
+    // SAFETY: plain libc call on our own, not yet reaped child; `usage` is written by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(pid > 0, "wait4 on the sink binary failed");
+    anyhow::ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the sink binary failed (wait status {status})"
+    );
+    let rows = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&summary)?)?
+        .get("rows")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    anyhow::ensure!(
+        rows == topic.records,
+        "the sink binary stored {rows} of {} rows",
+        topic.records
+    );
+    Ok((rows as f64 / secs, usage.ru_maxrss as f64 / 1024.0))
 }
 
 /// Resets the kernel's peak RSS of this process (`clear_refs` 5, Linux 4.0 and later), so the

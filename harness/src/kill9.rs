@@ -13,7 +13,6 @@ use crate::kafka;
 use crate::process::ServiceProcess;
 use crate::readback;
 use crate::replay::{self, Target};
-use crate::wait::wait_until_async;
 use sink::questdb::QuestDb;
 use sink::{RunOptions, SinkConfig, StopWhen};
 use std::collections::BTreeMap;
@@ -53,11 +52,20 @@ fn properties(topic: &str, dedup: bool) -> anyhow::Result<BTreeMap<String, Strin
     Ok(props)
 }
 
-async fn row_count(db: &QuestDb, table: &str) -> u64 {
-    let sql = format!("SELECT count() FROM {}", sink::ddl::quote(table));
-    match db.client().query_one(&sql, &[]).await {
-        Ok(row) => row.get::<_, i64>(0) as u64,
-        Err(_) => 0, // not created yet
+/// What grows the moment QuestDB commits a transaction of the sink: a WAL table's
+/// `sequencerTxn` (its rows become visible only later, once applied), else the row count.
+async fn committed_txns(db: &QuestDb, table: &str, wal: bool) -> u64 {
+    let sql = if wal {
+        format!(
+            "SELECT sequencerTxn FROM wal_tables() WHERE name = '{}'",
+            table.replace('\'', "''")
+        )
+    } else {
+        format!("SELECT count() FROM {}", sink::ddl::quote(table))
+    };
+    match db.client().query_opt(&sql, &[]).await {
+        Ok(Some(row)) => row.get::<_, i64>(0) as u64,
+        _ => 0, // not created yet
     }
 }
 
@@ -96,7 +104,7 @@ pub async fn run(
         })
         .await??;
         produced += chunk;
-        let before = row_count(&db, &table).await;
+        let before = committed_txns(&db, &table, dedup).await;
         let mut cmd = Command::new(binary);
         cmd.arg(&file)
             .args(["--bootstrap-servers", &target.bootstrap])
@@ -104,27 +112,24 @@ pub async fn run(
             .args(["--pg-port", &target.pg_port.to_string()])
             .env("RUST_LOG", "warn");
         let sink = ServiceProcess::spawn("sink", cmd, tempfile::tempdir()?)?;
-        let progressed = wait_until_async(
-            &format!(
-                "the sink (kill {}) to store more than {before} rows",
-                kill + 1
-            ),
-            timeout,
-            || async {
-                if let Err(e) = sink.check_alive() {
-                    return Ok(Err(e.to_string()));
-                }
-                match row_count(&db, &table).await {
-                    n if n > before => Ok(Ok(n)),
-                    n => Err(format!("{n} rows")),
-                }
-            },
-        )
-        .await;
-        match progressed {
-            Ok(Ok(_)) => {}
-            Ok(Err(exited)) => anyhow::bail!("the sink died on its own: {exited}"),
-            Err(e) => anyhow::bail!("{e}; sink log:\n{}", sink.log_tail(30)),
+        // Polled without pause (bounded by the deadline), so that the kill lands as close as
+        // possible after a QuestDB commit, where the Kafka commit may not have happened yet.
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Err(e) = sink.check_alive() {
+                anyhow::bail!("the sink died on its own (kill {}): {e}", kill + 1);
+            }
+            let now = committed_txns(&db, &table, dedup).await;
+            if now > before {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                anyhow::bail!(
+                    "the sink (kill {}) committed nothing to {table} within {timeout:?} (still {now}); sink log:\n{}",
+                    kill + 1,
+                    sink.log_tail(30)
+                );
+            }
         }
         // SAFETY: kill(2) on the pid of a child this process has not reaped yet.
         unsafe { libc::kill(sink.pid() as i32, libc::SIGKILL) };

@@ -434,9 +434,30 @@ async fn bench_on(target: &Target, records: u64, batch_size: usize) -> anyhow::R
             println!("peak RSS, sink over {what} (in process, with the harness): {mib:.0} MiB");
         }
     }
+    let mut binary_rss = Vec::new();
+    match replay::sink_binary() {
+        None => println!("sink binary: not built next to this one (cargo build -p sink), skipped"),
+        Some(binary) => {
+            for (what, over_ilp) in [("PG wire", false), ("ILP", true)] {
+                let (t, name, b) = (target.clone(), topic.name.clone(), binary.clone());
+                let topic = bench::BenchTopic {
+                    name,
+                    records,
+                    produce_secs: 0.0,
+                };
+                let (rate, mib) = tokio::task::spawn_blocking(move || {
+                    bench::sink_binary(&t, &topic, batch_size, over_ilp, &b)
+                })
+                .await??;
+                binary_rss.push(mib);
+                println!("sink binary over {what}: {rate:>10.0} rows/s   {:>5.2} of the ILP limit, peak RSS {mib:.0} MiB", rate / limit);
+            }
+        }
+    }
     println!(
-        "targets (not asserted): sink over ILP >= 0.5 of the limit ({:.2}), decode >= 500000 records/s ({decode:.0}), RSS <= 64 MiB for 200k records (batch.size={batch_size})",
-        ilp.rows as f64 / ilp.secs / limit
+        "targets (not asserted): sink over ILP >= 0.5 of the limit ({:.2}), decode >= 500000 records/s ({decode:.0}), sink binary RSS <= 64 MiB for 200k records ({records} records: {:?} MiB; batch.size={batch_size})",
+        ilp.rows as f64 / ilp.secs / limit,
+        binary_rss.iter().map(|m| m.round()).collect::<Vec<_>>()
     );
     Ok(())
 }
