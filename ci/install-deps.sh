@@ -27,6 +27,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-java -version 2>&1 | head -1
-mvn -v 2>/dev/null | head -1
+# sed, not head: head exits after one line and the writer's SIGPIPE would fail the pipeline.
+java -version 2>&1 | sed -n 1p
+mvn -v 2>/dev/null | sed -n 1p
 cargo --version

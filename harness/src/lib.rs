@@ -6,13 +6,15 @@
 //! - [`fixture`]: one `.case` file is one case;
 //! - [`kafka`], [`replay`], [`readback`]: produce a case, run the sink, read back;
 //! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots;
-//! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them.
+//! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them;
+//! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with.
 pub mod bench;
 pub mod error;
 pub mod fixture;
 pub mod kafka;
 pub mod kill9;
 pub mod matrix;
+pub mod oracle;
 pub mod process;
 pub mod provision;
 pub mod readback;

@@ -64,6 +64,19 @@ enum Command {
         #[arg(long, default_value = "target/matrix-report.md")]
         report: PathBuf,
     },
+    /// Compare the sink's decoder with Kafka's own JsonConverter: every fixture record, their
+    /// mutations, and random envelopes; print identical / documented deviation / bug counts.
+    Oracle {
+        /// Random envelopes to draw.
+        #[arg(long, default_value_t = 100_000)]
+        envelopes: usize,
+        /// Seed of the random envelopes (the same seed draws the same envelopes).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How many bugs to print in full.
+        #[arg(long, default_value_t = 5)]
+        show: usize,
+    },
     /// Start the services, print their endpoints, and keep them until Ctrl-C.
     Services {
         /// Where the services run: `process`, `docker`, or `auto`.
@@ -149,6 +162,11 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match cli.command {
         Command::Services { backend } => services(backend),
+        Command::Oracle {
+            envelopes,
+            seed,
+            show,
+        } => oracle(envelopes, seed, show),
         Command::Matrix {
             paths,
             questdb,
@@ -182,6 +200,68 @@ fn main() -> ExitCode {
             verbose,
             backend,
         )),
+    }
+}
+
+fn oracle(envelopes: usize, seed: u64, show: usize) -> ExitCode {
+    use harness::oracle::{corpus, fixture_records, Oracle, Tally};
+    let started = Instant::now();
+    let run = || -> Result<Tally, String> {
+        let mut oracle = Oracle::start(&[("schemas.enable".into(), "true".into())])
+            .map_err(|e| e.to_string())?;
+        let mut tally = Tally::default();
+        let mut rng = corpus::Rng::new(seed);
+        let records = fixture_records(&fixture::root()).map_err(|e| e.to_string())?;
+        for (source, value) in &records {
+            let bytes = value.as_deref().map(str::as_bytes);
+            tally
+                .compare(&mut oracle, || source.clone(), bytes)
+                .map_err(|e| e.to_string())?;
+            for (i, m) in value
+                .iter()
+                .flat_map(|v| corpus::mutations(v, &mut rng))
+                .enumerate()
+            {
+                tally
+                    .compare(
+                        &mut oracle,
+                        || format!("{source} mutation {i}"),
+                        Some(m.as_bytes()),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        let bar = ProgressBar::new(envelopes as u64);
+        for i in 0..envelopes {
+            let e = corpus::envelope(&mut rng);
+            tally
+                .compare(
+                    &mut oracle,
+                    || format!("random #{i} (seed {seed})"),
+                    Some(e.as_bytes()),
+                )
+                .map_err(|e| e.to_string())?;
+            if i % 1000 == 0 {
+                bar.set_position(i as u64);
+            }
+        }
+        bar.finish_and_clear();
+        Ok(tally)
+    };
+    match run() {
+        Ok(tally) => {
+            print!("{}", tally.report(show));
+            println!("in {:.1}s", started.elapsed().as_secs_f64());
+            if tally.bugs.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -186,6 +186,16 @@ fn java_major(version_output: &str) -> Option<u32> {
 }
 
 fn run_maven(pom: &Path, properties: &[String], out_dir: &Path) -> Result<(), ServiceError> {
+    let mut args = vec!["dependency:copy-dependencies".to_owned()];
+    args.extend(properties.iter().cloned());
+    args.push("-DincludeScope=runtime".to_owned());
+    args.push(format!("-DoutputDirectory={}", out_dir.display()));
+    maven(pom, &args)
+}
+
+/// Runs `mvn -B -q -f <pom> <args>` (`KQ_MVN` overrides `mvn`); the error carries its output
+/// and what to do.
+pub(crate) fn maven(pom: &Path, args: &[String]) -> Result<(), ServiceError> {
     let mvn = std::env::var_os("KQ_MVN")
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| OsString::from("mvn"));
@@ -194,10 +204,7 @@ fn run_maven(pom: &Path, properties: &[String], out_dir: &Path) -> Result<(), Se
         .arg("-q")
         .arg("-f")
         .arg(pom)
-        .arg("dependency:copy-dependencies")
-        .args(properties)
-        .arg("-DincludeScope=runtime")
-        .arg(format!("-DoutputDirectory={}", out_dir.display()))
+        .args(args)
         .stdin(Stdio::null());
     let command = format!("{cmd:?}").replace('"', "");
     let output = match cmd.output() {
@@ -322,7 +329,7 @@ fn remove_stale_temp_dirs(root: &Path) {
     }
 }
 
-fn flock_exclusive(file: &File) -> io::Result<()> {
+pub(crate) fn flock_exclusive(file: &File) -> io::Result<()> {
     loop {
         // SAFETY: flock on a file descriptor we own; no memory is passed.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
@@ -336,7 +343,7 @@ fn flock_exclusive(file: &File) -> io::Result<()> {
 }
 
 /// 64-bit FNV-1a, as 12 hex digits: stable across Rust versions, unlike `DefaultHasher`.
-fn short_hash(bytes: &[u8]) -> String {
+pub(crate) fn short_hash(bytes: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         hash ^= u64::from(b);

@@ -140,6 +140,9 @@ const KNOWN_KEYS: &[&str] = &[
     "key.converter.schemas.enable",
     "value.converter",
     "value.converter.schemas.enable",
+    "value.converter.schemas.cache.size",
+    "value.converter.decimal.format",
+    "value.converter.replace.null.with.default",
     "sink.integer.overflow",
     "timestamp.field.name",
     "timestamp.kafka.native",
@@ -296,6 +299,33 @@ impl SinkConfig {
             return Err(err(
                 "value.converter.schemas.enable",
                 "must be true: the JDBC sink needs the schema in each message to create tables",
+            ));
+        }
+        // The rest of JsonConverterConfig (Kafka 3.9): schemas.cache.size only sizes a cache and
+        // decimal.format only changes how decimals are written, never how they are read, so
+        // both are honoured by reading as upstream reads; replace.null.with.default=false is not
+        // implemented (defaults always replace a null, upstream's default).
+        if let Some(size) = p.get("value.converter.schemas.cache.size") {
+            if size.trim().parse::<u32>().is_err() {
+                return Err(err(
+                    "value.converter.schemas.cache.size",
+                    format!("`{size}` is not a number of schemas"),
+                ));
+            }
+        }
+        if let Some(format) = p.get("value.converter.decimal.format") {
+            if !["BASE64", "NUMERIC"].contains(&format.trim().to_ascii_uppercase().as_str()) {
+                return Err(err(
+                    "value.converter.decimal.format",
+                    format!("`{format}` is not BASE64 or NUMERIC"),
+                ));
+            }
+        }
+        if !p.bool("value.converter.replace.null.with.default", true)? {
+            return Err(err(
+                "value.converter.replace.null.with.default",
+                "false is not supported: a null field with a schema default is stored as the \
+                 default, as JsonConverter does by default",
             ));
         }
 
@@ -610,9 +640,28 @@ mod tests {
     )]
     #[case::ilp_not_native("client.conf.string=http::addr=127.0.0.1:9000;", "client.conf.string")]
     #[case::partition_not_native("table.partition.by=DAY", "table.partition.by")]
+    #[case::null_default(
+        "value.converter.replace.null.with.default=false",
+        "value.converter.replace.null.with.default"
+    )]
+    #[case::decimal_format("value.converter.decimal.format=HEX", "value.converter.decimal.format")]
+    #[case::cache_size(
+        "value.converter.schemas.cache.size=many",
+        "value.converter.schemas.cache.size"
+    )]
     fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
         let e = config(line).unwrap_err();
         assert_eq!(e.key, key, "{e}");
+    }
+
+    #[rstest]
+    #[case("value.converter.decimal.format=NUMERIC")]
+    #[case("value.converter.decimal.format=base64")]
+    #[case("value.converter.schemas.cache.size=10")]
+    #[case("value.converter.replace.null.with.default=true")]
+    fn honours_the_json_converter_settings_that_do_not_change_reading(#[case] line: &str) {
+        let c = config(line).unwrap();
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
     }
 
     #[rstest]

@@ -1,11 +1,13 @@
 //! Kafka Connect's data model ([`schema`], [`value`]) and a decoder for the envelope Kafka's
-//! `JsonConverter` reads with `schemas.enable=true` ([`json`]). Pure: no I/O.
+//! `JsonConverter` reads with `schemas.enable=true` ([`json`]), and the canonical text both it
+//! and upstream's JsonConverter (the oracle) render ([`canonical`]). Pure: no I/O.
 //!
 //! Decoding follows JsonConverter (wrapping ints included) except that a JSON node of the wrong
 //! kind is an error instead of a silent 0 / false / null; see `shared/reference/connect-behaviour.md`
 //! section 6.
 
 pub mod cache;
+pub mod canonical;
 pub mod json;
 pub mod schema;
 pub mod value;

@@ -1,0 +1,445 @@
+//! Kafka's own JsonConverter as a decoding oracle.
+//!
+//! `reference/jsonconverter/` is a small Java program around upstream `JsonConverter` of the
+//! pinned Kafka version. [`Oracle::start`] builds it with Maven on first use (cached under the
+//! cache dir, keyed by its sources and the Kafka version) and starts it once; [`Oracle::convert`]
+//! sends it one record value over stdin and reads the canonical line it prints
+//! (`sink::connect::canonical` renders the sink's decoder the same way). The JVM exits when its
+//! stdin closes, and the kernel kills it if this process dies first: it never outlives a run.
+//!
+//! [`judge`] compares the two lines: identical, a deviation this project decided on (by name,
+//! each documented in `docs/type-mapping.md`), or a bug.
+
+pub mod corpus;
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use sink::connect::{canonical, decode_envelope, DecodeErrorKind, DecodeOptions};
+
+use crate::error::ServiceError;
+use crate::provision;
+use crate::versions::Versions;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OracleError {
+    #[error("building the JsonConverter oracle: {0}")]
+    Build(#[from] ServiceError),
+    #[error("JsonConverter oracle (pid {pid}): {what}: {source}; its stderr:\n{stderr}")]
+    Io {
+        pid: u32,
+        what: &'static str,
+        source: std::io::Error,
+        stderr: String,
+    },
+    #[error("JsonConverter oracle (pid {pid}) exited without answering; its stderr:\n{stderr}")]
+    Exited { pid: u32, stderr: String },
+}
+
+/// The running oracle.
+pub struct Oracle {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    stderr_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The converter settings a run uses: `value.converter.*` without the prefix.
+pub type Settings = Vec<(String, String)>;
+
+impl Oracle {
+    /// Builds (first time only) and starts the oracle with these converter settings.
+    pub fn start(settings: &[(String, String)]) -> Result<Oracle, OracleError> {
+        let build = build()?;
+        let java = provision::java()?;
+        let dir = tempfile::Builder::new()
+            .prefix("kq-oracle-")
+            .tempdir()
+            .map_err(|e| ServiceError::io("creating a temp dir", Path::new("/tmp"), e))?;
+        let stderr_path = dir.path().join("stderr.log");
+        let stderr = File::create(&stderr_path)
+            .map_err(|e| ServiceError::io("creating the oracle's log", &stderr_path, e))?;
+        let mut cmd = Command::new(java);
+        cmd.arg("-Xmx256m")
+            .arg("-XX:TieredStopAtLevel=1")
+            .arg("-cp")
+            .arg(format!(
+                "{}:{}/*",
+                build.join("classes").display(),
+                build.join("lib").display()
+            ))
+            .arg("kq.JsonConverterOracle")
+            .args(settings.iter().map(|(k, v)| format!("{k}={v}")))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the child when
+        // this thread's process dies, so the oracle cannot outlive a killed test run.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|source| ServiceError::Spawn {
+            service: "jsonconverter-oracle",
+            source,
+        })?;
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Ok(Oracle {
+            child,
+            stdin,
+            stdout,
+            stderr_path,
+            _dir: dir,
+        })
+    }
+
+    /// Upstream's canonical line for one record value (`None`: a Kafka null).
+    pub fn convert(&mut self, value: Option<&[u8]>) -> Result<String, OracleError> {
+        let request = match value {
+            None => "-".to_owned(),
+            Some(bytes) => base64_encode(bytes),
+        };
+        let pid = self.child.id();
+        let stdin = self.stdin.as_mut().expect("stdin open until drop");
+        let sent = stdin
+            .write_all(request.as_bytes())
+            .and_then(|()| stdin.write_all(b"\n"))
+            .and_then(|()| stdin.flush());
+        if let Err(source) = sent {
+            return Err(OracleError::Io {
+                pid,
+                what: "sending a record",
+                source,
+                stderr: self.stderr(),
+            });
+        }
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err(OracleError::Exited {
+                pid,
+                stderr: self.stderr(),
+            }),
+            Ok(_) => Ok(line.trim_end_matches('\n').to_owned()),
+            Err(source) => Err(OracleError::Io {
+                pid,
+                what: "reading its answer",
+                source,
+                stderr: self.stderr(),
+            }),
+        }
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        // EOF on stdin ends the program; wait for it so no zombie is left.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Builds the oracle into `<cache>/jsonconverter-<hash>` (classes and lib) unless it is there.
+fn build() -> Result<PathBuf, OracleError> {
+    let source = crate::fixture::workspace_root().join("reference/jsonconverter");
+    let pom = source.join("pom.xml");
+    let java = source.join("src/main/java/kq/JsonConverterOracle.java");
+    let kafka = Versions::default_pinned()?.kafka;
+    let mut key = Vec::new();
+    for file in [&pom, &java] {
+        key.extend(fs::read(file).map_err(|e| ServiceError::io("reading", file, e))?);
+    }
+    key.extend(kafka.bytes());
+    let root = provision::cache_root();
+    let target = root.join(format!("jsonconverter-{}", provision::short_hash(&key)));
+    if target.join("lib").is_dir() {
+        return Ok(target);
+    }
+    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating", &root, e))?;
+    let lock_path = root.join("provision.lock");
+    let lock = File::create(&lock_path).map_err(|e| ServiceError::io("creating", &lock_path, e))?;
+    provision::flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
+    if target.join("lib").is_dir() {
+        return Ok(target);
+    }
+    let tmp = root.join(format!(
+        ".tmp-jsonconverter-{}",
+        provision::short_hash(&key)
+    ));
+    let _ = fs::remove_dir_all(&tmp);
+    eprint!("building the JsonConverter oracle (Kafka {kafka}, first run only)... ");
+    provision::maven(
+        &pom,
+        &[
+            "compile".to_owned(),
+            "dependency:copy-dependencies".to_owned(),
+            format!("-Dkafka.version={kafka}"),
+            format!("-Dkq.build.dir={}", tmp.display()),
+            "-DincludeScope=runtime".to_owned(),
+            format!("-DoutputDirectory={}", tmp.join("lib").display()),
+        ],
+    )?;
+    eprintln!("done");
+    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
+    Ok(target)
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The sink's decoder, rendered as the oracle renders upstream's: the canonical line, or
+/// `ERROR <kind>: <message>`.
+pub fn ours(value: Option<&[u8]>) -> String {
+    match decode_envelope(value, &DecodeOptions::default()) {
+        Ok(envelope) => canonical::envelope(&envelope),
+        Err(e) => format!("ERROR {}: {e}", kind_name(&e.kind)),
+    }
+}
+
+/// The variant name of a decode error.
+fn kind_name(kind: &DecodeErrorKind) -> String {
+    let debug = format!("{kind:?}");
+    debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// How the sink's decoder compares with upstream on one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The same schema and value, or both refuse the record.
+    Identical,
+    /// A difference this project decided on; the name is its entry in docs/type-mapping.md.
+    Deviation(&'static str),
+    /// A difference nobody decided on.
+    Bug,
+}
+
+/// The named deviations, each documented in docs/type-mapping.md ("The decoder against
+/// JsonConverter").
+pub const DEVIATIONS: &[&str] = &[
+    "wrong-kind",
+    "schemaless",
+    "trailing-content",
+    "logical-on-other-type",
+    "decimal-without-scale",
+    "non-standard-number",
+];
+
+/// Compares our line with upstream's.
+pub fn judge(ours: &str, upstream: &str) -> Verdict {
+    let ours_error = ours.strip_prefix("ERROR ");
+    let upstream_error = upstream.starts_with("ERROR ");
+    match (ours_error, upstream_error) {
+        (None, false) if ours == upstream => Verdict::Identical,
+        (Some(_), true) => Verdict::Identical,
+        // Deviation: a JSON node of the wrong kind is an error here, where JsonConverter stores
+        // 0 / false / null (connect-behaviour.md §6).
+        (Some(kind), false) if kind.starts_with("WrongKind") => Verdict::Deviation("wrong-kind"),
+        // Deviation: a null schema (schema-less JSON) is refused: the sink needs the schema to
+        // know the columns.
+        (Some(kind), false) if kind.starts_with("SchemaNull") => Verdict::Deviation("schemaless"),
+        // Deviation: text after the JSON document is an error; Jackson's readTree stops after
+        // the first value and drops the rest silently.
+        (Some(kind), false)
+            if kind.starts_with("NotJson") && kind.contains("trailing characters") =>
+        {
+            Verdict::Deviation("trailing-content")
+        }
+        // Deviation: a number JSON does not allow (a leading zero, `-028`) is an error; the
+        // Jackson parser JsonConverter uses reads it (-28).
+        (Some(kind), false) if kind.starts_with("NotJson") && kind.contains("invalid number") => {
+            Verdict::Deviation("non-standard-number")
+        }
+        // Deviation: a logical name on another physical type than Connect defines it on
+        // (Timestamp on int8, Decimal on string) is refused; JsonConverter converts by the name
+        // alone.
+        (Some(kind), false)
+            if kind.starts_with("InvalidSchema") && kind.contains("must have type") =>
+        {
+            Verdict::Deviation("logical-on-other-type")
+        }
+        // Deviation: a Decimal schema without "scale" is refused; JsonConverter takes a JSON
+        // number's own scale, and the JDBC sink then fails declaring the column.
+        (Some(kind), false)
+            if kind.starts_with("InvalidSchema")
+                && kind.contains("needs a \"scale\" parameter") =>
+        {
+            Verdict::Deviation("decimal-without-scale")
+        }
+        _ => Verdict::Bug,
+    }
+}
+
+/// One difference nobody decided on, ready to print.
+#[derive(Debug, Clone)]
+pub struct Bug {
+    /// Where the record came from: a fixture line, `random #n (seed s)`, a mutation.
+    pub source: String,
+    pub value: Option<String>,
+    pub ours: String,
+    pub upstream: String,
+}
+
+/// Counts of a comparison run.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub identical: usize,
+    pub deviations: std::collections::BTreeMap<&'static str, usize>,
+    pub bugs: Vec<Bug>,
+}
+
+impl Tally {
+    pub fn total(&self) -> usize {
+        self.identical + self.deviations.values().sum::<usize>() + self.bugs.len()
+    }
+
+    /// Compares one record value on both decoders and counts the verdict.
+    pub fn compare(
+        &mut self,
+        oracle: &mut Oracle,
+        source: impl FnOnce() -> String,
+        value: Option<&[u8]>,
+    ) -> Result<(), OracleError> {
+        let upstream = oracle.convert(value)?;
+        let ours = ours(value);
+        match judge(&ours, &upstream) {
+            Verdict::Identical => self.identical += 1,
+            Verdict::Deviation(name) => *self.deviations.entry(name).or_default() += 1,
+            Verdict::Bug => self.bugs.push(Bug {
+                source: source(),
+                value: value.map(|v| String::from_utf8_lossy(v).into_owned()),
+                ours,
+                upstream,
+            }),
+        }
+        Ok(())
+    }
+
+    /// A summary: counts and rates, then the first `shown` bugs in full.
+    pub fn report(&self, shown: usize) -> String {
+        use std::fmt::Write as _;
+        let total = self.total().max(1) as f64;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} records compared with upstream JsonConverter:",
+            self.total()
+        );
+        let _ = writeln!(
+            s,
+            "  identical                        {:>8}  {:6.2}%",
+            self.identical,
+            100.0 * self.identical as f64 / total
+        );
+        for (name, n) in &self.deviations {
+            let _ = writeln!(
+                s,
+                "  deviation {name:<22} {n:>8}  {:6.2}%",
+                100.0 * *n as f64 / total
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  bug                              {:>8}  {:6.2}%",
+            self.bugs.len(),
+            100.0 * self.bugs.len() as f64 / total
+        );
+        for bug in self.bugs.iter().take(shown) {
+            let _ = writeln!(
+                s,
+                "\n{}\n  value:    {}\n  ours:     {}\n  upstream: {}",
+                bug.source,
+                bug.value.as_deref().unwrap_or("(null)"),
+                bug.ours,
+                bug.upstream
+            );
+        }
+        s
+    }
+}
+
+/// Every record value of every fixture under `root`, with its fixture line.
+pub fn fixture_records(
+    root: &Path,
+) -> Result<Vec<(String, Option<String>)>, crate::fixture::FixtureError> {
+    let mut out = Vec::new();
+    for case in crate::fixture::discover(root)? {
+        for m in &case.messages {
+            out.push((format!("{}:{}", case.name, m.line), m.value.clone()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_standard_with_padding() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(judge("int8 = 1", "int8 = 1"), Verdict::Identical);
+        assert_eq!(
+            judge("ERROR NotJson: x", "ERROR DataException: y"),
+            Verdict::Identical
+        );
+        assert_eq!(
+            judge("ERROR WrongKind: expected", "int8 = 0"),
+            Verdict::Deviation("wrong-kind")
+        );
+        assert_eq!(judge("int8 = 1", "int8 = 2"), Verdict::Bug);
+        assert_eq!(judge("int8 = 1", "ERROR DataException: y"), Verdict::Bug);
+        assert_eq!(judge("ERROR InvalidSchema: x", "int8 = 1"), Verdict::Bug);
+    }
+
+    #[test]
+    fn error_kinds_are_named() {
+        assert_eq!(
+            kind_name(&DecodeErrorKind::WrongKind {
+                expected: "a".into(),
+                found: "b".into()
+            }),
+            "WrongKind"
+        );
+        assert_eq!(kind_name(&DecodeErrorKind::MissingSchema), "MissingSchema");
+    }
+}
