@@ -192,7 +192,7 @@ fn sink_properties(
 }
 
 /// The `sink` binary storing the whole topic on its own (a new group and table): rows per second
-/// and the binary's own peak RSS in MiB (`wait4`'s `ru_maxrss`), apart from the harness.
+/// and the binary's own peak RSS in MiB (from its `--summary`), apart from the harness.
 pub fn sink_binary(
     target: &Target,
     topic: &BenchTopic,
@@ -219,26 +219,30 @@ pub fn sink_binary(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .spawn()?;
-    let mut status = 0;
-    // SAFETY: plain libc call on our own, not yet reaped child; `usage` is written by the kernel.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let output = child.wait_with_output()?;
     let secs = started.elapsed().as_secs_f64();
-    anyhow::ensure!(pid > 0, "wait4 on the sink binary failed");
     anyhow::ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the sink binary failed (wait status {status})"
+        output.status.success(),
+        "the sink binary failed: {}",
+        output.status
     );
-    let rows = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&summary)?)?
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary)?)?;
+    let rows = summary
         .get("rows")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
+    // The binary's own reading: a child's rusage would include this process's memory, which
+    // the kernel carries over into the child's peak at fork and exec.
+    let peak_kib = summary
+        .get("peak_rss_kib")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| anyhow::anyhow!("the sink binary's summary has no peak_rss_kib"))?;
     anyhow::ensure!(
         rows == topic.records,
         "the sink binary stored {rows} of {} rows",
         topic.records
     );
-    Ok((rows as f64 / secs, usage.ru_maxrss as f64 / 1024.0))
+    Ok((rows as f64 / secs, peak_kib as f64 / 1024.0))
 }
 
 /// Resets the kernel's peak RSS of this process (`clear_refs` 5, Linux 4.0 and later), so the

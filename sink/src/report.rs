@@ -5,7 +5,8 @@ use crate::error::SinkError;
 use crate::pipeline::RunSummary;
 use serde_json::{json, Value};
 
-/// `{"records", "rows", "reported", "ddl", "coercions", "committed", "error", "error_at"}`.
+/// `{"records", "rows", "reported", "ddl", "coercions", "committed", "error", "error_at",
+/// "peak_rss_kib"}`; the last is the process's peak resident memory (Linux; null elsewhere).
 pub fn summary_json(summary: &RunSummary, error: Option<&SinkError>) -> Value {
     let committed: Vec<Value> = summary
         .committed
@@ -27,7 +28,15 @@ pub fn summary_json(summary: &RunSummary, error: Option<&SinkError>) -> Value {
         "committed": committed,
         "error": error.map(ToString::to_string),
         "error_at": error_at,
+        "peak_rss_kib": peak_rss_kib(),
     })
+}
+
+/// `VmHWM` of this process: the peak resident memory since it started, in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The parts of a summary file the harness reads back.
