@@ -120,8 +120,14 @@ pub fn connector_config(
                 return Err(format!("`{key}`: {why}"));
             }
             set("connection.url", &url);
-            set("connection.username", get("connection.user").unwrap_or("admin"));
-            set("connection.password", get("connection.password").unwrap_or("quest"));
+            set(
+                "connection.username",
+                get("connection.user").unwrap_or("admin"),
+            );
+            set(
+                "connection.password",
+                get("connection.password").unwrap_or("quest"),
+            );
             set("insert.mode", get("insert.mode").unwrap_or("insert"));
             set("primary.key.mode", get("pk.mode").unwrap_or("none"));
             if let Some(fields) = get("pk.fields") {
@@ -140,7 +146,10 @@ pub fn connector_config(
             }
             // Measured: with Hibernate's defaults the task dies querying pg_catalog.pg_settings,
             // which QuestDB does not have.
-            set("hibernate.dialect", "org.hibernate.dialect.PostgreSQLDialect");
+            set(
+                "hibernate.dialect",
+                "org.hibernate.dialect.PostgreSQLDialect",
+            );
             set("hibernate.boot.allow_jdbc_metadata_access", "false");
         }
     }
@@ -307,8 +316,14 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<(u16,
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("{method} {path}: not an HTTP answer: {head}"))?;
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
     Ok((status, body))
 }
 
@@ -339,7 +354,10 @@ mod tests {
     #[test]
     fn maps_the_seed_to_debezium() {
         let c = connector_config(Connector::Debezium, &seed(), "127.0.0.1", 8812).unwrap();
-        assert_eq!(c["connector.class"], "io.debezium.connector.jdbc.JdbcSinkConnector");
+        assert_eq!(
+            c["connector.class"],
+            "io.debezium.connector.jdbc.JdbcSinkConnector"
+        );
         assert_eq!(c["connection.url"], "jdbc:postgresql://127.0.0.1:8812/qdb");
         assert_eq!(c["connection.username"], "admin");
         assert_eq!(c["primary.key.mode"], "none");
@@ -362,7 +380,10 @@ mod tests {
             failed_trace(status).unwrap(),
             "org.apache.kafka.connect.errors.ConnectException: boom\nCaused by: x: y"
         );
-        assert_eq!(failed_trace(r#"{"connector":{"state":"RUNNING"},"tasks":[]}"#), None);
+        assert_eq!(
+            failed_trace(r#"{"connector":{"state":"RUNNING"},"tasks":[]}"#),
+            None
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them;
 //! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with.
 pub mod bench;
+pub mod compare;
 pub mod connect;
 pub mod error;
 pub mod fixture;

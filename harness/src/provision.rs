@@ -174,13 +174,17 @@ pub fn connect_libs() -> Result<ConnectLibs, ServiceError> {
     let tmp = root.join(format!(".tmp-connect-{}", short_hash(&key)));
     let _ = fs::remove_dir_all(&tmp);
     let started = Instant::now();
-    eprint!("provisioning Kafka Connect and its sink plugins from Maven Central (first run only)... ");
+    eprint!(
+        "provisioning Kafka Connect and its sink plugins from Maven Central (first run only)... "
+    );
     let _ = io::stderr().flush();
     run_maven(&pom, &properties, &tmp.join("libs"))?;
     let plugins = tmp.join("plugins");
     fs::create_dir_all(&plugins).map_err(|e| ServiceError::io("creating", &plugins, e))?;
     for entry in fs::read_dir(tmp.join("libs")).map_err(|e| ServiceError::io("listing", &tmp, e))? {
-        let path = entry.map_err(|e| ServiceError::io("listing", &tmp, e))?.path();
+        let path = entry
+            .map_err(|e| ServiceError::io("listing", &tmp, e))?
+            .path();
         if !path.to_string_lossy().ends_with(".tar.gz") {
             continue;
         }

@@ -147,6 +147,11 @@ pub fn set_dir(set: &str) -> PathBuf {
     dir().join(set)
 }
 
+/// The accepted body of a case's snapshot in the set `set`, if there is one.
+pub fn accepted_in_set(set: &str, case: &str) -> Option<String> {
+    read_body(&set_dir(set).join(format!("{}.snap", name(case))))
+}
+
 /// [`assert`] against the snapshot set `set` (e.g. `debezium`).
 pub fn assert_in_set(set: &str, name: &str, fixture: &str, rendered: &str) {
     assert_at(set_dir(set), name, fixture, rendered);
