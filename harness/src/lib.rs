@@ -5,10 +5,13 @@
 //!   JVM processes, pinned in `ci/services/pom.xml`, that never outlive the run;
 //! - [`fixture`]: one `.case` file is one case;
 //! - [`kafka`], [`replay`], [`readback`]: produce a case, run the sink, read back;
+//! - [`connect`]: a real Kafka Connect worker and its sink connector as the sink under test;
 //! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots;
 //! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them;
 //! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with.
 pub mod bench;
+pub mod compare;
+pub mod connect;
 pub mod error;
 pub mod fixture;
 pub mod kafka;

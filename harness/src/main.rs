@@ -1,6 +1,7 @@
 //! `harness`: the conformance run on real services, and a way to start those services by hand.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::connect::{ConnectWorker, Connector};
 use harness::fixture::{self, Case};
 use harness::replay::{self, Outcome, SinkMode, Target};
 use harness::services::{BackendChoice, Services};
@@ -34,9 +35,15 @@ enum Command {
         /// Where to write the Markdown report.
         #[arg(long, default_value = "target/conformance-report.md")]
         report: PathBuf,
-        /// Run the sink in this process or as the `sink` binary.
+        /// The sink under test: this sink in this process or as the `sink` binary, the Debezium
+        /// JDBC sink in a Kafka Connect worker, or any connector of the JDBC sink family from
+        /// `--plugin-path` (Confluent's, with the seed's properties as they are).
         #[arg(long, value_enum, default_value_t = Sink::InProcess)]
         sink: Sink,
+        /// A Kafka Connect plugin path holding the connector (`--sink connect`; for `debezium`,
+        /// instead of the pinned plugin).
+        #[arg(long)]
+        plugin_path: Option<PathBuf>,
         /// Print each case's rendered outcome.
         #[arg(long)]
         verbose: bool,
@@ -63,6 +70,31 @@ enum Command {
         /// Where to write the Markdown report.
         #[arg(long, default_value = "target/matrix-report.md")]
         report: PathBuf,
+    },
+    /// Run the cases through two sinks under test on the same services and print, per case,
+    /// whether they created the same table shape, column types and rows.
+    Compare {
+        /// The first sink under test.
+        #[arg(value_enum)]
+        a: Sink,
+        /// The second sink under test.
+        #[arg(value_enum)]
+        b: Sink,
+        /// Fixture files or folders; default: the repository's fixtures/.
+        #[arg(long = "cases")]
+        paths: Vec<PathBuf>,
+        /// A Kafka Connect plugin path (for `connect`, or instead of the pinned Debezium).
+        #[arg(long)]
+        plugin_path: Option<PathBuf>,
+        /// Cases run at once.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Where to write the Markdown report.
+        #[arg(long, default_value = "target/compare-report.md")]
+        report: PathBuf,
+        /// Where the services run: `process`, `docker`, or `auto`.
+        #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
+        backend: BackendChoice,
     },
     /// Compare the sink's decoder with Kafka's own JsonConverter: every fixture record, their
     /// mutations, and random envelopes; print identical / documented deviation / bug counts.
@@ -117,6 +149,72 @@ enum Command {
 enum Sink {
     InProcess,
     Binary,
+    /// The Debezium JDBC sink in a Kafka Connect worker (snapshots: tests/snapshots/debezium).
+    Debezium,
+    /// Confluent's JdbcSinkConnector from `--plugin-path` in a Kafka Connect worker (snapshots:
+    /// tests/snapshots/confluent-jdbc).
+    Connect,
+}
+
+impl Sink {
+    /// The snapshot set of a connector; `None` for this sink's own snapshots.
+    fn snapshot_set(self) -> Option<&'static str> {
+        match self {
+            Sink::InProcess | Sink::Binary => None,
+            Sink::Debezium => Some(Connector::Debezium.name()),
+            Sink::Connect => Some(Connector::ConfluentJdbc.name()),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Sink::InProcess => "in-process",
+            Sink::Binary => "binary",
+            Sink::Debezium => "debezium",
+            Sink::Connect => "connect",
+        }
+    }
+}
+
+/// How `sink` runs on `target`: starts a Connect worker for a connector.
+async fn sink_mode(
+    sink: Sink,
+    plugin_path: Option<PathBuf>,
+    target: &Target,
+) -> Result<SinkMode, String> {
+    let connector = match sink {
+        Sink::InProcess => return Ok(SinkMode::InProcess),
+        Sink::Binary => {
+            return replay::sink_binary().map(SinkMode::Binary).ok_or_else(|| {
+                "no sink binary next to this one; build it with `cargo build -p sink` or set KQ_SINK_BIN"
+                    .to_owned()
+            })
+        }
+        Sink::Debezium => Connector::Debezium,
+        Sink::Connect => {
+            if plugin_path.is_none() {
+                return Err("--sink connect needs --plugin-path DIR: a Kafka Connect plugin path \
+                     holding Confluent's kafka-connect-jdbc (its lib/ folder with the PostgreSQL \
+                     driver); see README"
+                    .to_owned());
+            }
+            Connector::ConfluentJdbc
+        }
+    };
+    let bootstrap = target.bootstrap.clone();
+    let worker = tokio::task::spawn_blocking(move || {
+        ConnectWorker::start(
+            &bootstrap,
+            connector,
+            plugin_path,
+            harness::services::start_timeout(Duration::from_secs(120)),
+        )
+    })
+    .await
+    .expect("worker start");
+    worker
+        .map(|w| SinkMode::Connect(Arc::new(w)))
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -162,6 +260,22 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match cli.command {
         Command::Services { backend } => services(backend),
+        Command::Compare {
+            a,
+            b,
+            paths,
+            plugin_path,
+            jobs,
+            report,
+            backend,
+        } => runtime.block_on(compare(
+            (a, b),
+            paths,
+            plugin_path,
+            jobs.max(1),
+            report,
+            backend,
+        )),
         Command::Oracle {
             envelopes,
             seed,
@@ -190,17 +304,91 @@ fn main() -> ExitCode {
             jobs,
             report,
             sink,
+            plugin_path,
             verbose,
             backend,
         } => runtime.block_on(conformance(
             paths,
             jobs.max(1),
             report,
-            sink,
+            (sink, plugin_path),
             verbose,
             backend,
         )),
     }
+}
+
+async fn compare(
+    (a, b): (Sink, Sink),
+    paths: Vec<PathBuf>,
+    plugin_path: Option<PathBuf>,
+    jobs: usize,
+    report: PathBuf,
+    backend: BackendChoice,
+) -> ExitCode {
+    let started = Instant::now();
+    let cases = match discover_all(&paths) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Each sink on services of its own: the same topic and table names, no interference.
+    let mut outcomes = Vec::new();
+    for sink in [a, b] {
+        let Some(services) = start_services(backend).await else {
+            return ExitCode::FAILURE;
+        };
+        let target: Target = services.endpoints().into();
+        let mode = match sink_mode(sink, plugin_path.clone(), &target).await {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        eprintln!("{}: {} cases", sink.label(), cases.len());
+        outcomes.push(run_all(cases.clone(), &target, &mode, jobs).await);
+        drop(mode);
+        drop(services);
+    }
+    let names = (a.label(), b.label());
+    let mut rows = Vec::new();
+    for ((case, oa), (_, ob)) in outcomes[0].iter().zip(&outcomes[1]) {
+        let diffs = match (oa, ob) {
+            (Ok(x), Ok(y)) => harness::compare::differences(x, y, names),
+            (Err(e), _) | (_, Err(e)) => vec![format!("could not run: {e}")],
+        };
+        rows.push((case.name.clone(), diffs));
+    }
+    let width = rows.iter().map(|(c, _)| c.len()).max().unwrap_or(4);
+    for (case, diffs) in &rows {
+        let verdict = if diffs.is_empty() { "same" } else { "differs" };
+        println!(
+            "{case:width$}  {verdict:7}  {}",
+            diffs.first().map_or("", |d| d.as_str())
+        );
+        for d in diffs.iter().skip(1) {
+            println!("{:width$}           {d}", "");
+        }
+    }
+    let same = rows.iter().filter(|(_, d)| d.is_empty()).count();
+    if let Some(dir) = report.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&report, harness::compare::markdown(names, &rows)) {
+        Ok(()) => println!("report: {}", report.display()),
+        Err(e) => eprintln!("warning: cannot write {}: {e}", report.display()),
+    }
+    println!(
+        "{} vs {}: {same} of {} cases the same, in {:.1}s",
+        names.0,
+        names.1,
+        rows.len(),
+        started.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
 }
 
 fn oracle(envelopes: usize, seed: u64, show: usize) -> ExitCode {
@@ -585,7 +773,7 @@ async fn conformance(
     paths: Vec<PathBuf>,
     jobs: usize,
     report: PathBuf,
-    sink: Sink,
+    (sink, plugin_path): (Sink, Option<PathBuf>),
     verbose: bool,
     backend: BackendChoice,
 ) -> ExitCode {
@@ -597,21 +785,18 @@ async fn conformance(
             return ExitCode::FAILURE;
         }
     };
-    let mode = match sink {
-        Sink::InProcess => SinkMode::InProcess,
-        Sink::Binary => match replay::sink_binary() {
-            Some(path) => SinkMode::Binary(path),
-            None => {
-                eprintln!("error: no sink binary next to this one; build it with `cargo build -p sink` or set KQ_SINK_BIN");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
     eprintln!("{} cases; starting services...", cases.len());
     let Some(services) = start_services(backend).await else {
         return ExitCode::FAILURE;
     };
     let target: Target = services.endpoints().into();
+    let mode = match sink_mode(sink, plugin_path, &target).await {
+        Ok(mode) => mode,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let versions = services.versions.clone();
     let default = match Versions::default_pinned() {
@@ -624,7 +809,7 @@ async fn conformance(
     let results: Vec<CaseResult> = run_all(cases, &target, &mode, jobs)
         .await
         .into_iter()
-        .map(|(case, outcome)| judge(&case, outcome, &versions, &default))
+        .map(|(case, outcome)| judge(&case, outcome, &versions, &default, sink.snapshot_set()))
         .collect();
     drop(services);
 
@@ -699,6 +884,7 @@ fn judge(
     outcome: Result<Outcome, replay::ReplayError>,
     versions: &Versions,
     default: &Versions,
+    set: Option<&str>,
 ) -> CaseResult {
     let outcome = match outcome {
         Ok(o) => o,
@@ -714,7 +900,13 @@ fn judge(
         }
     };
     let rendered = render::outcome(&outcome);
-    let (judged_by, accepted) = snapshot::judge_with(&case.name, versions, default);
+    let (judged_by, accepted) = match set {
+        Some(set) => (
+            format!("{set}/{}", snapshot::name(&case.name)),
+            snapshot::accepted_in_set(set, &case.name),
+        ),
+        None => snapshot::judge_with(&case.name, versions, default),
+    };
     let (verdict, detail) = match accepted {
         None => (
             Verdict::New,

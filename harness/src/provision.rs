@@ -123,6 +123,93 @@ pub fn libs_for(versions: &Versions) -> Result<Libs, ServiceError> {
     scan(&libs_dir)
 }
 
+/// A Kafka Connect worker's jars and a plugin path holding the Debezium JDBC sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectLibs {
+    /// `:`-joined jars: connect-runtime, connect-json and Kafka's own.
+    pub classpath: String,
+    /// A `plugin.path` with the plugins the pom lists, unpacked.
+    pub plugin_path: PathBuf,
+}
+
+/// Provisions (first time only, cached like [`libs`]) the pom's `connect` profile for the
+/// default versions: the worker's jars, and the plugin tarballs unpacked into a plugin path.
+pub fn connect_libs() -> Result<ConnectLibs, ServiceError> {
+    let versions = Versions::default_pinned()?;
+    let pom = pom_path();
+    let pom_bytes =
+        fs::read(&pom).map_err(|e| ServiceError::io("reading the services pom", &pom, e))?;
+    let mut properties = versions.maven_properties();
+    properties.push("-Dkq.connect=true".to_owned());
+    properties.push("-DexcludeArtifactIds=questdb".to_owned());
+    let mut key = pom_bytes.clone();
+    key.extend(properties.join(" ").bytes());
+    let root = cache_root();
+    let target = root.join(format!("connect-{}", short_hash(&key)));
+    let done = |dir: &Path| -> Result<ConnectLibs, ServiceError> {
+        let libs = dir.join("libs");
+        let mut jars: Vec<String> = fs::read_dir(&libs)
+            .map_err(|e| ServiceError::io("listing", &libs, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jar"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        jars.sort();
+        Ok(ConnectLibs {
+            classpath: jars.join(":"),
+            plugin_path: dir.join("plugins"),
+        })
+    };
+    if target.join("plugins").is_dir() {
+        return done(&target);
+    }
+    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating the cache dir", &root, e))?;
+    let lock_path = root.join("provision.lock");
+    let lock = File::create(&lock_path)
+        .map_err(|e| ServiceError::io("creating the provisioning lock file", &lock_path, e))?;
+    flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
+    if target.join("plugins").is_dir() {
+        return done(&target);
+    }
+    let tmp = root.join(format!(".tmp-connect-{}", short_hash(&key)));
+    let _ = fs::remove_dir_all(&tmp);
+    let started = Instant::now();
+    eprint!(
+        "provisioning Kafka Connect and its sink plugins from Maven Central (first run only)... "
+    );
+    let _ = io::stderr().flush();
+    run_maven(&pom, &properties, &tmp.join("libs"))?;
+    let plugins = tmp.join("plugins");
+    fs::create_dir_all(&plugins).map_err(|e| ServiceError::io("creating", &plugins, e))?;
+    for entry in fs::read_dir(tmp.join("libs")).map_err(|e| ServiceError::io("listing", &tmp, e))? {
+        let path = entry
+            .map_err(|e| ServiceError::io("listing", &tmp, e))?
+            .path();
+        if !path.to_string_lossy().ends_with(".tar.gz") {
+            continue;
+        }
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&path)
+            .arg("-C")
+            .arg(&plugins)
+            .status()
+            .map_err(|e| ServiceError::io("running tar on", &path, e))?;
+        if !status.success() {
+            return Err(ServiceError::Provision {
+                command: format!("tar -xzf {}", path.display()),
+                output: status.to_string(),
+                hint: format!("delete {} and run again", tmp.display()),
+            });
+        }
+        fs::remove_file(&path).map_err(|e| ServiceError::io("removing", &path, e))?;
+    }
+    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
+    drop(lock);
+    done(&target)
+}
+
 /// The `java` to run the services with: `$KQ_JAVA`, else `$JAVA_HOME/bin/java`, else `java` on
 /// `PATH`. Checked once per process with `java -version` (Java 17 or later is required).
 pub fn java() -> Result<PathBuf, ServiceError> {

@@ -8,6 +8,10 @@ use std::fmt::Write;
 pub fn outcome(o: &Outcome) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "case: {}", o.case);
+    if let Some(reason) = &o.not_applicable {
+        let _ = writeln!(s, "not applicable to this sink: {reason}");
+        return s;
+    }
     let _ = writeln!(s, "topic: {} -> table: {}", o.topic, o.table);
     let committed = o.committed.map_or("none".to_string(), |c| c.to_string());
     let _ = writeln!(

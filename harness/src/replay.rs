@@ -48,6 +48,8 @@ pub enum SinkMode {
     InProcess,
     /// The `sink` binary at this path, as a user runs it.
     Binary(PathBuf),
+    /// A sink connector in a real Kafka Connect worker.
+    Connect(std::sync::Arc<crate::connect::ConnectWorker>),
 }
 
 /// Everything a case produced, ready to render.
@@ -70,6 +72,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Where the case's time went, phase by phase (not part of the snapshot).
     pub phases: Phases,
+    /// Why the case does not apply to the sink under test (nothing ran).
+    pub not_applicable: Option<String>,
 }
 
 /// Wall time per phase of a case, in order: what `harness conformance --timings` sums up.
@@ -101,12 +105,35 @@ pub enum ReplayError {
         produced: usize,
         hint: String,
     },
+    #[error("case {case}: the Connect worker: {message}")]
+    Connect { case: String, message: String },
     #[error("case {case}: cannot run the sink binary {path}: {message}")]
     Binary {
         case: String,
         path: PathBuf,
         message: String,
     },
+}
+
+impl Outcome {
+    /// A case the sink under test has no equivalent for: nothing was produced or run.
+    pub fn not_applicable(case: &Case, reason: String) -> Outcome {
+        Outcome {
+            case: case.name.clone(),
+            topic: case.topic.clone(),
+            table: String::new(),
+            produced: 0,
+            ddl: None,
+            coercions: Vec::new(),
+            error: None,
+            committed: None,
+            table_state: None,
+            dead_letters: None,
+            elapsed: Duration::ZERO,
+            phases: Phases::default(),
+            not_applicable: Some(reason),
+        }
+    }
 }
 
 /// The seed document's connector file, verbatim: every case starts from it.
@@ -157,6 +184,20 @@ pub async fn run_case(
     if props.contains_key("client.conf.string") {
         props.insert("client.conf.string".into(), target.ilp_conf());
     }
+    let connector = match mode {
+        SinkMode::Connect(worker) => Some(
+            match crate::connect::connector_config(
+                worker.connector,
+                &props,
+                &target.pg_host,
+                target.pg_port,
+            ) {
+                Ok(c) => (worker.clone(), c),
+                Err(reason) => return Ok(Outcome::not_applicable(case, reason)),
+            },
+        ),
+        _ => None,
+    };
     let mut config = SinkConfig::from_properties(&props)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", case.name)))?;
     config.connection.host = target.pg_host.clone();
@@ -195,6 +236,34 @@ pub async fn run_case(
                 }
             }
         }
+        SinkMode::Connect(_) => {
+            let (worker, connector_config) = connector.expect("set for Connect");
+            let (bootstrap, group, topic) = (
+                target.bootstrap.clone(),
+                config.group_id(),
+                case.topic.clone(),
+            );
+            let produced = case.messages.len() as i64;
+            let name = config.name.clone();
+            let run = tokio::task::spawn_blocking(move || {
+                worker.run(&name, &connector_config, timeout, || {
+                    let committed = kafka::committed_offset(&bootstrap, &group, &topic, 0)
+                        .map_err(|e| e.to_string())?;
+                    Ok(committed.is_some_and(|c| c >= produced))
+                })
+            })
+            .await
+            .expect("connector task");
+            match run {
+                Ok(run) => (None, Vec::new(), run.error),
+                Err(message) => {
+                    return Err(ReplayError::Connect {
+                        case: case.name.clone(),
+                        message,
+                    })
+                }
+            }
+        }
         SinkMode::Binary(path) => {
             let summary = run_binary(case, &props, target, path, timeout).await?;
             let error = summary
@@ -227,6 +296,7 @@ pub async fn run_case(
         dead_letters,
         elapsed: started.elapsed(),
         phases,
+        not_applicable: None,
     })
 }
 

@@ -138,8 +138,28 @@ fn without_show_create(text: &str) -> String {
 /// Asserts rendered text against `tests/snapshots/<name>.snap` with insta, from any test binary
 /// of the workspace. `fixture` names the case in the snapshot's header.
 pub fn assert(name: &str, fixture: &str, rendered: &str) {
+    assert_at(dir(), name, fixture, rendered);
+}
+
+/// The snapshots of another sink under test (`tests/snapshots/<set>/`), kept apart from the
+/// sink's own.
+pub fn set_dir(set: &str) -> PathBuf {
+    dir().join(set)
+}
+
+/// The accepted body of a case's snapshot in the set `set`, if there is one.
+pub fn accepted_in_set(set: &str, case: &str) -> Option<String> {
+    read_body(&set_dir(set).join(format!("{}.snap", name(case))))
+}
+
+/// [`assert`] against the snapshot set `set` (e.g. `debezium`).
+pub fn assert_in_set(set: &str, name: &str, fixture: &str, rendered: &str) {
+    assert_at(set_dir(set), name, fixture, rendered);
+}
+
+fn assert_at(dir: PathBuf, name: &str, fixture: &str, rendered: &str) {
     insta::with_settings!({
-        snapshot_path => dir(),
+        snapshot_path => dir,
         prepend_module_to_snapshot => false,
         description => format!("fixture: fixtures/{fixture}"),
         omit_expression => true,

@@ -1,0 +1,393 @@
+//! A real Kafka Connect standalone worker as a sink under test: the pipeline the seed describes,
+//! with a sink connector from a plugin path (by default the Debezium JDBC sink, the JDBC sink on
+//! Maven Central; Confluent's is not there).
+//!
+//! One worker per run ([`ConnectWorker::start`]: a guarded JVM, REST on a free loopback port);
+//! each case adds its connector through the REST API, waits until the connector's consumer
+//! group has committed every record or its task failed, and deletes it.
+//! [`connector_config`] maps the fixture's JDBC-sink keys to the connector's, or says why the
+//! case does not apply to it.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::error::ServiceError;
+use crate::process::ServiceProcess;
+use crate::provision;
+use crate::services::{data_dir, free_ports, wait_ready, write_file, write_log4j_properties};
+use crate::wait::wait_until;
+
+/// A sink connector the harness knows how to configure from a fixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connector {
+    /// `io.debezium.connector.jdbc.JdbcSinkConnector` (Maven Central, pinned in the services pom).
+    Debezium,
+    /// Confluent's `io.confluent.connect.jdbc.JdbcSinkConnector`, from a plugin path the user
+    /// gives: the fixture's properties are the seed's, so they pass as they are.
+    ConfluentJdbc,
+}
+
+impl Connector {
+    pub fn name(self) -> &'static str {
+        match self {
+            Connector::Debezium => "debezium",
+            Connector::ConfluentJdbc => "confluent-jdbc",
+        }
+    }
+
+    pub fn class(self) -> &'static str {
+        match self {
+            Connector::Debezium => "io.debezium.connector.jdbc.JdbcSinkConnector",
+            Connector::ConfluentJdbc => "io.confluent.connect.jdbc.JdbcSinkConnector",
+        }
+    }
+}
+
+/// Fixture keys the Debezium JDBC sink has no equivalent for: a case setting one is not
+/// applicable, with this reason.
+const DEBEZIUM_NOT_APPLICABLE: &[(&str, &str)] = &[
+    (
+        "sink.integer.overflow",
+        "a setting of this sink only (refuse out-of-range integers)",
+    ),
+    (
+        "fields.whitelist",
+        "Debezium's field.include.list names fields per topic; not mapped",
+    ),
+    (
+        "timestamp.field.name",
+        "QuestDB-native tables are a setting of this sink only",
+    ),
+    (
+        "timestamp.kafka.native",
+        "QuestDB-native tables are a setting of this sink only",
+    ),
+    (
+        "client.conf.string",
+        "ILP is a write path of this sink only",
+    ),
+];
+
+/// The connector properties for a case, or why the case does not apply to the connector.
+/// `props` are the case's JDBC-sink properties (the seed's file plus the case's `@set` lines).
+pub fn connector_config(
+    connector: Connector,
+    props: &BTreeMap<String, String>,
+    pg_host: &str,
+    pg_port: u16,
+) -> Result<BTreeMap<String, String>, String> {
+    let url = format!("jdbc:postgresql://{pg_host}:{pg_port}/qdb");
+    let get = |k: &str| props.get(k).map(String::as_str);
+    let mut c = BTreeMap::new();
+    let mut set = |k: &str, v: &str| {
+        c.insert(k.to_owned(), v.to_owned());
+    };
+    set("connector.class", connector.class());
+    set("tasks.max", "1");
+    set("topics", get("topics").unwrap_or_default());
+    // Connect-level keys mean the same for every connector.
+    for key in [
+        "errors.tolerance",
+        "errors.deadletterqueue.topic.name",
+        "errors.deadletterqueue.context.headers.enable",
+        "errors.log.enable",
+    ] {
+        if let Some(v) = get(key) {
+            set(key, v);
+        }
+    }
+    if get("errors.deadletterqueue.topic.name").is_some() {
+        set("errors.deadletterqueue.topic.replication.factor", "1");
+    }
+    match connector {
+        Connector::ConfluentJdbc => {
+            for (k, v) in props {
+                if k != "name" && k != "connector.class" && !k.starts_with("errors.") {
+                    set(k, v);
+                }
+            }
+            set("connection.url", &url);
+        }
+        Connector::Debezium => {
+            if let Some((key, why)) = DEBEZIUM_NOT_APPLICABLE
+                .iter()
+                .find(|(k, _)| props.contains_key(*k))
+            {
+                return Err(format!("`{key}`: {why}"));
+            }
+            set("connection.url", &url);
+            set(
+                "connection.username",
+                get("connection.user").unwrap_or("admin"),
+            );
+            set(
+                "connection.password",
+                get("connection.password").unwrap_or("quest"),
+            );
+            set("insert.mode", get("insert.mode").unwrap_or("insert"));
+            set("primary.key.mode", get("pk.mode").unwrap_or("none"));
+            if let Some(fields) = get("pk.fields") {
+                set("primary.key.fields", fields);
+            }
+            let evolve = get("auto.create") == Some("true") || get("auto.evolve") == Some("true");
+            set("schema.evolution", if evolve { "basic" } else { "none" });
+            set(
+                "collection.name.format",
+                get("table.name.format").unwrap_or("${topic}"),
+            );
+            // The JDBC sink quotes identifiers always; Debezium only when asked.
+            set("quote.identifiers", "true");
+            if let Some(n) = get("batch.size") {
+                set("batch.size", n);
+            }
+            // Measured: with Hibernate's defaults the task dies querying pg_catalog.pg_settings,
+            // which QuestDB does not have.
+            set(
+                "hibernate.dialect",
+                "org.hibernate.dialect.PostgreSQLDialect",
+            );
+            set("hibernate.boot.allow_jdbc_metadata_access", "false");
+        }
+    }
+    Ok(c)
+}
+
+/// A running Connect standalone worker.
+#[derive(Debug)]
+pub struct ConnectWorker {
+    pub port: u16,
+    pub connector: Connector,
+    process: ServiceProcess,
+}
+
+/// How a connector's run on a case ended.
+#[derive(Debug, Clone)]
+pub struct ConnectorRun {
+    /// The task's failure, trimmed to its messages (no stack frames).
+    pub error: Option<String>,
+}
+
+impl ConnectWorker {
+    /// Starts a worker against `bootstrap` with the connector's plugin on its plugin path
+    /// (`plugin_path`, else the one provisioned from the services pom), and waits until its REST
+    /// API lists the connector's class.
+    pub fn start(
+        bootstrap: &str,
+        connector: Connector,
+        plugin_path: Option<PathBuf>,
+        timeout: Duration,
+    ) -> Result<ConnectWorker, ServiceError> {
+        let libs = provision::connect_libs()?;
+        let java = provision::java()?;
+        let plugin_path = plugin_path.unwrap_or(libs.plugin_path);
+        let port = free_ports(1)?[0];
+        let dir = data_dir("connect")?;
+        let properties = dir.path().join("worker.properties");
+        write_file(
+            &properties,
+            &format!(
+                "bootstrap.servers={bootstrap}\n\
+                 key.converter=org.apache.kafka.connect.json.JsonConverter\n\
+                 value.converter=org.apache.kafka.connect.json.JsonConverter\n\
+                 key.converter.schemas.enable=true\n\
+                 value.converter.schemas.enable=true\n\
+                 offset.storage.file.filename={}\n\
+                 offset.flush.interval.ms=200\n\
+                 plugin.path={}\n\
+                 listeners=http://127.0.0.1:{port}\n",
+                dir.path().join("offsets").display(),
+                plugin_path.display()
+            ),
+        )?;
+        let log4j = write_log4j_properties(dir.path())?;
+        let mut cmd = Command::new(java);
+        cmd.arg("-Xmx512m")
+            .arg("-Djava.awt.headless=true")
+            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+            .arg("-cp")
+            .arg(&libs.classpath)
+            .arg("org.apache.kafka.connect.cli.ConnectStandalone")
+            .arg(&properties)
+            .current_dir(dir.path());
+        let process = ServiceProcess::spawn("connect", cmd, dir)?;
+        let class = connector.class();
+        let startup = wait_ready(&process, port, timeout, || {
+            let (status, body) = http(port, "GET", "/connector-plugins", None)?;
+            if status == 200 && body.contains(class) {
+                Ok(())
+            } else {
+                Err(format!("GET /connector-plugins: {status} {body}"))
+            }
+        })?;
+        eprintln!(
+            "Kafka Connect ready on 127.0.0.1:{port} in {:.1}s ({class})",
+            startup.as_secs_f64()
+        );
+        Ok(ConnectWorker {
+            port,
+            connector,
+            process,
+        })
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.process.log_tail(lines)
+    }
+
+    /// Runs the connector `name` with `config` until `done()` says every record is stored or
+    /// reported, or its task fails; then deletes it.
+    pub fn run(
+        &self,
+        name: &str,
+        config: &BTreeMap<String, String>,
+        timeout: Duration,
+        mut done: impl FnMut() -> Result<bool, String>,
+    ) -> Result<ConnectorRun, String> {
+        let body = serde_json::json!({ "name": name, "config": config }).to_string();
+        let (status, answer) = http(self.port, "POST", "/connectors", Some(&body))?;
+        if status != 201 {
+            return Err(format!("POST /connectors {name}: {status} {answer}"));
+        }
+        let status_path = format!("/connectors/{name}/status");
+        let outcome = wait_until(&format!("connector {name}"), timeout, || {
+            let (code, body) = http(self.port, "GET", &status_path, None)?;
+            if code == 200 {
+                if let Some(trace) = failed_trace(&body) {
+                    return Ok(Some(trace));
+                }
+            }
+            match done() {
+                Ok(true) => Ok(None),
+                Ok(false) => Err(format!("status {code}: {body}")),
+                Err(e) => Err(e),
+            }
+        });
+        let _ = http(self.port, "DELETE", &format!("/connectors/{name}"), None);
+        match outcome {
+            Ok(error) => Ok(ConnectorRun { error }),
+            Err(timeout) => Err(format!(
+                "{timeout}\n--- worker log tail ---\n{}",
+                self.log_tail(30)
+            )),
+        }
+    }
+}
+
+/// The trace of a FAILED connector or task in a status answer, without stack frames.
+fn failed_trace(status: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(status).ok()?;
+    let mut states = vec![&json["connector"]];
+    if let Some(tasks) = json["tasks"].as_array() {
+        states.extend(tasks);
+    }
+    let failed = states.into_iter().find(|s| s["state"] == "FAILED")?;
+    let trace = failed["trace"].as_str().unwrap_or("(no trace)");
+    let lines: Vec<&str> = trace
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("at ") && !l.trim_start().starts_with("..."))
+        .collect();
+    Some(lines.join("\n"))
+}
+
+/// One HTTP/1.1 request on loopback (the worker's REST API): status and body.
+fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
+    let context = |e: std::io::Error| format!("{method} {path} on 127.0.0.1:{port}: {e}");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(context)?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(context)?;
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(context)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(context)?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{method} {path}: not an HTTP answer: {head}"))?;
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(crate::replay::seed_properties_path()).unwrap();
+        sink::properties::parse(&text)
+    }
+
+    #[test]
+    fn maps_the_seed_to_debezium() {
+        let c = connector_config(Connector::Debezium, &seed(), "127.0.0.1", 8812).unwrap();
+        assert_eq!(
+            c["connector.class"],
+            "io.debezium.connector.jdbc.JdbcSinkConnector"
+        );
+        assert_eq!(c["connection.url"], "jdbc:postgresql://127.0.0.1:8812/qdb");
+        assert_eq!(c["connection.username"], "admin");
+        assert_eq!(c["primary.key.mode"], "none");
+        assert_eq!(c["schema.evolution"], "basic");
+        assert_eq!(c["collection.name.format"], "${topic}");
+    }
+
+    #[test]
+    fn a_key_without_equivalent_makes_the_case_not_applicable() {
+        let mut props = seed();
+        props.insert("sink.integer.overflow".into(), "error".into());
+        let why = connector_config(Connector::Debezium, &props, "h", 1).unwrap_err();
+        assert!(why.contains("sink.integer.overflow"), "{why}");
+    }
+
+    #[test]
+    fn failed_traces_lose_their_stack_frames() {
+        let status = r#"{"name":"x","connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"FAILED","trace":"org.apache.kafka.connect.errors.ConnectException: boom\n\tat a.b(C.java:1)\nCaused by: x: y\n\t... 3 more"}]}"#;
+        assert_eq!(
+            failed_trace(status).unwrap(),
+            "org.apache.kafka.connect.errors.ConnectException: boom\nCaused by: x: y"
+        );
+        assert_eq!(
+            failed_trace(r#"{"connector":{"state":"RUNNING"},"tasks":[]}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), "abcde");
+    }
+}
