@@ -6,8 +6,9 @@
 
 use crate::mapping::{Column, MappingError, Source, SqlType};
 
-/// The column holding the Kafka record timestamp with `timestamp.kafka.native=true`, named like
-/// the `pk.mode=kafka` coordinates so it cannot clash with a value field of the record.
+/// The column holding the Kafka record timestamp with `timestamp.kafka.native=true`.
+/// Deviation: the QuestDB connector calls it `timestamp`; named like the `pk.mode=kafka`
+/// coordinates here so it cannot clash with a value field of the record.
 pub const KAFKA_TIMESTAMP_COLUMN: &str = "__connect_timestamp";
 
 /// Where the designated timestamp comes from.
@@ -62,6 +63,9 @@ pub enum Dedup {
     /// `pk.mode=kafka`: the record's topic, partition and offset.
     Kafka,
     /// `insert.mode=upsert` with `pk.mode=record_value`: these value fields.
+    /// Deviation: the designated timestamp is always a key too (QuestDB's rule), so the same
+    /// fields at another timestamp make a new row where the JDBC sink would update; see
+    /// docs/native-tables.md.
     Fields(Vec<String>),
 }
 
