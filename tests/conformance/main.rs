@@ -4,7 +4,6 @@
 
 mod cases;
 mod commit;
-mod debezium;
 mod native;
 mod properties;
 mod type_mapping;

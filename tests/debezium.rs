@@ -2,6 +2,9 @@
 //! sink on Maven Central), on the same services, against its own reviewed snapshots in
 //! `tests/snapshots/debezium/`: what the seed's kind of pipeline really does on QuestDB.
 //! Fixtures whose keys it has no equivalent for render as not applicable, with the reason.
+//!
+//! A test binary of its own: its services are its own, so the same topic and table names as
+//! the sink's cases (the snapshots show them) do not meet.
 
 use harness::connect::{ConnectWorker, Connector};
 use harness::fixture::{self, Case};
@@ -11,11 +14,15 @@ use rstest::rstest;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+fn target() -> harness::replay::Target {
+    harness::services::Services::shared().endpoints().into()
+}
+
 fn worker() -> Arc<ConnectWorker> {
     static WORKER: OnceLock<Result<Arc<ConnectWorker>, String>> = OnceLock::new();
     WORKER
         .get_or_init(|| {
-            let target = crate::target();
+            let target = target();
             ConnectWorker::start(
                 &target.bootstrap,
                 Connector::Debezium,
@@ -35,7 +42,7 @@ async fn case(#[files("fixtures/**/*.case")] path: PathBuf) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
     let case = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
     let worker = tokio::task::spawn_blocking(worker).await.expect("worker");
-    let outcome = replay::run_case(&case, &crate::target(), &SinkMode::Connect(worker))
+    let outcome = replay::run_case(&case, &target(), &SinkMode::Connect(worker))
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     snapshot::assert_in_set(
