@@ -634,6 +634,16 @@ async fn kill9(kills: usize, chunk: u64, control: bool, backend: BackendChoice) 
                 r.duplicated,
                 started.elapsed().as_secs_f64()
             );
+            let mut resumes = r.resumes.clone();
+            resumes.sort();
+            if let (Some(first), Some(last)) = (resumes.first(), resumes.last()) {
+                println!(
+                    "restart to first stored rows: min {:.2}s, median {:.2}s, max {:.2}s (static group membership)",
+                    first.as_secs_f64(),
+                    resumes[resumes.len() / 2].as_secs_f64(),
+                    last.as_secs_f64()
+                );
+            }
             if r.missing == 0 && r.duplicated == 0 && r.rows as u64 == r.produced {
                 ExitCode::SUCCESS
             } else {

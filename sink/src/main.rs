@@ -29,6 +29,11 @@ struct Cli {
     /// Write what the run did (DDL issued, coercions, committed offsets, the error) to this JSON file.
     #[arg(long)]
     summary: Option<PathBuf>,
+    /// Which task of the connector this process is (0, 1, ...): processes of one connector
+    /// share its topics' partitions, each with its own task number. A restarted task takes its
+    /// partitions back at once (static group membership).
+    #[arg(long, env = "KQ_TASK", default_value_t = 0)]
+    task: u32,
 }
 
 #[tokio::main]
@@ -76,6 +81,7 @@ async fn main() -> ExitCode {
     });
     let mut options = RunOptions::new(cli.bootstrap_servers);
     options.shutdown = Some(shutdown);
+    options.task = cli.task;
     if cli.until_caught_up {
         options.stop_when = StopWhen::CaughtUp;
     }

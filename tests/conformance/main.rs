@@ -4,6 +4,7 @@
 
 mod cases;
 mod commit;
+mod kill9;
 mod native;
 mod properties;
 mod type_mapping;
