@@ -75,70 +75,40 @@ impl ServiceProcess {
     /// `<data_dir>/<name>.log`, in a new process group, and starts its guardian.
     pub fn spawn(
         name: &'static str,
-        mut cmd: Command,
+        cmd: Command,
         data_dir: TempDir,
     ) -> Result<Self, ServiceError> {
         let data_dir_path = data_dir.path().to_path_buf();
         let log_path = data_dir_path.join(format!("{name}.log"));
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| ServiceError::io("creating the service log", &log_path, e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| ServiceError::io("duplicating the service log handle", &log_path, e))?;
-        cmd.stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .process_group(0);
-        inherit_only_stdio(&mut cmd);
-        let spawned_at = Instant::now();
-        let mut child = cmd.spawn().map_err(|source| ServiceError::Spawn {
-            service: name,
-            source,
-        })?;
-        let pid = child.id();
-
-        let grace_tenths = (TERM_GRACE.as_millis() / 100).to_string();
-        let mut guardian = Command::new("/bin/sh");
-        inherit_only_stdio(&mut guardian);
-        let guardian = guardian
-            .arg("-c")
-            .arg(GUARDIAN_SCRIPT)
-            .arg("kq-guardian")
-            .arg(pid.to_string())
-            .arg(&data_dir_path)
-            .arg(grace_tenths)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group: Ctrl-C in the terminal must not kill it before it did its job.
-            .process_group(0)
-            .spawn();
-        let mut guardian = match guardian {
-            Ok(g) => g,
-            Err(source) => {
-                kill_group(pid, libc::SIGKILL);
-                let _ = child.wait();
-                return Err(ServiceError::Spawn {
-                    service: "guardian",
-                    source,
-                });
-            }
-        };
-        let pipe = guardian.stdin.take();
+        let launched = launch(name, cmd, &log_path, &data_dir_path)?;
         Ok(ServiceProcess {
             name,
-            child,
-            pid,
-            spawned_at,
+            child: launched.child,
+            pid: launched.pid,
+            spawned_at: launched.spawned_at,
             log_path,
             data_dir: Some(data_dir),
             data_dir_path,
-            guardian,
-            guardian_pipe: Mutex::new(pipe),
+            guardian: launched.guardian,
+            guardian_pipe: Mutex::new(launched.pipe),
         })
+    }
+
+    /// Kills the process group with SIGKILL, as a crash would, and starts `cmd` in its place
+    /// with the same data dir and log (a fault case: the data survives). The old guardian is
+    /// killed first so that it does not remove the data dir; the new process gets its own.
+    pub fn kill_and_respawn(&mut self, cmd: Command) -> Result<(), ServiceError> {
+        let _ = self.guardian.kill();
+        let _ = self.guardian.wait();
+        kill_group(self.pid, libc::SIGKILL);
+        let _ = self.child.wait();
+        let launched = launch(self.name, cmd, &self.log_path, &self.data_dir_path)?;
+        self.child = launched.child;
+        self.pid = launched.pid;
+        self.spawned_at = launched.spawned_at;
+        self.guardian = launched.guardian;
+        *self.guardian_pipe.lock().unwrap_or_else(|p| p.into_inner()) = launched.pipe;
+        Ok(())
     }
 
     pub fn name(&self) -> &'static str {
@@ -203,6 +173,80 @@ impl ServiceProcess {
         };
         drop(pipe);
     }
+}
+
+/// A spawned child and its guardian.
+struct Launched {
+    child: Child,
+    pid: u32,
+    spawned_at: Instant,
+    guardian: Child,
+    pipe: Option<ChildStdin>,
+}
+
+fn launch(
+    name: &'static str,
+    mut cmd: Command,
+    log_path: &Path,
+    data_dir_path: &Path,
+) -> Result<Launched, ServiceError> {
+    let log_path = log_path.to_path_buf();
+    let data_dir_path = data_dir_path.to_path_buf();
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| ServiceError::io("creating the service log", &log_path, e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| ServiceError::io("duplicating the service log handle", &log_path, e))?;
+    cmd.stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .process_group(0);
+    inherit_only_stdio(&mut cmd);
+    let spawned_at = Instant::now();
+    let mut child = cmd.spawn().map_err(|source| ServiceError::Spawn {
+        service: name,
+        source,
+    })?;
+    let pid = child.id();
+
+    let grace_tenths = (TERM_GRACE.as_millis() / 100).to_string();
+    let mut guardian = Command::new("/bin/sh");
+    inherit_only_stdio(&mut guardian);
+    let guardian = guardian
+        .arg("-c")
+        .arg(GUARDIAN_SCRIPT)
+        .arg("kq-guardian")
+        .arg(pid.to_string())
+        .arg(&data_dir_path)
+        .arg(grace_tenths)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own group: Ctrl-C in the terminal must not kill it before it did its job.
+        .process_group(0)
+        .spawn();
+    let mut guardian = match guardian {
+        Ok(g) => g,
+        Err(source) => {
+            kill_group(pid, libc::SIGKILL);
+            let _ = child.wait();
+            return Err(ServiceError::Spawn {
+                service: "guardian",
+                source,
+            });
+        }
+    };
+    let pipe = guardian.stdin.take();
+    Ok(Launched {
+        child,
+        pid,
+        spawned_at,
+        guardian,
+        pipe,
+    })
 }
 
 impl Drop for ServiceProcess {

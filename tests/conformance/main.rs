@@ -4,6 +4,7 @@
 
 mod cases;
 mod commit;
+mod faults;
 mod kill9;
 mod native;
 mod properties;

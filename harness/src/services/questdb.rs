@@ -12,7 +12,6 @@ use crate::provision::Libs;
 
 /// QuestDB on 127.0.0.1 (PG wire user `admin`, password `quest`, database `qdb`), a local
 /// process or a container.
-#[derive(Debug)]
 pub struct QuestDb {
     /// PostgreSQL wire protocol.
     pub pg_port: u16,
@@ -25,6 +24,18 @@ pub struct QuestDb {
     /// Spawn (or `docker run`) to ready.
     pub startup: Duration,
     runner: Runner,
+    /// The command that started the process, to start it again on the same ports and data.
+    relaunch: Option<Box<dyn Fn() -> Command + Send + Sync>>,
+}
+
+impl std::fmt::Debug for QuestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuestDb")
+            .field("pg_port", &self.pg_port)
+            .field("http_port", &self.http_port)
+            .field("runner", &self.runner)
+            .finish_non_exhaustive()
+    }
 }
 
 /// QuestDB's settings, the same on both backends (it reads `QDB_*` itself, in the official
@@ -106,27 +117,37 @@ impl QuestDb {
         let tmp = root.path().join("tmp");
         std::fs::create_dir(&tmp)
             .map_err(|e| ServiceError::io("creating QuestDB's tmp dir", &tmp, e))?;
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx1g")
-            .arg("-Djava.awt.headless=true")
-            .arg(format!("-Djava.io.tmpdir={}", tmp.display()))
-            .arg("--add-exports")
-            .arg("java.base/jdk.internal.math=io.questdb")
-            .arg("-p")
-            .arg(&libs.questdb_jar)
-            .arg("-m")
-            .arg("io.questdb/io.questdb.ServerMain")
-            .arg("-d")
-            .arg(root.path())
-            .envs(server_env(
-                "127.0.0.1",
-                http_port,
-                pg_port,
-                ilp_port,
-                http_min_port,
-            ))
-            .envs(options.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(root.path());
+        let (java, jar, dir, env) = (
+            java.to_path_buf(),
+            libs.questdb_jar.clone(),
+            root.path().to_path_buf(),
+            options.env.clone(),
+        );
+        let command = move || {
+            let mut cmd = Command::new(&java);
+            cmd.arg("-Xmx1g")
+                .arg("-Djava.awt.headless=true")
+                .arg(format!("-Djava.io.tmpdir={}", dir.join("tmp").display()))
+                .arg("--add-exports")
+                .arg("java.base/jdk.internal.math=io.questdb")
+                .arg("-p")
+                .arg(&jar)
+                .arg("-m")
+                .arg("io.questdb/io.questdb.ServerMain")
+                .arg("-d")
+                .arg(&dir)
+                .envs(server_env(
+                    "127.0.0.1",
+                    http_port,
+                    pg_port,
+                    ilp_port,
+                    http_min_port,
+                ))
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .current_dir(&dir);
+            cmd
+        };
+        let cmd = command();
         let process = ServiceProcess::spawn("questdb", cmd, root)?;
         let startup = wait_ready(&process, http_port, options.timeout, || ping(http_port))?;
         print_ready(
@@ -134,7 +155,9 @@ impl QuestDb {
             &format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port})"),
             startup,
         );
-        Ok(Self::running(&ports, startup, Runner::Process(process)))
+        let mut questdb = Self::running(&ports, startup, Runner::Process(process));
+        questdb.relaunch = Some(Box::new(command));
+        Ok(questdb)
     }
 
     /// Starts a QuestDB container from `image` (the official image's environment contract) on
@@ -203,7 +226,25 @@ impl QuestDb {
             http_min_port: ports[3],
             startup,
             runner,
+            relaunch: None,
         }
+    }
+
+    /// Kills QuestDB with SIGKILL, as a crash would, and starts it again on the same ports and
+    /// data directory; returns once `/ping` answers, with how long the restart took. Local
+    /// processes only (a fault case).
+    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        let Some(relaunch) = &self.relaunch else {
+            return Err(ServiceError::Config(
+                "restarting QuestDB is implemented for local processes only".into(),
+            ));
+        };
+        let Runner::Process(process) = &mut self.runner else {
+            unreachable!("relaunch is set for processes only");
+        };
+        process.kill_and_respawn(relaunch())?;
+        let http_port = self.http_port;
+        wait_ready(process, http_port, timeout, || ping(http_port))
     }
 
     /// A tokio-postgres / libpq connection string.
