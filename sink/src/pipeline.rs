@@ -189,9 +189,23 @@ async fn run_inner(
                 started.elapsed()
             );
             // Whatever was stored before a failure is committed before the failure is returned.
-            sink.commit(&consumer).map_err(|e| kafka_err("commit", e))?;
+            match sink.commit(&consumer) {
+                // The offsets stay pending and go with the next commit; until then a restart
+                // would replay these rows (the JDBC sink's window too).
+                Err(e) if is_transient(&e) => {
+                    tracing::warn!(
+                        "Kafka: commit: {e}; the offsets are committed with the next batch"
+                    )
+                }
+                other => other.map_err(|e| kafka_err("commit", e))?,
+            }
             processed?;
         }
+        // A check that cannot reach the broker just says "not yet".
+        let caught_up = |c: &StreamConsumer| match caught_up(c) {
+            Err(e) if is_transient(&e) => Ok(false),
+            other => other,
+        };
         if options.stop_when == StopWhen::CaughtUp
             && drained
             && caught_up(&consumer).map_err(|e| kafka_err("watermarks", e))?
@@ -221,16 +235,46 @@ async fn next_batch(
     };
     match first.await {
         None => return Ok(batch),
+        Some(Err(e)) if is_transient(&e) => {
+            tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
+            return Ok(batch);
+        }
         Some(m) => batch.push(m?.detach()),
     }
     // A short linger collects the records already fetched, so a burst is one transaction.
     while batch.len() < max {
         match tokio::time::timeout(Duration::from_millis(5), consumer.recv()).await {
+            Ok(Err(e)) if is_transient(&e) => {
+                tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
+                break;
+            }
             Ok(m) => batch.push(m?.detach()),
             Err(_) => break,
         }
     }
     Ok(batch)
+}
+
+/// Errors librdkafka recovers from by itself (a broker going away and coming back, a
+/// coordinator moving): logged, and the sink goes on, as a Connect worker's consumer does.
+fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            BrokerTransportFailure
+                | AllBrokersDown
+                | OperationTimedOut
+                | TimedOutQueue
+                | LeaderNotAvailable
+                | NotLeaderForPartition
+                | RequestTimedOut
+                | NetworkException
+                | CoordinatorLoadInProgress
+                | CoordinatorNotAvailable
+                | NotCoordinator
+        )
+    )
 }
 
 /// Whether every assigned partition has been handled up to its high watermark.

@@ -1,15 +1,19 @@
-//! Faults while the sink streams (issue 11): QuestDB is killed with SIGKILL mid-stream and
-//! started again on the same ports and data. The sink retries its batch (`max.retries`,
-//! `retry.backoff.ms`), reconnects, and commits no offset for rows QuestDB did not store: after
-//! the restart every record is in the table.
+//! Faults while the sink streams (issue 11): QuestDB, or the Kafka broker, is killed with
+//! SIGKILL mid-stream and started again on the same ports and data. The sink retries its batch
+//! (`max.retries`, `retry.backoff.ms`) and reconnects, librdkafka reconnects to the broker, and
+//! no offset is committed for rows QuestDB did not store: after the restart every record is in
+//! the table. Each scenario runs on a service of its own, not the shared ones.
 
 use harness::bench::envelope;
 use harness::kafka;
 use harness::provision;
-use harness::services::{start_timeout, QuestDb, QUESTDB_TIMEOUT};
+use harness::services::{
+    start_timeout, Kafka, QuestDb, ZooKeeper, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT,
+};
 use harness::wait::wait_until;
 use sink::questdb::QuestDb as Db;
 use sink::{RunOptions, SinkConfig};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const RECORDS: u64 = 20_000;
@@ -21,29 +25,32 @@ async fn number(connection: &sink::config::Connection, sql: &str) -> Option<i64>
     row.try_get::<_, i64>(0).ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn questdb_killed_and_restarted_mid_stream_loses_nothing() {
-    // A QuestDB of its own: the shared one serves the other tests.
-    let mut questdb = tokio::task::spawn_blocking(|| {
-        let libs = provision::libs()?;
-        let java = provision::java()?;
-        QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT))
-    })
-    .await
-    .expect("start task")
-    .unwrap_or_else(|e| panic!("{e}"));
-    let target = crate::target();
-    let topic = format!("fault-questdb-restart-{}", std::process::id());
-    kafka::create_topic(&target.bootstrap, &topic)
+/// What a fault scenario measured.
+struct Run {
+    fault: Duration,
+    caught_up: Duration,
+    rows: i64,
+    distinct: i64,
+}
+
+/// Streams `RECORDS` records through the sink (in process) from `bootstrap` into QuestDB at
+/// `pg_port`; once 2,000 rows are stored, runs `fault` (off the runtime: it kills and restarts
+/// a service and returns how long that took), then waits until every record is committed and
+/// counts what the table holds.
+async fn stream_through(
+    name: &str,
+    bootstrap: &str,
+    pg_port: u16,
+    log_tail: impl Fn() -> String,
+    fault: impl FnOnce() -> Result<Duration, String> + Send + 'static,
+) -> Run {
+    let topic = format!("fault-{name}-{}", std::process::id());
+    kafka::create_topic(bootstrap, &topic).await.unwrap();
+    let (b, t) = (bootstrap.to_owned(), topic.clone());
+    tokio::task::spawn_blocking(move || kafka::produce_many(&b, &t, (0..RECORDS).map(envelope)))
         .await
+        .unwrap()
         .unwrap();
-    let (bootstrap, t) = (target.bootstrap.clone(), topic.clone());
-    tokio::task::spawn_blocking(move || {
-        kafka::produce_many(&bootstrap, &t, (0..RECORDS).map(envelope))
-    })
-    .await
-    .unwrap()
-    .unwrap();
 
     let text = std::fs::read_to_string(harness::replay::seed_properties_path()).unwrap();
     let mut props = sink::properties::parse(&text);
@@ -60,14 +67,13 @@ async fn questdb_killed_and_restarted_mid_stream_loses_nothing() {
     }
     let mut config = SinkConfig::from_properties(&props).unwrap();
     config.connection.host = "127.0.0.1".into();
-    config.connection.port = questdb.pg_port;
+    config.connection.port = pg_port;
     let connection = config.connection.clone();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let mut options = RunOptions::new(target.bootstrap.clone());
+    let mut options = RunOptions::new(bootstrap.to_owned());
     options.shutdown = Some(shutdown);
     let sink = tokio::spawn(async move { sink::run(&config, options).await });
 
-    // Kill QuestDB once the sink has stored part of the stream.
     let count = format!("SELECT count() FROM '{topic}'");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -77,27 +83,23 @@ async fn questdb_killed_and_restarted_mid_stream_loses_nothing() {
         }
         assert!(
             Instant::now() < deadline,
-            "the sink stored {stored} rows within 60 s; QuestDB log:\n{}",
-            questdb.log_tail(30)
+            "the sink stored {stored} rows within 60 s; log:\n{}",
+            log_tail()
         );
     }
-    let (questdb, restart) = tokio::task::spawn_blocking(move || {
-        let took = questdb.kill_and_restart(start_timeout(QUESTDB_TIMEOUT));
-        (questdb, took)
-    })
-    .await
-    .unwrap();
-    let restart = restart.unwrap_or_else(|e| panic!("restarting QuestDB: {e}"));
+    let fault = tokio::task::spawn_blocking(fault)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("the fault: {e}"));
 
-    // Every record stored and committed, within a bound.
     let group = format!("connect-{topic}-sink");
-    let (bootstrap, t) = (target.bootstrap.clone(), topic.clone());
-    let caught_up = Instant::now();
+    let (b, t) = (bootstrap.to_owned(), topic.clone());
+    let since = Instant::now();
     tokio::task::spawn_blocking(move || {
         wait_until(
             "the sink to commit every record",
             Duration::from_secs(120),
-            || match kafka::committed_offset(&bootstrap, &group, &t, 0) {
+            || match kafka::committed_offset(&b, &group, &t, 0) {
                 Ok(Some(c)) if c >= RECORDS as i64 => Ok(()),
                 other => Err(format!("committed offset {other:?} of {RECORDS}")),
             },
@@ -105,14 +107,12 @@ async fn questdb_killed_and_restarted_mid_stream_loses_nothing() {
     })
     .await
     .unwrap()
-    .unwrap_or_else(|e| panic!("{e}; QuestDB log:\n{}", questdb.log_tail(30)));
-    let resumed = caught_up.elapsed();
+    .unwrap_or_else(|e| panic!("{e}; log:\n{}", log_tail()));
+    let caught_up = since.elapsed();
     let _ = stop.send(true);
-    let summary = sink
-        .await
+    sink.await
         .unwrap()
         .unwrap_or_else(|f| panic!("the sink gave up: {}", f.error));
-
     let rows = number(&connection, &count).await.expect("row count");
     let distinct = number(
         &connection,
@@ -121,17 +121,95 @@ async fn questdb_killed_and_restarted_mid_stream_loses_nothing() {
     .await
     .expect("distinct ids");
     println!(
-        "QuestDB kill -9 and restart ({restart:.1?}) mid-stream: {RECORDS} produced, {rows} rows, \
-         {distinct} distinct, {} missing, {} duplicated; caught up {resumed:.1?} after the restart; \
-         sink: {} rows in {} records",
+        "{name}: fault took {fault:.1?}; {RECORDS} produced, {rows} rows, {distinct} distinct, \
+         {} missing, {} duplicated; every record committed {caught_up:.1?} after it",
         RECORDS as i64 - distinct,
-        rows - distinct,
-        summary.rows,
-        summary.records
+        rows - distinct
     );
+    Run {
+        fault,
+        caught_up,
+        rows,
+        distinct,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questdb_killed_and_restarted_mid_stream_loses_nothing() {
+    // A QuestDB of its own: the shared one serves the other tests.
+    let questdb = tokio::task::spawn_blocking(|| {
+        let libs = provision::libs()?;
+        let java = provision::java()?;
+        QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT))
+    })
+    .await
+    .expect("start task")
+    .unwrap_or_else(|e| panic!("{e}"));
+    let pg_port = questdb.pg_port;
+    let questdb = Arc::new(Mutex::new(questdb));
+    let (q, tail) = (questdb.clone(), questdb.clone());
+    let run = stream_through(
+        "questdb-restart",
+        &crate::target().bootstrap,
+        pg_port,
+        move || tail.lock().unwrap().log_tail(30),
+        move || {
+            q.lock()
+                .unwrap()
+                .kill_and_restart(start_timeout(QUESTDB_TIMEOUT))
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await;
     assert_eq!(
-        distinct, RECORDS as i64,
+        run.distinct, RECORDS as i64,
         "records missing after the restart"
     );
-    drop(questdb);
+    assert!(
+        run.rows >= run.distinct && run.fault > Duration::ZERO && run.caught_up > Duration::ZERO
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_broker_killed_and_restarted_mid_stream_loses_nothing() {
+    // A ZooKeeper and broker of their own: the shared ones serve the other tests.
+    let kafka = tokio::task::spawn_blocking(|| {
+        let libs = provision::libs()?;
+        let java = provision::java()?;
+        let zk = ZooKeeper::start(&libs, &java, start_timeout(ZOOKEEPER_TIMEOUT))?;
+        let kafka = Kafka::start(
+            &libs,
+            &java,
+            Some(&zk.connect_string()),
+            start_timeout(KAFKA_TIMEOUT),
+        )?;
+        Ok::<_, harness::error::ServiceError>((zk, kafka))
+    })
+    .await
+    .expect("start task")
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (zk, kafka) = kafka;
+    let bootstrap = kafka.bootstrap();
+    let kafka = Arc::new(Mutex::new(kafka));
+    let (k, tail) = (kafka.clone(), kafka.clone());
+    let run = stream_through(
+        "kafka-restart",
+        &bootstrap,
+        crate::target().pg_port,
+        move || tail.lock().unwrap().log_tail(30),
+        move || {
+            k.lock()
+                .unwrap()
+                .kill_and_restart(start_timeout(KAFKA_TIMEOUT))
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await;
+    assert_eq!(
+        run.distinct, RECORDS as i64,
+        "records missing after the restart"
+    );
+    // Broker before ZooKeeper, as the services stop.
+    drop(kafka);
+    drop(zk);
 }

@@ -19,12 +19,22 @@ use crate::provision::Libs;
 
 /// A single Kafka broker (id 0) on 127.0.0.1: in ZooKeeper mode (Kafka 3.x, a local process or a
 /// container) or in KRaft mode (Kafka 4.x, a local process that is its own controller).
-#[derive(Debug)]
 pub struct Kafka {
     pub port: u16,
     /// Spawn (or `docker run`) to ready.
     pub startup: Duration,
     runner: Runner,
+    /// The command that started the process, to start it again on the same port and logs.
+    relaunch: Option<Box<dyn Fn() -> Command + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Kafka {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kafka")
+            .field("port", &self.port)
+            .field("runner", &self.runner)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The broker's settings, the same on both backends (the process backend writes them to
@@ -41,6 +51,9 @@ fn broker_settings(
             ("broker.id", "0".to_owned()),
             ("listeners", format!("PLAINTEXT://{listen_host}:{port}")),
             ("zookeeper.connect", connect.to_owned()),
+            // A broker killed with SIGKILL holds its ZooKeeper registration until its session
+            // expires, and a restarted broker cannot start before: keep that short (fault cases).
+            ("zookeeper.session.timeout.ms", "6000".to_owned()),
         ],
         Coordination::Kraft { controller_port } => vec![
             ("process.roles", "broker,controller".to_owned()),
@@ -157,16 +170,24 @@ impl Kafka {
                 )
             }
         };
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx512m")
-            .arg("-Djava.awt.headless=true")
-            .arg(logging)
-            .arg("-cp")
-            .arg(&libs.kafka_classpath)
-            .arg("kafka.Kafka")
-            .arg(&properties)
-            .current_dir(dir.path());
-        let process = ServiceProcess::spawn("kafka", cmd, dir)?;
+        let (java, classpath, workdir) = (
+            java.to_path_buf(),
+            libs.kafka_classpath.clone(),
+            dir.path().to_path_buf(),
+        );
+        let command = move || {
+            let mut cmd = Command::new(&java);
+            cmd.arg("-Xmx512m")
+                .arg("-Djava.awt.headless=true")
+                .arg(&logging)
+                .arg("-cp")
+                .arg(&classpath)
+                .arg("kafka.Kafka")
+                .arg(&properties)
+                .current_dir(&workdir);
+            cmd
+        };
+        let process = ServiceProcess::spawn("kafka", command(), dir)?;
         let bootstrap = format!("127.0.0.1:{port}");
         let probe = MetadataProbe::for_broker(&bootstrap, port, || process.log_tail(40))?;
         let startup = wait_ready(&process, port, timeout, || probe.check())?;
@@ -175,7 +196,40 @@ impl Kafka {
             port,
             startup,
             runner: Runner::Process(process),
+            relaunch: Some(Box::new(command)),
         })
+    }
+
+    /// Kills the broker with SIGKILL, as a crash would, and starts it again on the same port and
+    /// log dirs; returns once a metadata request lists it again, with how long that took. Local
+    /// processes only (a fault case).
+    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        let Some(relaunch) = &self.relaunch else {
+            return Err(ServiceError::Config(
+                "restarting Kafka is implemented for local processes only".into(),
+            ));
+        };
+        let Runner::Process(process) = &mut self.runner else {
+            unreachable!("relaunch is set for processes only");
+        };
+        let started = std::time::Instant::now();
+        let bootstrap = format!("127.0.0.1:{}", self.port);
+        loop {
+            process.kill_and_respawn(relaunch())?;
+            let probe = MetadataProbe::for_broker(&bootstrap, self.port, || process.log_tail(40))?;
+            let left = timeout.saturating_sub(started.elapsed());
+            match wait_ready(process, self.port, left, || probe.check()) {
+                Ok(_) => return Ok(started.elapsed()),
+                // In ZooKeeper mode the killed broker's registration lives until its session
+                // expires; the new one exits with NodeExists until then: start it again.
+                Err(ServiceError::Exited { log_tail, .. })
+                    if log_tail.contains("NodeExists") && started.elapsed() < timeout =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Starts a broker container from `image` (cp-kafka's environment contract) on a free port
@@ -238,6 +292,7 @@ impl Kafka {
             port,
             startup,
             runner: Runner::Container(container),
+            relaunch: None,
         })
     }
 
