@@ -392,47 +392,17 @@ async fn compare(
 }
 
 fn oracle(envelopes: usize, seed: u64, show: usize) -> ExitCode {
-    use harness::oracle::{corpus, fixture_records, Oracle, Tally};
+    use harness::oracle::{compare_corpus, Oracle};
     let started = Instant::now();
-    let run = || -> Result<Tally, String> {
+    let run = || -> Result<harness::oracle::Tally, String> {
         let mut oracle = Oracle::start(&[("schemas.enable".into(), "true".into())])
             .map_err(|e| e.to_string())?;
-        let mut tally = Tally::default();
-        let mut rng = corpus::Rng::new(seed);
-        let records = fixture_records(&fixture::root()).map_err(|e| e.to_string())?;
-        for (source, value) in &records {
-            let bytes = value.as_deref().map(str::as_bytes);
-            tally
-                .compare(&mut oracle, || source.clone(), bytes)
-                .map_err(|e| e.to_string())?;
-            for (i, m) in value
-                .iter()
-                .flat_map(|v| corpus::mutations(v, &mut rng))
-                .enumerate()
-            {
-                tally
-                    .compare(
-                        &mut oracle,
-                        || format!("{source} mutation {i}"),
-                        Some(m.as_bytes()),
-                    )
-                    .map_err(|e| e.to_string())?;
-            }
-        }
         let bar = ProgressBar::new(envelopes as u64);
-        for i in 0..envelopes {
-            let e = corpus::envelope(&mut rng);
-            tally
-                .compare(
-                    &mut oracle,
-                    || format!("random #{i} (seed {seed})"),
-                    Some(e.as_bytes()),
-                )
-                .map_err(|e| e.to_string())?;
+        let tally = compare_corpus(&mut oracle, &fixture::root(), seed, envelopes, |i| {
             if i % 1000 == 0 {
                 bar.set_position(i as u64);
             }
-        }
+        })?;
         bar.finish_and_clear();
         Ok(tally)
     };

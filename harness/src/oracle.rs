@@ -195,24 +195,8 @@ fn build() -> Result<PathBuf, OracleError> {
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// The sink's decoder, rendered as the oracle renders upstream's: the canonical line, or
@@ -387,6 +371,55 @@ impl Tally {
         }
         s
     }
+}
+
+/// Compares both decoders on every fixture record under `root`, mutations of each, and
+/// `envelopes` random envelopes drawn from `seed`; `progress(i)` is called as random envelopes
+/// go by. The same corpus for the same seed, so a bug can be reproduced.
+pub fn compare_corpus(
+    oracle: &mut Oracle,
+    root: &Path,
+    seed: u64,
+    envelopes: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<Tally, String> {
+    let mut tally = Tally::default();
+    let mut rng = corpus::Rng::new(seed);
+    let records = fixture_records(root).map_err(|e| e.to_string())?;
+    if records.is_empty() {
+        return Err(format!("no fixture records under {}", root.display()));
+    }
+    for (source, value) in &records {
+        let bytes = value.as_deref().map(str::as_bytes);
+        tally
+            .compare(oracle, || source.clone(), bytes)
+            .map_err(|e| e.to_string())?;
+        for (i, m) in value
+            .iter()
+            .flat_map(|v| corpus::mutations(v, &mut rng))
+            .enumerate()
+        {
+            tally
+                .compare(
+                    oracle,
+                    || format!("{source} mutation {i}"),
+                    Some(m.as_bytes()),
+                )
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    for i in 0..envelopes {
+        let e = corpus::envelope(&mut rng);
+        tally
+            .compare(
+                oracle,
+                || format!("random #{i} (seed {seed})"),
+                Some(e.as_bytes()),
+            )
+            .map_err(|e| e.to_string())?;
+        progress(i);
+    }
+    Ok(tally)
 }
 
 /// Every record value of every fixture under `root`, with its fixture line.

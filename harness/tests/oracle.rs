@@ -5,7 +5,7 @@
 //! `cargo run --release -p harness -- oracle --envelopes 100000`.
 
 use harness::fixture;
-use harness::oracle::{corpus, fixture_records, Oracle, Tally, DEVIATIONS};
+use harness::oracle::{compare_corpus, Oracle, DEVIATIONS};
 
 /// Random envelopes drawn in `cargo test` (seconds); `KQ_ORACLE_ENVELOPES` draws more.
 fn sample_size() -> usize {
@@ -19,42 +19,12 @@ fn sample_size() -> usize {
 fn decoder_agrees_with_json_converter_but_for_documented_deviations() {
     let mut oracle = Oracle::start(&[("schemas.enable".into(), "true".into())])
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut tally = Tally::default();
-    let mut rng = corpus::Rng::new(42);
-    let records = fixture_records(&fixture::root()).expect("fixtures");
-    assert!(records.len() > 100, "an empty fixture set is a failure");
-    for (source, value) in &records {
-        let bytes = value.as_deref().map(str::as_bytes);
-        tally
-            .compare(&mut oracle, || source.clone(), bytes)
-            .unwrap_or_else(|e| panic!("{e}"));
-        for (i, m) in value
-            .iter()
-            .flat_map(|v| corpus::mutations(v, &mut rng))
-            .enumerate()
-        {
-            tally
-                .compare(
-                    &mut oracle,
-                    || format!("{source} mutation {i}"),
-                    Some(m.as_bytes()),
-                )
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
-    for i in 0..sample_size() {
-        let e = corpus::envelope(&mut rng);
-        tally
-            .compare(
-                &mut oracle,
-                || format!("random #{i} (seed 42)"),
-                Some(e.as_bytes()),
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    let tally = compare_corpus(&mut oracle, &fixture::root(), 42, sample_size(), |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
     let report = tally.report(10);
     println!("{report}");
     assert!(tally.bugs.is_empty(), "{report}");
+    assert!(tally.total() > 1000, "too few records compared: {report}");
     // The comparison did compare: most records decode the same on both sides.
     assert!(
         tally.identical * 10 > tally.total() * 8,
