@@ -11,7 +11,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_services_answer, one_at_a_time, print_startup, run_aborting_child, run_child, zookeeper,
+    assert_each_service_restarts_with_its_data, assert_services_answer, one_at_a_time,
+    print_startup, run_aborting_child, run_child, zookeeper,
 };
 use harness::services::docker::{self, containers_of_run};
 use harness::services::{Backend, BackendChoice, Services};
@@ -92,6 +93,19 @@ fn containers_answer_and_leave_nothing_behind() {
     drop(services);
     eprintln!("removed in {:.2}s", stopping.elapsed().as_secs_f64());
     // Drop removes the containers itself: nothing to wait for.
+    assert_eq!(no_containers_left(&run), Ok(()));
+}
+
+#[test]
+fn containers_restart_after_sigkill_with_their_data() {
+    if !docker_requested("containers_restart_after_sigkill_with_their_data") {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let mut services = Services::start_on(BackendChoice::Docker).unwrap_or_else(|e| panic!("{e}"));
+    assert_each_service_restarts_with_its_data(&mut services);
+    let run = docker::run_id().to_owned();
+    drop(services);
     assert_eq!(no_containers_left(&run), Ok(()));
 }
 

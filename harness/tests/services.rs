@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{assert_services_answer, one_at_a_time, print_startup, run_aborting_child, zookeeper};
+use common::{
+    assert_each_service_restarts_with_its_data, assert_services_answer, one_at_a_time,
+    print_startup, run_aborting_child, zookeeper,
+};
 use harness::error::ServiceError;
 use harness::process::ServiceProcess;
 use harness::provision;
@@ -34,6 +37,13 @@ fn gone(pids: &[u32], dirs: &[PathBuf]) -> Result<(), String> {
     } else {
         Err(format!("still alive: {live:?}; still there: {left:?}"))
     }
+}
+
+#[test]
+fn services_restart_after_sigkill_with_their_data() {
+    let _turn = one_at_a_time();
+    let mut services = Services::start_on(BackendChoice::Process).unwrap_or_else(|e| panic!("{e}"));
+    assert_each_service_restarts_with_its_data(&mut services);
 }
 
 #[test]

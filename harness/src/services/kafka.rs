@@ -8,10 +8,9 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 
-use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
+use super::docker::{ContainerSpec, Network, ServiceContainer};
 use super::{
-    data_dir, print_ready, retry_on_port_race, wait_ready, write_file, write_log4j_properties,
-    Runner,
+    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Runner,
 };
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
@@ -21,11 +20,9 @@ use crate::provision::Libs;
 /// container) or in KRaft mode (Kafka 4.x, a local process that is its own controller).
 pub struct Kafka {
     pub port: u16,
-    /// Spawn (or `docker run`) to ready.
+    /// Spawn (or container start) to ready.
     pub startup: Duration,
     runner: Runner,
-    /// The command that started the process, to start it again on the same port and logs.
-    relaunch: Option<Box<dyn Fn() -> Command + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Kafka {
@@ -95,6 +92,9 @@ fn broker_settings(
     ]);
     settings
 }
+
+/// What a ZooKeeper-mode broker logs once it registered and listens.
+pub(crate) const KAFKA_STARTED: &str = "[KafkaServer id=0] started";
 
 /// What the broker is coordinated by.
 #[derive(Debug, Clone, Copy)]
@@ -187,38 +187,42 @@ impl Kafka {
                 .current_dir(&workdir);
             cmd
         };
-        let process = ServiceProcess::spawn("kafka", command(), dir)?;
+        let runner = Runner::spawn("kafka", Box::new(command), dir)?;
+        Self::ready(port, runner, timeout, "")
+    }
+
+    /// Waits until a metadata request lists broker 0 on `port`.
+    fn ready(
+        port: u16,
+        runner: Runner,
+        timeout: Duration,
+        detail: &str,
+    ) -> Result<Kafka, ServiceError> {
         let bootstrap = format!("127.0.0.1:{port}");
-        let probe = MetadataProbe::for_broker(&bootstrap, port, || process.log_tail(40))?;
-        let startup = wait_ready(&process, port, timeout, || probe.check())?;
-        print_ready("Kafka", &bootstrap, startup);
+        let startup = {
+            let probe = MetadataProbe::for_broker(&bootstrap, port, || runner.log_tail(40))?;
+            runner.wait_ready("kafka", port, timeout, || probe.check())?
+        };
+        print_ready("Kafka", &format!("{bootstrap}{detail}"), startup);
         Ok(Kafka {
             port,
             startup,
-            runner: Runner::Process(process),
-            relaunch: Some(Box::new(command)),
+            runner,
         })
     }
 
     /// Kills the broker with SIGKILL, as a crash would, and starts it again on the same port and
-    /// log dirs; returns once a metadata request lists it again, with how long that took. Local
-    /// processes only (a fault case).
+    /// log dirs (process or container); returns once a metadata request lists it again, with
+    /// how long that took.
     pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        let Some(relaunch) = &self.relaunch else {
-            return Err(ServiceError::Config(
-                "restarting Kafka is implemented for local processes only".into(),
-            ));
-        };
-        let Runner::Process(process) = &mut self.runner else {
-            unreachable!("relaunch is set for processes only");
-        };
         let started = std::time::Instant::now();
-        let bootstrap = format!("127.0.0.1:{}", self.port);
+        let bootstrap = self.bootstrap();
         loop {
-            process.kill_and_respawn(relaunch())?;
-            let probe = MetadataProbe::for_broker(&bootstrap, self.port, || process.log_tail(40))?;
+            self.runner.kill_and_start_again("kafka")?;
+            let runner = &self.runner;
+            let probe = MetadataProbe::for_broker(&bootstrap, self.port, || runner.log_tail(40))?;
             let left = timeout.saturating_sub(started.elapsed());
-            match wait_ready(process, self.port, left, || probe.check()) {
+            match runner.wait_ready("kafka", self.port, left, || probe.check()) {
                 Ok(_) => return Ok(started.elapsed()),
                 // In ZooKeeper mode the killed broker's registration lives until its session
                 // expires; the new one exits with NodeExists until then: start it again.
@@ -275,25 +279,18 @@ impl Kafka {
             network,
             bridge_network: bridge_network.map(str::to_owned),
             ports: vec![port],
-        };
-        let as_service_error = |e: ContainerError| e.into_service_error("kafka");
-        let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
-        let bootstrap = format!("127.0.0.1:{port}");
-        let probe = MetadataProbe::for_broker(&bootstrap, port, || container.log_tail(40))?;
-        let startup = container
-            .wait_ready(port, timeout, || probe.check())
-            .map_err(as_service_error)?;
-        print_ready(
-            "Kafka",
-            &format!("{bootstrap} (container {})", container.name()),
-            startup,
-        );
-        Ok(Kafka {
             port,
-            startup,
-            runner: Runner::Container(container),
-            relaunch: None,
-        })
+            ready_line: KAFKA_STARTED,
+            timeout,
+        };
+        let container = ServiceContainer::run(&spec).map_err(|e| e.into_service_error("kafka"))?;
+        let detail = format!(" (container {})", container.name());
+        Self::ready(
+            port,
+            Runner::Container(Box::new(container)),
+            timeout,
+            &detail,
+        )
     }
 
     /// `127.0.0.1:<port>`, for `bootstrap.servers`.

@@ -28,6 +28,7 @@ use std::fmt;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::str::FromStr;
 use std::sync::OnceLock;
 use std::thread;
@@ -35,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::error::ServiceError;
+use crate::error::{ContainerError, ServiceError};
 use crate::process::ServiceProcess;
 use crate::provision;
 use crate::versions::{KafkaMode, Versions};
@@ -128,24 +129,49 @@ impl BackendChoice {
     }
 }
 
-/// What runs a service: a local process or a container.
-#[derive(Debug)]
+/// The command that starts a service's process, again on the same ports and data after a crash.
+pub(crate) type Relaunch = Box<dyn Fn() -> Command + Send + Sync>;
+
+/// What runs a service: a local process or a container. The one place the two backends
+/// differ once a service is started: its log, its readiness wait, a crash and a restart.
 pub(crate) enum Runner {
-    Process(ServiceProcess),
-    Container(docker::ServiceContainer),
+    Process {
+        process: ServiceProcess,
+        relaunch: Relaunch,
+    },
+    Container(Box<docker::ServiceContainer>),
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Runner::Process { process, .. } => f.debug_tuple("Process").field(process).finish(),
+            Runner::Container(c) => f.debug_tuple("Container").field(c).finish(),
+        }
+    }
 }
 
 impl Runner {
+    /// Spawns `relaunch()`'s process in `dir` (not yet ready).
+    pub(crate) fn spawn(
+        service: &'static str,
+        relaunch: Relaunch,
+        dir: TempDir,
+    ) -> Result<Runner, ServiceError> {
+        let process = ServiceProcess::spawn(service, relaunch(), dir)?;
+        Ok(Runner::Process { process, relaunch })
+    }
+
     fn log_tail(&self, lines: usize) -> String {
         match self {
-            Runner::Process(p) => p.log_tail(lines),
+            Runner::Process { process, .. } => process.log_tail(lines),
             Runner::Container(c) => c.log_tail(lines),
         }
     }
 
     fn process(&self, service: &str) -> &ServiceProcess {
         match self {
-            Runner::Process(p) => p,
+            Runner::Process { process, .. } => process,
             Runner::Container(c) => panic!(
                 "{service} runs in container {} (docker backend), not as a local process; \
                  use .container(), or KQ_BACKEND=process for tests about processes",
@@ -156,8 +182,41 @@ impl Runner {
 
     fn container(&self) -> Option<&docker::ServiceContainer> {
         match self {
-            Runner::Process(_) => None,
+            Runner::Process { .. } => None,
             Runner::Container(c) => Some(c),
+        }
+    }
+
+    /// Waits until `probe` (dialling `port`) succeeds, failing fast if the process or container
+    /// is gone, and with the last probe result and the log tail after `timeout`. Returns the
+    /// time since the (last) start.
+    pub(crate) fn wait_ready(
+        &self,
+        service: &'static str,
+        port: u16,
+        timeout: Duration,
+        probe: impl FnMut() -> Result<(), String>,
+    ) -> Result<Duration, ServiceError> {
+        match self {
+            Runner::Process { process, .. } => wait_ready(process, port, timeout, probe),
+            Runner::Container(c) => c
+                .wait_ready(timeout, probe)
+                .map_err(|e| e.into_service_error(service)),
+        }
+    }
+
+    /// Kills the service with SIGKILL, as a crash would, and starts it again on the same ports
+    /// and data (the process's data dir, the container's filesystem). Does not wait for it.
+    pub(crate) fn kill_and_start_again(
+        &mut self,
+        service: &'static str,
+    ) -> Result<(), ServiceError> {
+        match self {
+            Runner::Process { process, relaunch } => process.kill_and_respawn(relaunch()),
+            Runner::Container(c) => c
+                .kill()
+                .and_then(|()| c.start_again())
+                .map_err(|e| e.into_service_error(service)),
         }
     }
 }
@@ -178,7 +237,7 @@ pub struct Services {
     pub versions: Versions,
     /// How long each step took: `provision` (finding or filling the jar cache; `images` with
     /// the docker backend: checking they are present), then `zookeeper`, `kafka`, `questdb`
-    /// (spawn or `docker run` to ready; QuestDB starts in parallel with the other two).
+    /// (spawn or container start to ready; QuestDB starts in parallel with the other two).
     pub startup: Vec<(&'static str, Duration)>,
     /// Where they run.
     pub backend: Backend,
@@ -284,7 +343,7 @@ impl Services {
     /// Starts the services as containers of the images in [`docker::Images::from_env`],
     /// networked as `KQ_DOCKER_NETWORK` says. Never pulls: a missing image is an error.
     fn start_containers(versions: &Versions) -> Result<Services, ServiceError> {
-        let wrap = |e: docker::ContainerError| e.into_service_error("docker");
+        let wrap = |e: ContainerError| e.into_service_error("docker");
         if !versions.is_default() {
             return Err(ServiceError::Config(format!(
                 "the docker backend runs the pinned default versions only (its images are built \
@@ -410,15 +469,15 @@ impl Drop for Services {
         let containers: Vec<&docker::ServiceContainer> =
             runners.iter().filter_map(|r| r.container()).collect();
         if !containers.is_empty() {
-            // Throw-away containers: no clean stop to wait for, so remove all three with one
-            // command (the engine stops them in parallel); their own drops then do nothing.
+            // Throw-away containers: no clean stop to wait for, so remove all three at once;
+            // their own drops then do nothing.
             docker::remove_all(&containers);
         }
         // Stop Kafka and QuestDB together; the fields' own drops then wait for them in
         // declaration order and stop ZooKeeper last.
         for runner in &runners[..2] {
-            if let Runner::Process(p) = runner {
-                p.begin_shutdown();
+            if let Runner::Process { process, .. } = runner {
+                process.begin_shutdown();
             }
         }
     }

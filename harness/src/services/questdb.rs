@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
-use super::{data_dir, print_ready, retry_on_port_race, wait_ready, Runner, QUESTDB_TIMEOUT};
+use super::docker::{ContainerSpec, Network, ServiceContainer};
+use super::{data_dir, print_ready, retry_on_port_race, Runner, QUESTDB_TIMEOUT};
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
@@ -21,11 +21,9 @@ pub struct QuestDb {
     pub ilp_port: u16,
     /// Minimal HTTP server (health).
     pub http_min_port: u16,
-    /// Spawn (or `docker run`) to ready.
+    /// Spawn (or container start) to ready.
     pub startup: Duration,
     runner: Runner,
-    /// The command that started the process, to start it again on the same ports and data.
-    relaunch: Option<Box<dyn Fn() -> Command + Send + Sync>>,
 }
 
 impl std::fmt::Debug for QuestDb {
@@ -37,6 +35,9 @@ impl std::fmt::Debug for QuestDb {
             .finish_non_exhaustive()
     }
 }
+
+/// What QuestDB logs once its servers listen.
+pub(crate) const QUESTDB_STARTED: &str = "enjoy";
 
 /// QuestDB's settings, the same on both backends (it reads `QDB_*` itself, in the official
 /// image too): the four listeners on `bind_host`, no telemetry, no UDP line protocol.
@@ -147,17 +148,8 @@ impl QuestDb {
                 .current_dir(&dir);
             cmd
         };
-        let cmd = command();
-        let process = ServiceProcess::spawn("questdb", cmd, root)?;
-        let startup = wait_ready(&process, http_port, options.timeout, || ping(http_port))?;
-        print_ready(
-            "QuestDB",
-            &format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port})"),
-            startup,
-        );
-        let mut questdb = Self::running(&ports, startup, Runner::Process(process));
-        questdb.relaunch = Some(Box::new(command));
-        Ok(questdb)
+        let runner = Runner::spawn("questdb", Box::new(command), root)?;
+        Self::ready(&ports, runner, options.timeout, "")
     }
 
     /// Starts a QuestDB container from `image` (the official image's environment contract) on
@@ -199,52 +191,54 @@ impl QuestDb {
             network,
             bridge_network: bridge_network.map(str::to_owned),
             ports: ports.clone(),
+            port: http_port,
+            ready_line: QUESTDB_STARTED,
+            timeout: options.timeout,
         };
-        let as_service_error = |e: ContainerError| e.into_service_error("questdb");
-        let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
-        let startup = container
-            .wait_ready(http_port, options.timeout, || ping(http_port))
-            .map_err(as_service_error)?;
-        print_ready(
-            "QuestDB",
-            &format!(
-                "127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port}, container {})",
-                container.name()
-            ),
-            startup,
-        );
-        Ok(Self::running(&ports, startup, Runner::Container(container)))
+        let container =
+            ServiceContainer::run(&spec).map_err(|e| e.into_service_error("questdb"))?;
+        let detail = format!(", container {}", container.name());
+        Self::ready(
+            &ports,
+            Runner::Container(Box::new(container)),
+            options.timeout,
+            &detail,
+        )
     }
 
-    /// The QuestDB on `ports`, in the order [`Self::start_once`] and
-    /// [`Self::start_container_once`] assign them: HTTP, PG wire, ILP, HTTP min.
-    fn running(ports: &[u16], startup: Duration, runner: Runner) -> QuestDb {
-        QuestDb {
-            pg_port: ports[1],
-            http_port: ports[0],
+    /// Waits until `/ping` answers on the QuestDB on `ports`, in the order [`Self::start_once`]
+    /// and [`Self::start_container_once`] assign them: HTTP, PG wire, ILP, HTTP min.
+    fn ready(
+        ports: &[u16],
+        runner: Runner,
+        timeout: Duration,
+        detail: &str,
+    ) -> Result<QuestDb, ServiceError> {
+        let (http_port, pg_port) = (ports[0], ports[1]);
+        let startup = runner.wait_ready("questdb", http_port, timeout, || ping(http_port))?;
+        print_ready(
+            "QuestDB",
+            &format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port}{detail})"),
+            startup,
+        );
+        Ok(QuestDb {
+            pg_port,
+            http_port,
             ilp_port: ports[2],
             http_min_port: ports[3],
             startup,
             runner,
-            relaunch: None,
-        }
+        })
     }
 
     /// Kills QuestDB with SIGKILL, as a crash would, and starts it again on the same ports and
-    /// data directory; returns once `/ping` answers, with how long the restart took. Local
-    /// processes only (a fault case).
+    /// data (process or container); returns once `/ping` answers, with how long the restart
+    /// took.
     pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        let Some(relaunch) = &self.relaunch else {
-            return Err(ServiceError::Config(
-                "restarting QuestDB is implemented for local processes only".into(),
-            ));
-        };
-        let Runner::Process(process) = &mut self.runner else {
-            unreachable!("relaunch is set for processes only");
-        };
-        process.kill_and_respawn(relaunch())?;
+        self.runner.kill_and_start_again("questdb")?;
         let http_port = self.http_port;
-        wait_ready(process, http_port, timeout, || ping(http_port))
+        self.runner
+            .wait_ready("questdb", http_port, timeout, || ping(http_port))
     }
 
     /// A tokio-postgres / libpq connection string.

@@ -4,10 +4,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
+use super::docker::{ContainerSpec, Network, ServiceContainer};
 use super::{
-    data_dir, print_ready, retry_on_port_race, wait_ready, write_file, write_log4j_properties,
-    Runner,
+    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Runner,
 };
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
@@ -17,7 +16,7 @@ use crate::provision::Libs;
 #[derive(Debug)]
 pub struct ZooKeeper {
     pub port: u16,
-    /// Spawn (or `docker run`) to ready.
+    /// Spawn (or container start) to ready.
     pub startup: Duration,
     runner: Runner,
     /// Where Kafka reaches it: `127.0.0.1:<port>`, or with bridge networking
@@ -29,6 +28,8 @@ pub struct ZooKeeper {
 /// (`ruok`) and no admin server (it would take :8080).
 const FOUR_LETTER_WORDS: &str = "ruok,srvr";
 const TICK_TIME_MS: &str = "2000";
+/// What ZooKeeper logs once its client port listens.
+pub(crate) const ZOOKEEPER_STARTED: &str = "binding to port";
 
 impl ZooKeeper {
     /// Starts ZooKeeper on a free port and waits until `ruok` answers `imok`.
@@ -56,24 +57,53 @@ impl ZooKeeper {
             ),
         )?;
         let log4j = write_log4j_properties(dir.path())?;
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx256m")
-            .arg("-Djava.awt.headless=true")
-            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
-            .arg("-cp")
-            .arg(&libs.kafka_classpath)
-            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-            .arg(&cfg)
-            .current_dir(dir.path());
-        let process = ServiceProcess::spawn("zookeeper", cmd, dir)?;
-        let startup = wait_ready(&process, port, timeout, || ruok(port))?;
-        print_ready("ZooKeeper", &format!("127.0.0.1:{port}"), startup);
+        let (java, classpath, workdir) = (
+            java.to_path_buf(),
+            libs.kafka_classpath.clone(),
+            dir.path().to_path_buf(),
+        );
+        let command = move || {
+            let mut cmd = Command::new(&java);
+            cmd.arg("-Xmx256m")
+                .arg("-Djava.awt.headless=true")
+                .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+                .arg("-cp")
+                .arg(&classpath)
+                .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+                .arg(&cfg)
+                .current_dir(&workdir);
+            cmd
+        };
+        let runner = Runner::spawn("zookeeper", Box::new(command), dir)?;
+        Self::ready(port, runner, timeout, format!("127.0.0.1:{port}"), "")
+    }
+
+    /// Waits until `ruok` on `port` answers `imok`.
+    fn ready(
+        port: u16,
+        runner: Runner,
+        timeout: Duration,
+        peer_connect: String,
+        detail: &str,
+    ) -> Result<ZooKeeper, ServiceError> {
+        let startup = runner.wait_ready("zookeeper", port, timeout, || ruok(port))?;
+        print_ready("ZooKeeper", &format!("127.0.0.1:{port}{detail}"), startup);
         Ok(ZooKeeper {
             port,
             startup,
-            runner: Runner::Process(process),
-            peer_connect: format!("127.0.0.1:{port}"),
+            runner,
+            peer_connect,
         })
+    }
+
+    /// Kills ZooKeeper with SIGKILL, as a crash would, and starts it again on the same port and
+    /// data (process or container); returns once `ruok` answers again, with how long the
+    /// restart took.
+    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        self.runner.kill_and_start_again("zookeeper")?;
+        let port = self.port;
+        self.runner
+            .wait_ready("zookeeper", port, timeout, || ruok(port))
     }
 
     /// Starts a ZooKeeper container from `image` (cp-zookeeper's environment contract) on a
@@ -126,27 +156,24 @@ impl ZooKeeper {
             network,
             bridge_network: bridge_network.map(str::to_owned),
             ports: vec![port],
+            port,
+            ready_line: ZOOKEEPER_STARTED,
+            timeout,
         };
-        let as_service_error = |e: ContainerError| e.into_service_error("zookeeper");
-        let container = ServiceContainer::run(&spec).map_err(as_service_error)?;
-        let startup = container
-            .wait_ready(port, timeout, || ruok(port))
-            .map_err(as_service_error)?;
-        print_ready(
-            "ZooKeeper",
-            &format!("127.0.0.1:{port} (container {})", container.name()),
-            startup,
-        );
+        let container =
+            ServiceContainer::run(&spec).map_err(|e| e.into_service_error("zookeeper"))?;
         let peer_connect = match bridge_network {
             Some(_) if network == Network::Bridge => format!("{}:{port}", container.name()),
             _ => format!("127.0.0.1:{port}"),
         };
-        Ok(ZooKeeper {
+        let detail = format!(" (container {})", container.name());
+        Self::ready(
             port,
-            startup,
-            runner: Runner::Container(container),
+            Runner::Container(Box::new(container)),
+            timeout,
             peer_connect,
-        })
+            &detail,
+        )
     }
 
     /// `127.0.0.1:<port>`, for `zookeeper.connect`.

@@ -65,6 +65,15 @@ pub fn assert_services_answer(services: &Services) {
 }
 
 fn pg_select_1(pg_port: u16) -> Result<i32, String> {
+    let rows = pg_simple(pg_port, "SELECT 1")?;
+    rows.first()
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| format!("SELECT 1 answered {rows:?}"))
+}
+
+/// Runs `sql` (statements separated by `;`) over PG wire's simple protocol; the first column
+/// of every row, as text.
+fn pg_simple(pg_port: u16, sql: &str) -> Result<Vec<String>, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -75,15 +84,66 @@ fn pg_select_1(pg_port: u16) -> Result<i32, String> {
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let connection = tokio::spawn(connection);
-        let row = client
-            .query_one("SELECT 1", &[])
+        let mut rows = Vec::new();
+        for message in client
+            .simple_query(sql)
             .await
-            .map_err(|e| format!("SELECT 1: {e}"))?;
-        let one: i32 = row.try_get(0).map_err(|e| format!("column 0: {e}"))?;
+            .map_err(|e| format!("{sql}: {e}"))?
+        {
+            if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                rows.push(row.get(0).unwrap_or_default().to_owned());
+            }
+        }
         drop(client);
         let _ = connection.await;
-        Ok(one)
+        Ok(rows)
     })
+}
+
+/// Kills each service with SIGKILL and starts it again, and checks it comes back on the same
+/// ports with its data: a QuestDB row and a Kafka record written before the crash are there
+/// after it, and the broker still answers after ZooKeeper was restarted under it.
+pub fn assert_each_service_restarts_with_its_data(services: &mut Services) {
+    let endpoints = services.endpoints();
+    let timeout = Duration::from_secs(90);
+
+    pg_simple(
+        endpoints.pg_port,
+        "CREATE TABLE crash_kept (x INT); INSERT INTO crash_kept VALUES (7)",
+    )
+    .unwrap();
+    let took = services.questdb.kill_and_restart(timeout).unwrap();
+    eprintln!("QuestDB restarted in {:.1}s", took.as_secs_f64());
+    assert_eq!(services.endpoints(), endpoints, "QuestDB moved");
+    assert_eq!(
+        pg_simple(endpoints.pg_port, "SELECT x FROM crash_kept"),
+        Ok(vec!["7".to_owned()])
+    );
+
+    let topic = "crash-kept";
+    let produced = harness::kafka::produce_many(
+        &endpoints.kafka_bootstrap,
+        topic,
+        std::iter::once(b"kept".to_vec()),
+    )
+    .unwrap();
+    assert_eq!(produced, 1);
+    let took = services.kafka.kill_and_restart(timeout).unwrap();
+    eprintln!("Kafka restarted in {:.1}s", took.as_secs_f64());
+    // Ready means the broker answers; its partitions have leaders a moment later.
+    harness::wait::wait_until("the record produced before the crash", timeout, || {
+        match harness::kafka::high_watermark(&endpoints.kafka_bootstrap, topic, 0) {
+            Ok(1) => Ok(()),
+            other => Err(format!("high watermark of {topic}/0: {other:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", services.kafka.log_tail(30)));
+
+    let zookeeper = services.zookeeper.as_mut().expect("ZooKeeper mode");
+    let took = zookeeper.kill_and_restart(timeout).unwrap();
+    eprintln!("ZooKeeper restarted in {:.1}s", took.as_secs_f64());
+    services::ruok(zookeeper.port).unwrap();
+    assert_services_answer(services);
 }
 
 /// Runs test `test` of this binary alone in a child process, with `env` added, and waits for it.
