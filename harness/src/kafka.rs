@@ -83,10 +83,26 @@ pub async fn produce(
     topic: &str,
     values: &[Option<&[u8]>],
 ) -> Result<(), KafkaError> {
+    let records: Vec<KeyedRecord<'_>> = values.iter().map(|v| (None, *v)).collect();
+    produce_keyed(bootstrap, topic, &records).await
+}
+
+/// A record's key and value; `None` is a null key or value.
+pub type KeyedRecord<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// [`produce`] of (key, value) records.
+pub async fn produce_keyed(
+    bootstrap: &str,
+    topic: &str,
+    records: &[KeyedRecord<'_>],
+) -> Result<(), KafkaError> {
     let producer = shared_producer(bootstrap)?;
-    let mut pending = Vec::with_capacity(values.len());
-    for (i, value) in values.iter().enumerate() {
-        let mut record: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).partition(0);
+    let mut pending = Vec::with_capacity(records.len());
+    for (i, (key, value)) in records.iter().enumerate() {
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).partition(0);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
         if let Some(v) = value {
             record = record.payload(v);
         }

@@ -61,6 +61,21 @@ pub enum PkMode {
     /// The `pk.fields` of the value identify a row (only with `insert.mode=upsert` on a native
     /// table, where they become DEDUP UPSERT KEYS).
     RecordValue,
+    /// The record key (its `pk.fields`, or all its fields) identifies a row, in columns of its
+    /// own (only with `insert.mode=upsert` on a native table, where they become DEDUP UPSERT
+    /// KEYS).
+    RecordKey,
+}
+
+/// How record keys are read, with `pk.mode=record_key` (`key.converter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyConverter {
+    /// `org.apache.kafka.connect.json.JsonConverter` with schemas (the default, like values):
+    /// each key is a `{"schema":...,"payload":...}` envelope.
+    Json,
+    /// `org.apache.kafka.connect.storage.StringConverter`: the key's bytes as an optional
+    /// string (UTF-8).
+    String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +100,11 @@ pub struct SinkConfig {
     pub topics: Topics,
     pub connection: Connection,
     pub pk_mode: PkMode,
+    /// `pk.fields`: with `pk.mode=record_key`, the key's fields (or the one column of a primitive
+    /// key) that identify a row.
+    pub pk_fields: Vec<String>,
+    /// How keys are read; used with `pk.mode=record_key` only (keys are not read otherwise).
+    pub key_converter: KeyConverter,
     pub auto_create: bool,
     pub auto_evolve: bool,
     pub table_name_format: String,
@@ -150,6 +170,9 @@ const KNOWN_KEYS: &[&str] = &[
     "table.wal.enabled",
     "client.conf.string",
 ];
+
+const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 
 const JDBC_SINK_CLASSES: &[&str] = &[
     "io.confluent.connect.jdbc.JdbcSinkConnector",
@@ -230,10 +253,11 @@ impl SinkConfig {
             "none" => PkMode::None,
             "kafka" => PkMode::Kafka,
             "record_value" if upsert => PkMode::RecordValue,
+            "record_key" if upsert => PkMode::RecordKey,
             other => {
                 return Err(err(
                     "pk.mode",
-                    format!("`{other}` is not supported; use `none` or `kafka` (or `record_value` with insert.mode=upsert on a native table)"),
+                    format!("`{other}` is not supported; use `none` or `kafka` (or `record_value` / `record_key` with insert.mode=upsert on a native table)"),
                 ))
             }
         };
@@ -246,8 +270,9 @@ impl SinkConfig {
                         return Err(err("pk.fields", "missing: insert.mode=upsert with pk.mode=record_value needs the value fields that identify a row"))
                     }
                     (true, PkMode::RecordValue) => Dedup::Fields(pk_fields.clone()),
+                    (true, PkMode::RecordKey) => Dedup::RecordKey,
                     (true, _) => {
-                        return Err(err("pk.mode", "insert.mode=upsert needs pk.mode=record_value and pk.fields"))
+                        return Err(err("pk.mode", "insert.mode=upsert needs pk.mode=record_value and pk.fields, or pk.mode=record_key"))
                     }
                 };
                 if native.dedup != Dedup::None && !native.wal {
@@ -286,14 +311,34 @@ impl SinkConfig {
                 return Err(err("dialect.name", format!("`{dialect}` is not supported; QuestDB speaks the PostgreSQL wire protocol, use PostgreSqlDatabaseDialect")));
             }
         }
-        for key in ["key.converter", "value.converter"] {
-            if let Some(class) = p.get(key) {
-                if key == "value.converter"
-                    && class != "org.apache.kafka.connect.json.JsonConverter"
-                {
-                    return Err(err(key, format!("`{class}` is not supported; values are decoded as org.apache.kafka.connect.json.JsonConverter does")));
-                }
+        if let Some(class) = p.get("value.converter") {
+            if class != JSON_CONVERTER {
+                return Err(err(
+                    "value.converter",
+                    format!(
+                        "`{class}` is not supported; values are decoded as {JSON_CONVERTER} does"
+                    ),
+                ));
             }
+        }
+        // Keys are read only with pk.mode=record_key; otherwise key.converter is ignored, as
+        // the JDBC sink ignores keys then.
+        let key_converter = match p.get("key.converter") {
+            None | Some(JSON_CONVERTER) => KeyConverter::Json,
+            Some(STRING_CONVERTER) => KeyConverter::String,
+            Some(class) if pk_mode == PkMode::RecordKey => {
+                return Err(err("key.converter", format!("`{class}` is not supported with pk.mode=record_key; use {JSON_CONVERTER} (keys with schemas) or {STRING_CONVERTER}")));
+            }
+            Some(_) => KeyConverter::Json,
+        };
+        if pk_mode == PkMode::RecordKey
+            && key_converter == KeyConverter::Json
+            && !p.bool("key.converter.schemas.enable", true)?
+        {
+            return Err(err(
+                "key.converter.schemas.enable",
+                "must be true with pk.mode=record_key: the key's schema gives its columns",
+            ));
         }
         if !p.bool("value.converter.schemas.enable", true)? {
             return Err(err(
@@ -394,6 +439,8 @@ impl SinkConfig {
             topics,
             connection,
             pk_mode,
+            pk_fields,
+            key_converter,
             auto_create: p.bool("auto.create", false)?,
             auto_evolve: p.bool("auto.evolve", false)?,
             table_name_format,
@@ -605,9 +652,14 @@ mod tests {
         "insert.mode"
     )]
     #[case::record_value_not_native("pk.mode=record_value\npk.fields=id", "pk.mode")]
-    #[case::record_key_native(
-        "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key\npk.fields=id",
-        "pk.mode"
+    #[case::record_key_insert("timestamp.field.name=at\npk.mode=record_key", "pk.mode")]
+    #[case::record_key_bytes(
+        "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key\nkey.converter=org.apache.kafka.connect.converters.ByteArrayConverter",
+        "key.converter"
+    )]
+    #[case::record_key_schemaless(
+        "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key\nkey.converter.schemas.enable=false",
+        "key.converter.schemas.enable"
     )]
     #[case::upsert_without_fields(
         "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_value",
@@ -711,6 +763,26 @@ mod tests {
         let c = config("timestamp.field.name=at\ntable.partition.by=NONE\ntable.wal.enabled=false")
             .unwrap();
         assert!(!c.native.unwrap().wal);
+    }
+
+    #[test]
+    fn upsert_by_key_reads_keys_with_the_key_converter() {
+        let c = config("timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key").unwrap();
+        assert_eq!(
+            (c.pk_mode, c.key_converter, c.native.unwrap().dedup),
+            (PkMode::RecordKey, KeyConverter::Json, Dedup::RecordKey)
+        );
+        let c = config(
+            "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key\npk.fields=id\nkey.converter=org.apache.kafka.connect.storage.StringConverter",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.key_converter, c.pk_fields),
+            (KeyConverter::String, vec!["id".to_owned()])
+        );
+        // Without pk.mode=record_key keys are not read, so any key.converter will do.
+        let c = config("key.converter=org.apache.kafka.connect.converters.ByteArrayConverter");
+        assert!(c.is_ok(), "{c:?}");
     }
 
     #[test]

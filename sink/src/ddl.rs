@@ -31,7 +31,7 @@ pub fn create_table(table: &str, columns: &[Column]) -> String {
 pub fn create_table_for(table: &str, columns: &[Column], native: Option<&NativeTable>) -> String {
     let mut sql = create_table(table, columns);
     if let Some(native) = native {
-        sql.push_str(&native.create_suffix());
+        sql.push_str(&native.create_suffix(columns));
     }
     sql
 }

@@ -34,6 +34,11 @@ pub enum Problem {
         "the value is null (a tombstone); with pk.mode=none there is nothing to write or delete"
     )]
     Tombstone,
+    /// The record key could not be read (`pk.mode=record_key`).
+    #[error("record key: {0}")]
+    Key(String),
+    #[error("the record has no key, but pk.mode=record_key takes the row's key columns from it")]
+    MissingKey,
     #[error("{0}")]
     Mapping(#[from] MappingError),
     #[error("table \"{table}\" is missing and auto-creation is disabled; set auto.create=true or create the table first")]
@@ -54,6 +59,7 @@ impl Problem {
     pub fn stage(&self) -> &'static str {
         match self {
             Problem::Decode(_) | Problem::Tombstone => "VALUE_CONVERTER",
+            Problem::Key(_) | Problem::MissingKey => "KEY_CONVERTER",
             _ => "TASK_PUT",
         }
     }

@@ -57,6 +57,9 @@ pub enum Source {
     KafkaOffset,
     /// The Kafka record timestamp (`timestamp.kafka.native=true`, see [`crate::native`]).
     KafkaTimestamp,
+    /// The record key (`pk.mode=record_key`): the whole key when its schema is primitive,
+    /// else the key struct's field at this index.
+    Key(Option<usize>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +113,10 @@ pub enum MappingError {
     NoKafkaTimestamp,
     #[error("the record value is null but the table needs a struct (a tombstone cannot be written with pk.mode=none)")]
     NullValue,
+    #[error("pk.mode=record_key: {why}")]
+    Key { why: String },
+    #[error("field \"{field}\" of the record key is null, but it identifies the row (pk.mode=record_key)")]
+    NullKey { field: String },
 }
 
 /// The columns a table needs for records of `schema`, in the order the JDBC sink declares them:
@@ -154,6 +161,60 @@ pub fn columns(
         });
     }
     Ok(out)
+}
+
+/// The columns the record key gives a table with `pk.mode=record_key`, as the JDBC sink takes
+/// them: a primitive key is one column named by the single `pk.fields` entry; a struct key gives
+/// the fields `pk.fields` names, or all of them when it names none. Key columns are NOT NULL.
+pub fn key_columns(key: &Schema, pk_fields: &[String]) -> Result<Vec<Column>, MappingError> {
+    let key_error = |why: String| MappingError::Key { why };
+    let column = |name: &str, schema: &Schema, index| -> Result<Column, MappingError> {
+        check_column_name(name)?;
+        Ok(Column {
+            name: name.to_owned(),
+            sql_type: sql_type(name, schema)?,
+            nullable: false,
+            has_default: false,
+            source: Source::Key(index),
+        })
+    };
+    match &key.ty {
+        Type::Struct(fields) if pk_fields.is_empty() => fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| column(&f.name, &f.schema, Some(i)))
+            .collect(),
+        Type::Struct(fields) => pk_fields
+            .iter()
+            .map(|name| match fields.iter().position(|f| &f.name == name) {
+                Some(i) => column(name, &fields[i].schema, Some(i)),
+                None => Err(key_error(format!(
+                    "pk.fields names \"{name}\", which is not a field of the record key ({})",
+                    key.describe()
+                ))),
+            })
+            .collect(),
+        Type::Array(_) | Type::Map(_, _) => Err(key_error(format!(
+            "the record key is {}; a key must be a primitive or a struct",
+            key.describe()
+        ))),
+        _ => match pk_fields {
+            [name] => Ok(vec![column(name, key, None)?]),
+            _ => Err(key_error(format!(
+                "the record key is {}, a primitive: pk.fields must name exactly one column for it, not {pk_fields:?}",
+                key.describe()
+            ))),
+        },
+    }
+}
+
+/// The key columns first, then the value's columns except those the key already gives (the
+/// JDBC sink's order, and its rule that a key field wins over a value field of the same name).
+pub fn with_key_columns(key: Vec<Column>, value: Vec<Column>) -> Vec<Column> {
+    let mut columns = key;
+    let taken: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    columns.extend(value.into_iter().filter(|c| !taken.contains(&c.name)));
+    columns
 }
 
 /// The DDL type for one field's schema.
@@ -293,10 +354,12 @@ pub struct Coordinates<'a> {
     pub timestamp_ms: Option<i64>,
 }
 
-/// The parameters for one row: `value` must be the struct the columns were made from.
+/// The parameters for one row: `value` must be the struct the columns were made from, and `key`
+/// the record key they were made from with `pk.mode=record_key`.
 pub fn row(
     columns: &[Column],
     value: &Value,
+    key: Option<&Value>,
     at: Coordinates<'_>,
 ) -> Result<Vec<SqlParam>, MappingError> {
     let fields = match value {
@@ -321,6 +384,22 @@ pub fn row(
                 .ok_or(MappingError::NoKafkaTimestamp),
             Source::Field(index) => {
                 let value = fields.get(index).map(|(_, v)| v).unwrap_or(&Value::Null);
+                param(column, value)
+            }
+            Source::Key(index) => {
+                let whole = key.unwrap_or(&Value::Null);
+                let value = match (index, whole) {
+                    (None, whole) => whole,
+                    (Some(i), Value::Struct(fields)) => {
+                        fields.get(i).map(|(_, v)| v).unwrap_or(&Value::Null)
+                    }
+                    (Some(_), _) => &Value::Null,
+                };
+                if matches!(value, Value::Null) {
+                    return Err(MappingError::NullKey {
+                        field: column.name.clone(),
+                    });
+                }
                 param(column, value)
             }
         })
@@ -591,12 +670,113 @@ mod kafka_timestamp_tests {
         }];
         let value = Value::Struct(vec![]);
         assert_eq!(
-            row(&columns, &value, at(Some(1_700_000_000_123))).unwrap(),
+            row(&columns, &value, None, at(Some(1_700_000_000_123))).unwrap(),
             vec![SqlParam::TimestampMicros(1_700_000_000_123_000)]
         );
         assert_eq!(
-            row(&columns, &value, at(None)).unwrap_err(),
+            row(&columns, &value, None, at(None)).unwrap_err(),
             MappingError::NoKafkaTimestamp
+        );
+    }
+}
+
+#[cfg(test)]
+mod record_key_tests {
+    use super::*;
+    use crate::connect::schema::Field;
+
+    fn int32() -> Schema {
+        Schema::new(Type::Int32)
+    }
+
+    fn struct_of(fields: &[(&str, Schema)]) -> Schema {
+        Schema::new(Type::Struct(
+            fields
+                .iter()
+                .map(|(n, s)| Field::new(*n, s.clone()))
+                .collect(),
+        ))
+    }
+
+    fn names(columns: &[Column]) -> Vec<(&str, Source)> {
+        columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.source.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_struct_key_gives_its_named_fields_or_all_of_them() {
+        let key = struct_of(&[("id", int32()), ("region", Schema::new(Type::String))]);
+        let all = key_columns(&key, &[]).unwrap();
+        assert_eq!(
+            names(&all),
+            [
+                ("id", Source::Key(Some(0))),
+                ("region", Source::Key(Some(1)))
+            ]
+        );
+        assert!(all.iter().all(|c| !c.nullable), "key columns are NOT NULL");
+        let named = key_columns(&key, &["region".to_owned()]).unwrap();
+        assert_eq!(names(&named), [("region", Source::Key(Some(1)))]);
+        let e = key_columns(&key, &["nope".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"nope\"") && e.contains("not a field of the record key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_primitive_key_is_the_one_column_pk_fields_names() {
+        let one = key_columns(&int32(), &["id".to_owned()]).unwrap();
+        assert_eq!(names(&one), [("id", Source::Key(None))]);
+        assert_eq!(one[0].sql_type, SqlType::Int);
+        for fields in [vec![], vec!["a".to_owned(), "b".to_owned()]] {
+            let e = key_columns(&int32(), &fields).unwrap_err().to_string();
+            assert!(e.contains("exactly one column"), "{e}");
+        }
+        let array = Schema::new(Type::Array(Box::new(int32())));
+        let e = key_columns(&array, &["id".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a primitive or a struct"), "{e}");
+    }
+
+    #[test]
+    fn key_columns_come_first_and_win_over_value_fields_of_the_same_name() {
+        let key = key_columns(&struct_of(&[("id", int32())]), &[]).unwrap();
+        let value = columns(
+            &struct_of(&[("id", int32()), ("msg", Schema::new(Type::String))]),
+            PkMode::RecordKey,
+            &[],
+        )
+        .unwrap();
+        let all = with_key_columns(key, value);
+        assert_eq!(
+            names(&all),
+            [("id", Source::Key(Some(0))), ("msg", Source::Field(1))]
+        );
+        let at = Coordinates {
+            topic: "t",
+            partition: 0,
+            offset: 0,
+            timestamp_ms: None,
+        };
+        let value = Value::Struct(vec![
+            ("id".into(), Value::Int32(1)),
+            ("msg".into(), Value::String("m".into())),
+        ]);
+        let key = Value::Struct(vec![("id".into(), Value::Int32(9))]);
+        assert_eq!(
+            row(&all, &value, Some(&key), at).unwrap(),
+            vec![SqlParam::I32(9), SqlParam::Text("m".into())]
+        );
+        let null_key = Value::Struct(vec![("id".into(), Value::Null)]);
+        assert_eq!(
+            row(&all, &value, Some(&null_key), at).unwrap_err(),
+            MappingError::NullKey { field: "id".into() }
         );
     }
 }

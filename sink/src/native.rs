@@ -67,6 +67,8 @@ pub enum Dedup {
     /// fields at another timestamp make a new row where the JDBC sink would update; see
     /// docs/native-tables.md.
     Fields(Vec<String>),
+    /// `insert.mode=upsert` with `pk.mode=record_key`: the key's columns (same deviation).
+    RecordKey,
 }
 
 /// How a native table is declared.
@@ -126,8 +128,8 @@ impl NativeTable {
         Ok(columns)
     }
 
-    /// What follows the column list in `CREATE TABLE`.
-    pub fn create_suffix(&self) -> String {
+    /// What follows the column list of `columns` in `CREATE TABLE`.
+    pub fn create_suffix(&self, columns: &[Column]) -> String {
         let mut sql = format!(
             " TIMESTAMP({}) PARTITION BY {}",
             crate::ddl::quote(self.timestamp_column()),
@@ -138,6 +140,11 @@ impl NativeTable {
             Dedup::None => Vec::new(),
             Dedup::Kafka => vec!["__connect_topic", "__connect_partition", "__connect_offset"],
             Dedup::Fields(fields) => fields.iter().map(String::as_str).collect(),
+            Dedup::RecordKey => columns
+                .iter()
+                .filter(|c| matches!(c.source, Source::Key(_)))
+                .map(|c| c.name.as_str())
+                .collect(),
         };
         if !keys.is_empty() {
             let keys: Vec<String> = std::iter::once(self.timestamp_column())
@@ -220,7 +227,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            n.create_suffix(),
+            n.create_suffix(&kafka_columns()),
             " TIMESTAMP(\"__connect_timestamp\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"__connect_timestamp\",\"__connect_topic\",\"__connect_partition\",\"__connect_offset\")"
         );
     }
@@ -234,8 +241,23 @@ mod tests {
         n.partition_by = PartitionBy::Month;
         assert!(n.columns(kafka_columns()).is_ok());
         assert_eq!(
-            n.create_suffix(),
+            n.create_suffix(&kafka_columns()),
             " TIMESTAMP(\"at\") PARTITION BY MONTH WAL\nDEDUP UPSERT KEYS(\"at\",\"id\")"
+        );
+    }
+
+    #[test]
+    fn record_key_dedup_keys_are_the_key_columns() {
+        let n = native(DesignatedTimestamp::Field("at".into()), Dedup::RecordKey);
+        let columns = vec![
+            col("region", SqlType::Text, Source::Key(Some(1))),
+            col("id", SqlType::Int, Source::Key(Some(0))),
+            col("at", SqlType::Timestamp, Source::Field(0)),
+            col("msg", SqlType::Text, Source::Field(1)),
+        ];
+        assert_eq!(
+            n.create_suffix(&columns),
+            " TIMESTAMP(\"at\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"at\",\"region\",\"id\")"
         );
     }
 
@@ -244,7 +266,7 @@ mod tests {
         let mut n = native(DesignatedTimestamp::Field("at".into()), Dedup::None);
         n.wal = false;
         assert_eq!(
-            n.create_suffix(),
+            n.create_suffix(&kafka_columns()),
             " TIMESTAMP(\"at\") PARTITION BY DAY BYPASS WAL"
         );
     }

@@ -3,10 +3,11 @@
 //! the sink (`errors.tolerance=none`) after everything before it is stored and committed, or
 //! is reported to the log and the dead letter queue and skipped (`errors.tolerance=all`).
 
-use crate::config::{SinkConfig, Tolerance, Topics};
+use crate::config::{KeyConverter, PkMode, SinkConfig, Tolerance, Topics};
 use crate::connect::cache::SchemaCache;
-use crate::connect::json::{DecodeOptions, Envelope};
-use crate::connect::schema::Schema;
+use crate::connect::json::{DecodeOptions, Decoded, Envelope};
+use crate::connect::schema::{Schema, Type};
+use crate::connect::value::Value;
 use crate::ddl;
 use crate::error::{Problem, RecordAt, RecordError, SinkError};
 use crate::mapping::{self, Column, Coordinates, SqlParam};
@@ -299,6 +300,10 @@ fn caught_up(consumer: &StreamConsumer) -> Result<bool, rdkafka::error::KafkaErr
     Ok(true)
 }
 
+/// The value's schema and, with `pk.mode=record_key`, the key's: what a table's columns come
+/// from.
+type Schemas = (Schema, Option<Schema>);
+
 /// A decoded record on its way to a table.
 struct Row {
     index: usize,
@@ -336,7 +341,7 @@ impl Sink<'_> {
             overflow: self.config.overflow,
         };
         let mut pending: Vec<Row> = Vec::new();
-        let mut last_columns: Option<(Schema, Arc<Vec<Column>>)> = None;
+        let mut last_columns: Option<(Schemas, Arc<Vec<Column>>)> = None;
         for (index, message) in batch.iter().enumerate() {
             let row = match self.schemas.decode_envelope(message.payload(), &decode) {
                 Ok(Envelope::Record(decoded)) => {
@@ -357,13 +362,17 @@ impl Sink<'_> {
                         tracing::warn!("{note}");
                         self.summary.coercions.push(note);
                     }
-                    self.to_row(
-                        index,
-                        message,
-                        decoded.schema,
-                        &decoded.value,
-                        &mut last_columns,
-                    )
+                    match self.decode_key(message, &decode) {
+                        Ok(key) => self.to_row(
+                            index,
+                            message,
+                            (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
+                            &decoded.value,
+                            key.as_ref().map(|k| &k.value),
+                            &mut last_columns,
+                        ),
+                        Err(problem) => Err(problem),
+                    }
                 }
                 Ok(Envelope::Tombstone) => Err(Problem::Tombstone),
                 Err(e) => Err(Problem::Decode(e)),
@@ -380,24 +389,64 @@ impl Sink<'_> {
         self.write(batch, pending).await
     }
 
+    /// The record key, decoded, with `pk.mode=record_key`; `None` otherwise (keys are not read).
+    fn decode_key(
+        &mut self,
+        message: &OwnedMessage,
+        decode: &DecodeOptions,
+    ) -> Result<Option<Decoded>, Problem> {
+        if self.config.pk_mode != PkMode::RecordKey {
+            return Ok(None);
+        }
+        let Some(bytes) = message.key() else {
+            return Err(Problem::MissingKey);
+        };
+        match self.config.key_converter {
+            KeyConverter::Json => match self.schemas.decode_envelope(Some(bytes), decode) {
+                Ok(Envelope::Record(key)) => Ok(Some(key)),
+                Ok(Envelope::Tombstone) => Err(Problem::MissingKey),
+                Err(e) => Err(Problem::Key(e.to_string())),
+            },
+            KeyConverter::String => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(Some(Decoded {
+                    schema: Schema {
+                        optional: true,
+                        ..Schema::new(Type::String)
+                    },
+                    value: Value::String(text.to_owned()),
+                    coercions: Vec::new(),
+                })),
+                Err(e) => Err(Problem::Key(format!(
+                    "not UTF-8 text, which key.converter=StringConverter needs: {e}"
+                ))),
+            },
+        }
+    }
+
     fn to_row(
         &self,
         index: usize,
         message: &OwnedMessage,
-        schema: Schema,
-        value: &crate::connect::value::Value,
-        last: &mut Option<(Schema, Arc<Vec<Column>>)>,
+        schemas: Schemas,
+        value: &Value,
+        key: Option<&Value>,
+        last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
     ) -> Result<Row, Problem> {
         let columns = match last {
-            Some((s, columns)) if *s == schema => columns.clone(),
+            Some((s, columns)) if *s == schemas => columns.clone(),
             _ => {
+                let (schema, key_schema) = &schemas;
                 let mut columns =
-                    mapping::columns(&schema, self.config.pk_mode, &self.config.fields_whitelist)?;
+                    mapping::columns(schema, self.config.pk_mode, &self.config.fields_whitelist)?;
+                if let Some(key_schema) = key_schema {
+                    let key_columns = mapping::key_columns(key_schema, &self.config.pk_fields)?;
+                    columns = mapping::with_key_columns(key_columns, columns);
+                }
                 if let Some(native) = &self.config.native {
                     columns = native.columns(columns)?;
                 }
                 let columns = Arc::new(columns);
-                *last = Some((schema, columns.clone()));
+                *last = Some((schemas, columns.clone()));
                 columns
             }
         };
@@ -407,7 +456,7 @@ impl Sink<'_> {
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),
         };
-        let params = mapping::row(&columns, value, coordinates)?;
+        let params = mapping::row(&columns, value, key, coordinates)?;
         Ok(Row {
             index,
             table: self.config.table_name(message.topic()),

@@ -285,13 +285,15 @@ impl ServiceContainer {
     }
 
     /// Waits until `probe` succeeds, failing at once if the container stops and with the last
-    /// probe result and the log tail after `timeout`. Returns the time since the (last) start.
+    /// probe result and the log tail once `timeout` has passed since the (last) start, which
+    /// the wait for the ready line already spent part of. Returns the time since that start.
     pub(crate) fn wait_ready(
         &self,
         timeout: Duration,
         mut probe: impl FnMut() -> Result<(), String>,
     ) -> Result<Duration, ContainerError> {
         let what = format!("{} on 127.0.0.1:{}", self.name, self.port);
+        let timeout = timeout.saturating_sub(self.uptime());
         let outcome = wait_until(&what, timeout, || match probe() {
             Ok(()) => Ok(Ok(())),
             // Only ask the engine when the probe failed: a ready service costs no extra call.
