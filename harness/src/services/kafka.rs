@@ -232,6 +232,32 @@ impl Kafka {
         }
     }
 
+    /// Stops the broker cleanly (SIGTERM, so it leaves ZooKeeper at once; SIGKILL after 30 s),
+    /// keeping its port and log dirs for [`Self::start_again`]. Local processes only.
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        let Runner::Process(process) = &mut self.runner else {
+            return Err(ServiceError::Config(
+                "stopping Kafka is implemented for local processes only".into(),
+            ));
+        };
+        process.stop_keeping_data(libc::SIGTERM, super::STOP_GRACE);
+        Ok(())
+    }
+
+    /// Starts a broker that [`Self::stop`] stopped, on the same port and log dirs; returns once
+    /// a metadata request lists it, with how long that took.
+    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        let (Some(relaunch), Runner::Process(process)) = (&self.relaunch, &mut self.runner) else {
+            return Err(ServiceError::Config(
+                "starting Kafka again is implemented for local processes only".into(),
+            ));
+        };
+        process.respawn(relaunch())?;
+        let bootstrap = format!("127.0.0.1:{}", self.port);
+        let probe = MetadataProbe::for_broker(&bootstrap, self.port, || process.log_tail(40))?;
+        wait_ready(process, self.port, timeout, || probe.check())
+    }
+
     /// Starts a broker container from `image` (cp-kafka's environment contract) on a free port
     /// against ZooKeeper at `zookeeper_connect` (as the broker reaches it) and waits until a
     /// metadata request lists broker 0.

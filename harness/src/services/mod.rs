@@ -16,10 +16,12 @@
 //! per process for all tests of a test binary.
 
 pub mod docker;
+mod fault;
 mod kafka;
 mod questdb;
 mod zookeeper;
 
+pub use fault::{FaultAction, Injected, ServiceName};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use zookeeper::{ruok, ZooKeeper};
@@ -45,6 +47,9 @@ use crate::wait::wait_until;
 pub const ZOOKEEPER_TIMEOUT: Duration = Duration::from_secs(60);
 pub const KAFKA_TIMEOUT: Duration = Duration::from_secs(90);
 pub const QUESTDB_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a clean stop (a fault case) may take before SIGKILL.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// How many lines of a service's log go into errors.
 const LOG_TAIL_LINES: usize = 40;

@@ -5,7 +5,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::docker::{ContainerError, ContainerSpec, Network, ServiceContainer};
-use super::{data_dir, print_ready, retry_on_port_race, wait_ready, Runner, QUESTDB_TIMEOUT};
+use super::{
+    data_dir, print_ready, retry_on_port_race, wait_ready, Runner, QUESTDB_TIMEOUT, STOP_GRACE,
+};
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
@@ -243,6 +245,31 @@ impl QuestDb {
             unreachable!("relaunch is set for processes only");
         };
         process.kill_and_respawn(relaunch())?;
+        let http_port = self.http_port;
+        wait_ready(process, http_port, timeout, || ping(http_port))
+    }
+
+    /// Stops QuestDB cleanly (SIGTERM; SIGKILL after 30 s), keeping its ports and data for
+    /// [`Self::start_again`]. Local processes only (a fault case).
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        let Runner::Process(process) = &mut self.runner else {
+            return Err(ServiceError::Config(
+                "stopping QuestDB is implemented for local processes only".into(),
+            ));
+        };
+        process.stop_keeping_data(libc::SIGTERM, STOP_GRACE);
+        Ok(())
+    }
+
+    /// Starts a QuestDB that [`Self::stop`] stopped, on the same ports and data directory;
+    /// returns once `/ping` answers, with how long that took.
+    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        let (Some(relaunch), Runner::Process(process)) = (&self.relaunch, &mut self.runner) else {
+            return Err(ServiceError::Config(
+                "starting QuestDB again is implemented for local processes only".into(),
+            ));
+        };
+        process.respawn(relaunch())?;
         let http_port = self.http_port;
         wait_ready(process, http_port, timeout, || ping(http_port))
     }

@@ -14,7 +14,6 @@ use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
 /// A standalone ZooKeeper on 127.0.0.1 (a local process or a container).
-#[derive(Debug)]
 pub struct ZooKeeper {
     pub port: u16,
     /// Spawn (or `docker run`) to ready.
@@ -23,6 +22,18 @@ pub struct ZooKeeper {
     /// Where Kafka reaches it: `127.0.0.1:<port>`, or with bridge networking
     /// `<container name>:<port>` on the run's network.
     peer_connect: String,
+    /// The command that started the process, to start it again on the same port and data.
+    relaunch: Option<Box<dyn Fn() -> Command + Send + Sync>>,
+}
+
+impl std::fmt::Debug for ZooKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZooKeeper")
+            .field("port", &self.port)
+            .field("runner", &self.runner)
+            .field("peer_connect", &self.peer_connect)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Settings both backends use, beyond the port: the four-letter words the readiness probe sends
@@ -56,16 +67,24 @@ impl ZooKeeper {
             ),
         )?;
         let log4j = write_log4j_properties(dir.path())?;
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx256m")
-            .arg("-Djava.awt.headless=true")
-            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
-            .arg("-cp")
-            .arg(&libs.kafka_classpath)
-            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-            .arg(&cfg)
-            .current_dir(dir.path());
-        let process = ServiceProcess::spawn("zookeeper", cmd, dir)?;
+        let (java, classpath, workdir) = (
+            java.to_path_buf(),
+            libs.kafka_classpath.clone(),
+            dir.path().to_path_buf(),
+        );
+        let command = move || {
+            let mut cmd = Command::new(&java);
+            cmd.arg("-Xmx256m")
+                .arg("-Djava.awt.headless=true")
+                .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+                .arg("-cp")
+                .arg(&classpath)
+                .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+                .arg(&cfg)
+                .current_dir(&workdir);
+            cmd
+        };
+        let process = ServiceProcess::spawn("zookeeper", command(), dir)?;
         let startup = wait_ready(&process, port, timeout, || ruok(port))?;
         print_ready("ZooKeeper", &format!("127.0.0.1:{port}"), startup);
         Ok(ZooKeeper {
@@ -73,7 +92,47 @@ impl ZooKeeper {
             startup,
             runner: Runner::Process(process),
             peer_connect: format!("127.0.0.1:{port}"),
+            relaunch: Some(Box::new(command)),
         })
+    }
+
+    /// Kills ZooKeeper with SIGKILL, as a crash would, and starts it again on the same port and
+    /// data dir; returns once `ruok` answers, with how long the restart took. Local processes
+    /// only (a fault case).
+    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        self.process_for_fault("restarting")?
+            .stop_keeping_data(libc::SIGKILL, Duration::ZERO);
+        self.start_again(timeout)
+    }
+
+    /// Stops ZooKeeper cleanly (SIGTERM; SIGKILL after 30 s), keeping its port and data for
+    /// [`Self::start_again`]. Local processes only.
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        self.process_for_fault("stopping")?
+            .stop_keeping_data(libc::SIGTERM, super::STOP_GRACE);
+        Ok(())
+    }
+
+    /// Starts a ZooKeeper that was stopped or killed, on the same port and data; returns once
+    /// `ruok` answers, with how long that took.
+    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        let (Some(relaunch), Runner::Process(process)) = (&self.relaunch, &mut self.runner) else {
+            return Err(ServiceError::Config(
+                "starting ZooKeeper again is implemented for local processes only".into(),
+            ));
+        };
+        process.respawn(relaunch())?;
+        let port = self.port;
+        wait_ready(process, port, timeout, || ruok(port))
+    }
+
+    fn process_for_fault(&mut self, what: &str) -> Result<&mut ServiceProcess, ServiceError> {
+        match &mut self.runner {
+            Runner::Process(process) => Ok(process),
+            Runner::Container(_) => Err(ServiceError::Config(format!(
+                "{what} ZooKeeper is implemented for local processes only"
+            ))),
+        }
     }
 
     /// Starts a ZooKeeper container from `image` (cp-zookeeper's environment contract) on a
@@ -146,6 +205,7 @@ impl ZooKeeper {
             startup,
             runner: Runner::Container(container),
             peer_connect,
+            relaunch: None,
         })
     }
 
