@@ -865,7 +865,7 @@ async fn conformance(
         started.elapsed().as_secs_f64()
     );
     if failed > 0 {
-        println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` and review with `cargo insta review`.");
+        println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` (fault cases: `--test faults`) and review with `cargo insta review`.");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

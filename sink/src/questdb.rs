@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// A database problem, naming the endpoint and the statement that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot connect to QuestDB at {host}:{port} (database {database}, user {user}): {source}. Is QuestDB running and is its PostgreSQL wire port (pg.net.bind.to, default 8812) reachable?")]
+    #[error("cannot connect to QuestDB at {host}:{port} (database {database}, user {user}): {cause}. Is QuestDB running and is its PostgreSQL wire port (pg.net.bind.to, default 8812) reachable?", cause = describe(.source))]
     Connect {
         host: String,
         port: u16,
