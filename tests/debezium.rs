@@ -38,7 +38,11 @@ fn worker() -> Arc<ConnectWorker> {
 
 #[rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn case(#[files("fixtures/**/*.case")] path: PathBuf) {
+async fn case(
+    #[files("fixtures/**/*.case")]
+    #[exclude("^fixtures/faults/")]
+    path: PathBuf,
+) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
     let case = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
     let worker = tokio::task::spawn_blocking(worker).await.expect("worker");

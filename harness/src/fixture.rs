@@ -11,6 +11,23 @@
 //! @raw not json                 a record whose value is the rest of the line, as is
 //! {"schema":...,"payload":...}  any other non-empty line: a record value, as is
 //! ```
+//!
+//! **Fault cases** (`fixtures/faults/`, run by `tests/faults.rs` on services of their own, one
+//! case at a time) generate their records and break something while the `sink` binary stores
+//! them; their outcome is [`crate::scenario`]'s, not a table dump:
+//!
+//! ```text
+//! @records 20000                 seed-shaped envelopes (`id64` = 0, 1, ...), instead of record lines
+//! @partitions 2                  the topic's partitions (default 1); record i goes to i % partitions
+//! @sinks 2                       sink processes of the one connector, `--task 0`, `--task 1`, ...
+//! @key id64                      the column duplicates and missing rows are counted by (default id64)
+//! @fault after=2000 kill sink    once 2000 rows are stored: what breaks. Faults run in file order.
+//! ```
+//!
+//! A fault is `ACTION TARGET [for=DURATION]`: TARGET is `sink` (task 0), `sink:N` (task N),
+//! `questdb`, `kafka` or `zookeeper`; ACTION is `kill` (SIGKILL, started again at once, same
+//! ports and data), `restart` (a clean stop, then started again) or `stop` with `for=5s` (a clean
+//! stop, down that long, started again). `kill-sink` is short for `kill sink`.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +48,135 @@ pub struct Case {
     pub properties: Vec<(String, String)>,
     pub setup_sql: Vec<String>,
     pub messages: Vec<Message>,
+    /// A fault case (`@records`, `@fault`, ...): generated records and faults instead of lines.
+    pub scenario: Option<Scenario>,
+}
+
+/// What a fault case produces and breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    pub records: u64,
+    pub partitions: i32,
+    pub sinks: u32,
+    pub key: String,
+    pub faults: Vec<FaultStep>,
+}
+
+impl Default for Scenario {
+    fn default() -> Scenario {
+        Scenario {
+            records: 0,
+            partitions: 1,
+            sinks: 1,
+            key: "id64".into(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// One `@fault` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultStep {
+    pub line: usize,
+    /// Rows stored before the fault strikes.
+    pub after: u64,
+    pub target: FaultTarget,
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultTarget {
+    /// The `sink` process of this task.
+    Sink {
+        task: u32,
+    },
+    Service(crate::services::ServiceName),
+}
+
+pub use crate::services::FaultAction;
+
+impl std::fmt::Display for FaultTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultTarget::Sink { task: 0 } => f.write_str("sink"),
+            FaultTarget::Sink { task } => write!(f, "sink:{task}"),
+            FaultTarget::Service(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// `5s`, `500ms`, `1.5s`.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let (number, scale) = match text.strip_suffix("ms") {
+        Some(n) => (n, 0.001),
+        None => (text.strip_suffix('s')?, 1.0),
+    };
+    let n: f64 = number.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then(|| std::time::Duration::from_secs_f64(n * scale))
+}
+
+/// `after=N ACTION TARGET [for=D]` (or `after=N kill-sink`).
+fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
+    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper";
+    let mut words: Vec<&str> = rest.split_whitespace().collect();
+    if let Some(i) = words.iter().position(|w| *w == "kill-sink") {
+        words.splice(i..=i, ["kill", "sink"]);
+    }
+    let mut after = None;
+    let mut down = None;
+    let mut plain = Vec::new();
+    for w in &words {
+        if let Some(n) = w.strip_prefix("after=") {
+            after = Some(
+                n.parse::<u64>()
+                    .map_err(|_| format!("`after={n}`: not a number of rows; {usage}"))?,
+            );
+        } else if let Some(d) = w.strip_prefix("for=") {
+            down = Some(
+                parse_duration(d)
+                    .ok_or_else(|| format!("`for={d}`: not a duration like 5s or 500ms"))?,
+            );
+        } else {
+            plain.push(*w);
+        }
+    }
+    let after = after.ok_or_else(|| format!("no `after=N`; {usage}"))?;
+    let [action, target] = plain[..] else {
+        return Err(format!("`@fault {rest}`: {usage}"));
+    };
+    let target = match target {
+        "sink" => FaultTarget::Sink { task: 0 },
+        t => match t.strip_prefix("sink:") {
+            Some(n) => FaultTarget::Sink {
+                task: n
+                    .parse()
+                    .map_err(|_| format!("`{t}`: expected sink:N with a task number"))?,
+            },
+            None => FaultTarget::Service(t.parse().map_err(|e| format!("{e}; {usage}"))?),
+        },
+    };
+    let action = match (action, down) {
+        ("kill", None) => FaultAction::Kill,
+        ("restart", None) => FaultAction::Restart,
+        ("stop", Some(down)) => FaultAction::Stop { down },
+        ("stop", None) => {
+            return Err(format!(
+                "`stop {target}` needs for=DURATION (how long it stays down)"
+            ))
+        }
+        ("kill" | "restart", Some(_)) => {
+            return Err(format!(
+            "`{action}` starts {target} again at once; for a time down use `stop {target} for=...`"
+        ))
+        }
+        _ => return Err(format!("unknown action `{action}`; {usage}")),
+    };
+    Ok(FaultStep {
+        line,
+        after,
+        target,
+        action,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +243,7 @@ impl Case {
             properties: Vec::new(),
             setup_sql: Vec::new(),
             messages: Vec::new(),
+            scenario: None,
         };
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -122,8 +269,52 @@ impl Case {
                 "sql" if !rest.trim().is_empty() => case.setup_sql.push(rest.trim().to_string()),
                 "tombstone" => case.messages.push(Message { line, value: None }),
                 "raw" => case.messages.push(Message { line, value: Some(rest.to_string()) }),
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone or @raw"))),
+                "records" | "partitions" | "sinks" | "key" | "fault" => {
+                    let scenario = case.scenario.get_or_insert_with(Scenario::default);
+                    let rest = rest.trim();
+                    let number = |what: &str| {
+                        rest.parse::<u64>()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| syntax(line, format!("`@{word} {rest}`: expected a positive number of {what}")))
+                    };
+                    match word {
+                        "records" => scenario.records = number("records")?,
+                        "partitions" => scenario.partitions = number("partitions")?.min(1024) as i32,
+                        "sinks" => scenario.sinks = number("sink processes")?.min(64) as u32,
+                        "key" if !rest.is_empty() => scenario.key = rest.to_string(),
+                        "key" => return Err(syntax(line, "`@key` names a column".into())),
+                        _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
+                    }
+                }
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone, @raw, or for fault cases @records, @partitions, @sinks, @key, @fault"))),
             }
+        }
+        if let Some(scenario) = &case.scenario {
+            if scenario.records == 0 {
+                return Err(syntax(0, "a fault case (@fault, @sinks, @partitions, @key) generates its records: add `@records N`".into()));
+            }
+            if let Some(m) = case.messages.first() {
+                return Err(syntax(
+                    m.line,
+                    "a fault case generates its records (@records): it has no record lines".into(),
+                ));
+            }
+            for f in &scenario.faults {
+                if let FaultTarget::Sink { task } = f.target {
+                    if task >= scenario.sinks {
+                        return Err(syntax(
+                            f.line,
+                            format!(
+                                "`sink:{task}`: the case runs {} sink process(es), tasks 0..{}",
+                                scenario.sinks,
+                                scenario.sinks - 1
+                            ),
+                        ));
+                    }
+                }
+            }
+            return Ok(case);
         }
         if case.messages.is_empty() {
             return Err(syntax(
@@ -235,6 +426,104 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no messages"));
+    }
+
+    #[test]
+    fn parses_fault_cases() {
+        let case = parse("# a fault case\n@set max.retries=2\n@records 20000\n@partitions 2\n@sinks 2\n@key id32\n@fault after=2000 kill-sink\n@fault after=3000 stop kafka for=5s\n@fault after=4000 restart zookeeper\n@fault after=5000 kill sink:1\n@fault after=6000 stop questdb for=250ms\n").unwrap();
+        assert!(case.messages.is_empty());
+        let s = case.scenario.unwrap();
+        assert_eq!(
+            (s.records, s.partitions, s.sinks, s.key.as_str()),
+            (20000, 2, 2, "id32")
+        );
+        use crate::services::ServiceName::*;
+        let f: Vec<(usize, u64, FaultTarget, FaultAction)> = s
+            .faults
+            .iter()
+            .map(|f| (f.line, f.after, f.target, f.action))
+            .collect();
+        let secs = std::time::Duration::from_millis;
+        assert_eq!(
+            f,
+            vec![
+                (7, 2000, FaultTarget::Sink { task: 0 }, FaultAction::Kill),
+                (
+                    8,
+                    3000,
+                    FaultTarget::Service(Kafka),
+                    FaultAction::Stop { down: secs(5000) }
+                ),
+                (
+                    9,
+                    4000,
+                    FaultTarget::Service(ZooKeeper),
+                    FaultAction::Restart
+                ),
+                (10, 5000, FaultTarget::Sink { task: 1 }, FaultAction::Kill),
+                (
+                    11,
+                    6000,
+                    FaultTarget::Service(QuestDb),
+                    FaultAction::Stop { down: secs(250) }
+                ),
+            ]
+        );
+        let plain = parse("@records 5").unwrap().scenario.unwrap();
+        assert_eq!(
+            (plain.partitions, plain.sinks, plain.key.as_str()),
+            (1, 1, "id64")
+        );
+    }
+
+    #[test]
+    fn fault_case_errors_name_the_line_and_what_is_expected() {
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        for (text, line, needle) in [
+            ("@fault after=10 kill sink", ":0:", "add `@records N`"),
+            ("@records 10\n{}", ":2:", "no record lines"),
+            ("@records 10\n@fault kill sink", ":2:", "no `after=N`"),
+            (
+                "@records 10\n@fault after=x kill sink",
+                ":2:",
+                "not a number",
+            ),
+            (
+                "@records 10\n@fault after=1 stop kafka",
+                ":2:",
+                "needs for=DURATION",
+            ),
+            (
+                "@records 10\n@fault after=1 kill kafka for=5s",
+                ":2:",
+                "stop kafka for=",
+            ),
+            (
+                "@records 10\n@fault after=1 stop kafka for=5",
+                ":2:",
+                "not a duration",
+            ),
+            (
+                "@records 10\n@fault after=1 kill postgres",
+                ":2:",
+                "unknown service `postgres`",
+            ),
+            (
+                "@records 10\n@fault after=1 melt kafka",
+                ":2:",
+                "unknown action `melt`",
+            ),
+            (
+                "@records 10\n@fault after=1 kill sink:1",
+                ":2:",
+                "runs 1 sink process",
+            ),
+            ("@records 0", ":1:", "positive number of records"),
+            ("@records 5\n@key", ":2:", "names a column"),
+        ] {
+            let e = err(text);
+            assert!(e.contains(line) && e.contains(needle), "{text:?}: {e}");
+        }
     }
 
     #[test]

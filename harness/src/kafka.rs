@@ -28,10 +28,19 @@ fn error(bootstrap: &str, context: impl Into<String>, e: impl std::fmt::Display)
 
 /// Creates a one-partition topic, so a case's records keep their order and offsets match lines.
 pub async fn create_topic(bootstrap: &str, topic: &str) -> Result<(), KafkaError> {
+    create_topic_with(bootstrap, topic, 1).await
+}
+
+/// Creates a topic of `partitions` partitions (a fault case's two sink tasks share them).
+pub async fn create_topic_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<(), KafkaError> {
     let admin = shared_admin(bootstrap)?;
     let results = admin
         .create_topics(
-            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
             &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
         )
         .await
@@ -266,6 +275,16 @@ pub fn produce_many(
     topic: &str,
     values: impl Iterator<Item = Vec<u8>>,
 ) -> Result<usize, KafkaError> {
+    produce_spread(bootstrap, topic, 1, values)
+}
+
+/// [`produce_many`] over `partitions` partitions: value `i` goes to partition `i % partitions`.
+pub fn produce_spread(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    values: impl Iterator<Item = Vec<u8>>,
+) -> Result<usize, KafkaError> {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -276,7 +295,7 @@ pub fn produce_many(
     let mut count = 0;
     for value in values {
         let mut record = BaseRecord::<(), [u8]>::to(topic)
-            .partition(0)
+            .partition((count % partitions.max(1) as usize) as i32)
             .payload(&value);
         loop {
             match producer.send(record) {

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod compare;
 pub mod connect;
 pub mod error;
+pub mod faults;
 pub mod fixture;
 pub mod kafka;
 pub mod kill9;

@@ -327,7 +327,7 @@ async fn compare(
     backend: BackendChoice,
 ) -> ExitCode {
     let started = Instant::now();
-    let cases = match discover_all(&paths) {
+    let cases = match discover_ordinary(&paths) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -423,6 +423,19 @@ fn oracle(envelopes: usize, seed: u64, show: usize) -> ExitCode {
     }
 }
 
+/// The ordinary (non-fault) cases under `paths`: what `compare` and `matrix` run. Fault cases
+/// (`fixtures/faults/`) break services and run only in `conformance`, after the others.
+fn discover_ordinary(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
+    let cases: Vec<Case> = discover_all(paths)?
+        .into_iter()
+        .filter(|c| c.scenario.is_none())
+        .collect();
+    if cases.is_empty() {
+        return Err("no ordinary cases there (fault cases run with `harness conformance`)".into());
+    }
+    Ok(cases)
+}
+
 /// The cases under `paths` (default: every fixture), or the error to print.
 fn discover_all(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
     let default = [fixture::root()];
@@ -476,7 +489,7 @@ async fn matrix(
             }
         }
     }
-    let cases = match discover_all(&paths) {
+    let cases = match discover_ordinary(&paths) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -765,8 +778,29 @@ async fn conformance(
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("{} cases; starting services...", cases.len());
-    let Some(services) = start_services(backend).await else {
+    let (mut fault_cases, cases): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.scenario.is_some());
+    if !matches!(sink, Sink::InProcess | Sink::Binary) && !fault_cases.is_empty() {
+        eprintln!(
+            "leaving out {} fault cases: they test the sink binary",
+            fault_cases.len()
+        );
+        fault_cases.clear();
+    }
+    eprintln!(
+        "{} cases ({} fault cases, run last and one at a time); starting services...",
+        cases.len() + fault_cases.len(),
+        fault_cases.len()
+    );
+    let fault_binary = match (fault_cases.is_empty(), replay::sink_binary()) {
+        (true, _) => None,
+        (false, Some(binary)) => Some(binary),
+        (false, None) => {
+            eprintln!("error: fault cases run the sink binary: build it with `cargo build --release -p sink` (or set KQ_SINK_BIN)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(mut services) = start_services(backend).await else {
         return ExitCode::FAILURE;
     };
     let target: Target = services.endpoints().into();
@@ -786,11 +820,22 @@ async fn conformance(
             return ExitCode::FAILURE;
         }
     };
-    let results: Vec<CaseResult> = run_all(cases, &target, &mode, jobs)
-        .await
-        .into_iter()
-        .map(|(case, outcome)| judge(&case, outcome, &versions, &default, sink.snapshot_set()))
-        .collect();
+    let mut results: Vec<CaseResult> = if cases.is_empty() {
+        Vec::new()
+    } else {
+        run_all(cases, &target, &mode, jobs)
+            .await
+            .into_iter()
+            .map(|(case, outcome)| judge(&case, outcome, &versions, &default, sink.snapshot_set()))
+            .collect()
+    };
+    // Fault cases break the services: after every other case, one at a time.
+    for case in &fault_cases {
+        let binary = fault_binary.as_deref().expect("checked above");
+        eprintln!("fault case {}...", case.name);
+        let outcome = harness::faults::run::run(case, &mut services, binary).await;
+        results.push(judge_fault(case, outcome));
+    }
     drop(services);
 
     if verbose {
@@ -820,7 +865,7 @@ async fn conformance(
         started.elapsed().as_secs_f64()
     );
     if failed > 0 {
-        println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` and review with `cargo insta review`.");
+        println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` (fault cases: `--test faults`) and review with `cargo insta review`.");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -910,6 +955,44 @@ fn judge(
         phases: outcome.phases.clone(),
         detail,
         rendered: Some(rendered),
+    }
+}
+
+/// A fault case against its snapshot (the default one: fault cases have no version variants).
+fn judge_fault(case: &Case, outcome: anyhow::Result<harness::faults::FaultOutcome>) -> CaseResult {
+    let (verdict, elapsed, detail, rendered) = match outcome {
+        Err(e) => (Verdict::Error, Duration::ZERO, format!("{e:#}"), None),
+        Ok(o) => {
+            let rendered = harness::faults::render::outcome(&o);
+            let (verdict, detail) = match snapshot::accepted(&case.name) {
+                None => (
+                    Verdict::New,
+                    format!(
+                        "no accepted snapshot at {}",
+                        snapshot::path(&case.name).display()
+                    ),
+                ),
+                Some(accepted) if snapshot::matches(&accepted, &rendered) => (
+                    Verdict::Pass,
+                    format!(
+                        "{} rows, {} missing, resumed {:?}",
+                        o.rows,
+                        o.missing(),
+                        o.faults.iter().map(|f| f.resumed).collect::<Vec<_>>()
+                    ),
+                ),
+                Some(accepted) => (Verdict::Fail, first_difference(&accepted, &rendered)),
+            };
+            (verdict, o.elapsed, detail, Some(rendered))
+        }
+    };
+    CaseResult {
+        case: case.name.clone(),
+        verdict,
+        elapsed,
+        phases: Default::default(),
+        detail,
+        rendered,
     }
 }
 

@@ -94,14 +94,26 @@ impl ServiceProcess {
         })
     }
 
-    /// Kills the process group with SIGKILL, as a crash would, and starts `cmd` in its place
-    /// with the same data dir and log (a fault case: the data survives). The old guardian is
-    /// killed first so that it does not remove the data dir; the new process gets its own.
-    pub fn kill_and_respawn(&mut self, cmd: Command) -> Result<(), ServiceError> {
+    /// Stops the process group with `signal` (SIGKILL after `grace` if it is still running)
+    /// and reaps it, keeping the data dir and log for [`Self::respawn`]: the guardian is
+    /// killed first so that it does not remove them. Returns the exit status. Should this
+    /// value be dropped before a respawn, its `Drop` still removes the data dir.
+    pub fn stop_keeping_data(&mut self, signal: libc::c_int, grace: Duration) -> String {
         let _ = self.guardian.kill();
         let _ = self.guardian.wait();
-        kill_group(self.pid, libc::SIGKILL);
-        let _ = self.child.wait();
+        kill_group(self.pid, signal);
+        if !wait_child(&mut self.child, grace) {
+            kill_group(self.pid, libc::SIGKILL);
+        }
+        match self.child.wait() {
+            Ok(status) => status.to_string(),
+            Err(e) => format!("not waitable: {e}"),
+        }
+    }
+
+    /// Starts `cmd` in place of a process [`Self::stop_keeping_data`] stopped, with the same
+    /// data dir and log, and a guardian of its own.
+    pub fn respawn(&mut self, cmd: Command) -> Result<(), ServiceError> {
         let launched = launch(self.name, cmd, &self.log_path, &self.data_dir_path)?;
         self.child = launched.child;
         self.pid = launched.pid;

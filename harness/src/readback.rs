@@ -93,7 +93,8 @@ pub async fn read_table(connection: &Connection, table: &str) -> Result<Option<T
     }))
 }
 
-async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
+/// `tables()`' flags and `SHOW CREATE TABLE` of the table QuestDB calls `name`.
+pub async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
     let literal = name.replace('\'', "''");
     let sql = format!(
         "SELECT walEnabled, designatedTimestamp, partitionBy, dedup FROM tables() \

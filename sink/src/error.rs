@@ -86,6 +86,18 @@ pub enum SinkError {
     },
     #[error("{0}")]
     Db(#[from] DbError),
+    /// QuestDB stayed unreachable through every retry: the sink stops (like a Connect task
+    /// failing after its retries) without committing what it did not store.
+    #[error("QuestDB at {host}:{port} did not take the rows of {at} and after (table \"{table}\") through {retries} retries {backoff_ms} ms apart (max.retries, retry.backoff.ms); nothing from that offset on is committed: once QuestDB is back, start the sink again and it resumes there. Last error: {last}")]
+    Unavailable {
+        host: String,
+        port: u16,
+        retries: u32,
+        backoff_ms: u128,
+        table: String,
+        at: RecordAt,
+        last: DbError,
+    },
     #[error("bad record (errors.tolerance=none stops the sink; its offset is not committed): {0}")]
     Record(#[from] RecordError),
     #[error("{0}")]

@@ -117,8 +117,12 @@ async fn main() -> ExitCode {
         }
         Err(failed) => {
             eprintln!("error: {}", failed.error);
+            let next = match failed.error {
+                sink::error::SinkError::Record(_) => "Fix or remove the record, then restart",
+                _ => "Fix the cause, then restart",
+            };
             eprintln!(
-                "stored {} rows before stopping; committed offsets {:?}. Fix or remove the record, then restart: the sink resumes from the last committed offset.",
+                "stored {} rows before stopping; committed offsets {:?}. {next}: the sink resumes from the last committed offset.",
                 failed.summary.rows, failed.summary.committed
             );
             ExitCode::FAILURE

@@ -119,6 +119,10 @@ async fn run_inner(
         "group.instance.id",
         format!("{}-{}", config.name, options.task),
     );
+    // A broker back after a restart is retried within 1 s, as Connect's Java consumer does
+    // (`reconnect.backoff.max.ms` 1000 there; librdkafka's default of 10 s left the sink idle
+    // for up to 10 s after the broker was back).
+    consumer_config.set("reconnect.backoff.max.ms", "1000");
     for (key, value) in &config.consumer_overrides {
         consumer_config.set(key, value);
     }
@@ -484,7 +488,23 @@ impl Sink<'_> {
 
     async fn write_run(&mut self, batch: &[OwnedMessage], run: Vec<Row>) -> Result<(), SinkError> {
         let (table, columns) = (run[0].table.clone(), run[0].columns.clone());
-        if let Err(problem) = self.ensure_table(&table, &columns).await {
+        let first = &batch[run[0].index];
+        // A lost connection is not the records' fault: retried, then the sink gives up; never
+        // a bad record (which errors.tolerance=all would skip and commit).
+        let (mut attempt, mut connect_failed) = (0, None);
+        let ensured = loop {
+            match self.ensure_table(&table, &columns).await {
+                Err(Problem::Write(e)) if e.is_transient() => {
+                    if attempt == self.config.max_retries {
+                        return Err(self.unavailable(&table, first, connect_failed.unwrap_or(e)));
+                    }
+                    attempt += 1;
+                    connect_failed = self.pause_and_reconnect(&e, attempt).await;
+                }
+                other => break other,
+            }
+        };
+        if let Err(problem) = ensured {
             // The table cannot take these records: each of them fails the same way.
             let reason = problem.to_string();
             self.reject(&batch[run[0].index], problem).await?;
@@ -506,23 +526,61 @@ impl Sink<'_> {
                 self.summary.rows += run.len() as u64;
                 Ok(())
             }
-            Err(e) if run.len() == 1 => self.reject(&batch[run[0].index], Problem::Write(e)).await,
+            // Retried already: QuestDB is away, not refusing a record. Splitting the run would
+            // retry every row again (rows x max.retries pauses) before giving up.
+            Err(e) if e.is_transient() => Err(self.unavailable(&table, first, e)),
+            Err(e) if run.len() == 1 => self.reject(first, Problem::Write(e)).await,
             Err(_) => {
                 // Find the record QuestDB refuses: one row a transaction, in order.
                 for row in run {
+                    let message = &batch[row.index];
                     match self
                         .insert_with_retries(&table, &columns, std::slice::from_ref(&row.params))
                         .await
                     {
                         Ok(()) => {
-                            self.mark_done(&batch[row.index]);
+                            self.mark_done(message);
                             self.summary.rows += 1;
                         }
-                        Err(e) => self.reject(&batch[row.index], Problem::Write(e)).await?,
+                        Err(e) if e.is_transient() => {
+                            return Err(self.unavailable(&table, message, e))
+                        }
+                        Err(e) => self.reject(message, Problem::Write(e)).await?,
                     }
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// The sink gives up on QuestDB from `message` on (nothing from there is marked done).
+    fn unavailable(&self, table: &str, message: &OwnedMessage, last: DbError) -> SinkError {
+        SinkError::Unavailable {
+            host: self.config.connection.host.clone(),
+            port: self.config.connection.port,
+            retries: self.config.max_retries,
+            backoff_ms: self.config.retry_backoff.as_millis(),
+            table: table.to_string(),
+            at: at(message),
+            last,
+        }
+    }
+
+    /// `retry.backoff.ms`, then a new connection. A failed connect is the error to report if
+    /// the retries run out: it says more than the dead connection's "connection closed".
+    async fn pause_and_reconnect(&mut self, e: &DbError, attempt: u32) -> Option<DbError> {
+        tracing::warn!(
+            "{e}; retry {attempt} of {} in {:?}",
+            self.config.max_retries,
+            self.config.retry_backoff
+        );
+        tokio::time::sleep(self.config.retry_backoff).await;
+        match QuestDb::connect(&self.config.connection).await {
+            Ok(db) => {
+                self.db = db;
+                None
+            }
+            Err(e) => Some(e),
         }
     }
 
@@ -535,21 +593,16 @@ impl Sink<'_> {
         rows: &[Vec<SqlParam>],
     ) -> Result<(), DbError> {
         let mut attempt = 0;
+        let mut connect_failed = None;
         loop {
             match self.writer.write(&mut self.db, table, columns, rows).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_transient() && attempt < self.config.max_retries => {
                     attempt += 1;
-                    tracing::warn!(
-                        "{e}; retry {attempt} of {} in {:?}",
-                        self.config.max_retries,
-                        self.config.retry_backoff
-                    );
-                    tokio::time::sleep(self.config.retry_backoff).await;
-                    if let Ok(db) = QuestDb::connect(&self.config.connection).await {
-                        self.db = db;
-                    }
+                    connect_failed = self.pause_and_reconnect(&e, attempt).await;
                 }
+                // Out of retries: the last reconnect's error, if it failed, names the cause.
+                Err(e) if e.is_transient() => return Err(connect_failed.unwrap_or(e)),
                 Err(e) => return Err(e),
             }
         }
@@ -568,12 +621,28 @@ impl Sink<'_> {
                 }
                 None if self.config.auto_create => {
                     let sql = ddl::create_table_for(table, columns, self.config.native.as_ref());
-                    self.issue(&sql).await?;
-                    self.tables.insert(
-                        table.to_string(),
-                        columns.iter().map(|c| c.name.to_lowercase()).collect(),
-                    );
-                    return Ok(());
+                    match self.issue(&sql).await {
+                        Ok(()) => {
+                            self.tables.insert(
+                                table.to_string(),
+                                columns.iter().map(|c| c.name.to_lowercase()).collect(),
+                            );
+                            return Ok(());
+                        }
+                        // Another task of the connector created it meanwhile (as the JDBC
+                        // sink does: re-read the table after a failed CREATE, then amend it).
+                        Err(e) => match self.created_meanwhile(table).await {
+                            Some(existing) => {
+                                let known =
+                                    self.db.columns(&existing).await.map_err(Problem::Write)?;
+                                self.tables.insert(
+                                    table.to_string(),
+                                    known.into_iter().map(|c| c.name.to_lowercase()).collect(),
+                                );
+                            }
+                            _ => return Err(e),
+                        },
+                    }
                 }
                 None => {
                     return Err(Problem::TableMissing {
@@ -616,6 +685,20 @@ impl Sink<'_> {
             .expect("cached above")
             .extend(names);
         Ok(())
+    }
+
+    /// After a CREATE TABLE failed: the table another process created meanwhile. QuestDB
+    /// refuses the name as soon as the other CREATE holds it, a moment before `tables()` lists
+    /// it (measured: two sink tasks starting together), so look for up to about a second.
+    async fn created_meanwhile(&self, table: &str) -> Option<String> {
+        for _ in 0..20 {
+            match self.db.find_table(table).await {
+                Ok(Some(existing)) => return Some(existing),
+                Ok(None) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(_) => return None,
+            }
+        }
+        None
     }
 
     async fn issue(&mut self, sql: &str) -> Result<(), Problem> {

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, NoTls};
 /// A database problem, naming the endpoint and the statement that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot connect to QuestDB at {host}:{port} (database {database}, user {user}): {source}. Is QuestDB running and is its PostgreSQL wire port (pg.net.bind.to, default 8812) reachable?")]
+    #[error("cannot connect to QuestDB at {host}:{port} (database {database}, user {user}): {cause}. Is QuestDB running and is its PostgreSQL wire port (pg.net.bind.to, default 8812) reachable?", cause = describe(.source))]
     Connect {
         host: String,
         port: u16,
@@ -29,12 +29,14 @@ pub enum DbError {
 
 impl DbError {
     pub fn statement(sql: &str, e: tokio_postgres::Error) -> DbError {
+        let message = describe(&e);
         let transient = e.is_closed()
             || e.source()
-                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some())
+            || is_busy(&message);
         DbError::Statement {
             sql: sql.to_string(),
-            message: describe(&e),
+            message,
             transient,
         }
     }
@@ -46,6 +48,13 @@ impl DbError {
             DbError::Statement { transient, .. } => *transient,
         }
     }
+}
+
+/// QuestDB's "table busy": another writer (a second task of the connector) holds a non-WAL
+/// table's single writer. Not the record's fault; retried like a lost connection, as the JDBC
+/// sink retries every SQLException.
+pub fn is_busy(message: &str) -> bool {
+    message.starts_with("table busy")
 }
 
 /// The server's own message when there is one (tokio-postgres' Display is just "db error").
@@ -289,4 +298,15 @@ impl ToSql for SqlParam {
     }
 
     postgres_types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_busy_table_is_retried_not_a_bad_record() {
+        assert!(super::is_busy(
+            "table busy [reason=insert] (at Original(1))"
+        ));
+        assert!(!super::is_busy("invalid column: busy"));
+    }
 }

@@ -4,7 +4,6 @@
 
 mod cases;
 mod commit;
-mod faults;
 mod kill9;
 mod native;
 mod properties;

@@ -29,6 +29,7 @@ fn case(topic: &str, properties: &[(&str, &str)]) -> Case {
                 value: Some(format!(r#"{{"schema":{schema},"payload":{{"id":{i}}}}}"#)),
             })
             .collect(),
+        scenario: None,
     }
 }
 

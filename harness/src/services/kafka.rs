@@ -10,7 +10,7 @@ use rdkafka::error::KafkaError;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
 use super::{
-    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Runner,
+    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Halt, Runner,
 };
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
@@ -234,6 +234,22 @@ impl Kafka {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Stops the broker cleanly (SIGTERM, so it leaves ZooKeeper at once; SIGKILL after 30 s),
+    /// keeping its port and log dirs for [`Self::start_again`] (a fault case).
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        self.runner.halt("kafka", Halt::Stop)
+    }
+
+    /// Starts a broker that [`Self::stop`] stopped, on the same port and log dirs; returns once
+    /// a metadata request lists it, with how long that took.
+    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        self.runner.start_again("kafka")?;
+        let bootstrap = self.bootstrap();
+        let runner = &self.runner;
+        let probe = MetadataProbe::for_broker(&bootstrap, self.port, || runner.log_tail(40))?;
+        runner.wait_ready("kafka", self.port, timeout, || probe.check())
     }
 
     /// Starts a broker container from `image` (cp-kafka's environment contract) on a free port

@@ -16,10 +16,12 @@
 //! per process for all tests of a test binary.
 
 pub mod docker;
+mod fault;
 mod kafka;
 mod questdb;
 mod zookeeper;
 
+pub use fault::{FaultAction, Injected, ServiceName};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use zookeeper::{ruok, ZooKeeper};
@@ -46,6 +48,9 @@ use crate::wait::wait_until;
 pub const ZOOKEEPER_TIMEOUT: Duration = Duration::from_secs(60);
 pub const KAFKA_TIMEOUT: Duration = Duration::from_secs(90);
 pub const QUESTDB_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a clean stop (a fault case) may take before SIGKILL.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// How many lines of a service's log go into errors.
 const LOG_TAIL_LINES: usize = 40;
@@ -205,20 +210,53 @@ impl Runner {
         }
     }
 
-    /// Kills the service with SIGKILL, as a crash would, and starts it again on the same ports
-    /// and data (the process's data dir, the container's filesystem). Does not wait for it.
+    /// Stops the service, keeping its ports and data (the process's data dir, the container's
+    /// filesystem) for [`Self::start_again`]: with SIGKILL, as a crash would, or cleanly
+    /// (SIGTERM; SIGKILL after [`STOP_GRACE`]).
+    pub(crate) fn halt(&mut self, service: &'static str, how: Halt) -> Result<(), ServiceError> {
+        match (self, how) {
+            (Runner::Process { process, .. }, Halt::Kill) => {
+                process.stop_keeping_data(libc::SIGKILL, Duration::ZERO);
+                Ok(())
+            }
+            (Runner::Process { process, .. }, Halt::Stop) => {
+                process.stop_keeping_data(libc::SIGTERM, STOP_GRACE);
+                Ok(())
+            }
+            (Runner::Container(c), Halt::Kill) => {
+                c.kill().map_err(|e| e.into_service_error(service))
+            }
+            (Runner::Container(c), Halt::Stop) => c
+                .stop(STOP_GRACE)
+                .map_err(|e| e.into_service_error(service)),
+        }
+    }
+
+    /// Starts a halted service again on the same ports and data. Does not wait for it.
+    pub(crate) fn start_again(&mut self, service: &'static str) -> Result<(), ServiceError> {
+        match self {
+            Runner::Process { process, relaunch } => process.respawn(relaunch()),
+            Runner::Container(c) => c.start_again().map_err(|e| e.into_service_error(service)),
+        }
+    }
+
+    /// [`Self::halt`] with SIGKILL, then [`Self::start_again`].
     pub(crate) fn kill_and_start_again(
         &mut self,
         service: &'static str,
     ) -> Result<(), ServiceError> {
-        match self {
-            Runner::Process { process, relaunch } => process.kill_and_respawn(relaunch()),
-            Runner::Container(c) => c
-                .kill()
-                .and_then(|()| c.start_again())
-                .map_err(|e| e.into_service_error(service)),
-        }
+        self.halt(service, Halt::Kill)?;
+        self.start_again(service)
     }
+}
+
+/// How [`Runner::halt`] stops a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Halt {
+    /// SIGKILL, as a crash would.
+    Kill,
+    /// A clean stop.
+    Stop,
 }
 
 /// ZooKeeper, Kafka and QuestDB, running.

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
-use super::{data_dir, print_ready, retry_on_port_race, Runner, QUESTDB_TIMEOUT};
+use super::{data_dir, print_ready, retry_on_port_race, Halt, Runner, QUESTDB_TIMEOUT};
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::provision::Libs;
@@ -236,6 +236,21 @@ impl QuestDb {
     /// took.
     pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
         self.runner.kill_and_start_again("questdb")?;
+        let http_port = self.http_port;
+        self.runner
+            .wait_ready("questdb", http_port, timeout, || ping(http_port))
+    }
+
+    /// Stops QuestDB cleanly (SIGTERM; SIGKILL after 30 s), keeping its ports and data for
+    /// [`Self::start_again`] (a fault case).
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        self.runner.halt("questdb", Halt::Stop)
+    }
+
+    /// Starts a QuestDB that [`Self::stop`] stopped, on the same ports and data; returns once
+    /// `/ping` answers, with how long that took.
+    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        self.runner.start_again("questdb")?;
         let http_port = self.http_port;
         self.runner
             .wait_ready("questdb", http_port, timeout, || ping(http_port))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
 use super::{
-    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Runner,
+    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Halt, Runner,
 };
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
@@ -101,6 +101,23 @@ impl ZooKeeper {
     /// restart took.
     pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
         self.runner.kill_and_start_again("zookeeper")?;
+        self.wait_again(timeout)
+    }
+
+    /// Stops ZooKeeper cleanly (SIGTERM; SIGKILL after 30 s), keeping its port and data for
+    /// [`Self::start_again`] (a fault case).
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        self.runner.halt("zookeeper", Halt::Stop)
+    }
+
+    /// Starts a ZooKeeper that was stopped, on the same port and data; returns once `ruok`
+    /// answers, with how long that took.
+    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
+        self.runner.start_again("zookeeper")?;
+        self.wait_again(timeout)
+    }
+
+    fn wait_again(&self, timeout: Duration) -> Result<Duration, ServiceError> {
         let port = self.port;
         self.runner
             .wait_ready("zookeeper", port, timeout, || ruok(port))

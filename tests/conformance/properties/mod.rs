@@ -165,6 +165,7 @@ fn run_one(plan: &Plan, counter: &AtomicUsize, run_nonce: &str, dir: &Path) -> T
                 value: Some(v),
             })
             .collect(),
+        scenario: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -349,6 +349,15 @@ impl ServiceContainer {
         })?
     }
 
+    /// Stops the container cleanly (SIGTERM; SIGKILL after `grace`), keeping it and its
+    /// filesystem for [`Self::start_again`].
+    pub fn stop(&self, grace: Duration) -> Result<(), ContainerError> {
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        self.with("stopping the container", |c| {
+            c.stop_with_timeout(Some(seconds))
+        })
+    }
+
     /// Starts the stopped container again: the same configuration, ports and filesystem.
     /// Does not wait for readiness (see [`Self::wait_ready`]).
     pub fn start_again(&self) -> Result<(), ContainerError> {

@@ -1,0 +1,83 @@
+//! Fault cases (issue 11): a fixture with `@records` and `@fault` lines ([`crate::fixture`])
+//! streams generated envelopes through the `sink` binary while a service or a sink process is
+//! killed, restarted or stopped for a while, and reports what a user cares about: records
+//! produced, rows stored, rows missing, rows duplicated (by the case's key), how soon the sink
+//! resumed, and the sink's error if it gave up.
+//!
+//! - [`run`]: runs a case on services it may break ([`crate::services::Services::inject`]);
+//! - [`render`]: the outcome as snapshot text, timing-dependent counts as invariants;
+//! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run.
+
+pub mod render;
+pub mod run;
+pub mod sinks;
+
+use std::time::Duration;
+
+/// What a fault case did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultOutcome {
+    pub case: String,
+    pub topic: String,
+    pub table: String,
+    pub sinks: u32,
+    pub partitions: i32,
+    pub key: String,
+    /// The table has DEDUP upsert keys: a replayed row replaces itself.
+    pub dedup: bool,
+    pub produced: u64,
+    pub faults: Vec<FaultReport>,
+    /// Sink processes that stopped on their own (gave up) while or after a fault.
+    pub gave_up: Vec<GaveUp>,
+    /// Rows in the table at the end.
+    pub rows: u64,
+    /// Distinct values of the key column at the end.
+    pub distinct: u64,
+    /// Every partition's committed offset reached its end.
+    pub all_committed: bool,
+    /// No committed offset was ever seen ahead of what the table held.
+    pub committed_behind_stored: bool,
+    /// Wall time of the case (not rendered).
+    pub elapsed: Duration,
+}
+
+impl FaultOutcome {
+    pub fn missing(&self) -> u64 {
+        self.produced.saturating_sub(self.distinct)
+    }
+
+    pub fn duplicated(&self) -> u64 {
+        self.rows.saturating_sub(self.distinct)
+    }
+}
+
+/// One `@fault` as it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultReport {
+    pub line: usize,
+    /// `kill questdb`, `stop kafka for 5s`, ...
+    pub fault: String,
+    pub after: u64,
+    /// Rows in the table when it struck: fewer than produced means mid-stream.
+    pub stored_before: u64,
+    /// From the strike until the service (or the sink) was running again (not rendered).
+    pub took: Duration,
+    /// From then until the sink stored its next row (or committed the last), if it did.
+    pub resumed: Option<Duration>,
+}
+
+/// A sink process that exited on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaveUp {
+    pub task: u32,
+    /// The fault in progress when it exited, if any.
+    pub during: Option<String>,
+    /// Its error (from its `--summary`), or how it ended.
+    pub error: String,
+    /// The group's committed offsets (summed over partitions) once it had exited.
+    pub committed: i64,
+    /// Distinct keys in the table then.
+    pub stored: u64,
+    /// Whether it was started again (as an operator restarts a failed task).
+    pub restarted: bool,
+}

@@ -1,0 +1,405 @@
+//! Runs one fault case: the topic and its generated records, the sink processes, each `@fault`
+//! once enough rows are stored, then the wait until every record is committed, and the counts.
+//!
+//! A sink that gives up (exits on its own) while a fault is in progress is started again once
+//! the service is back, as an operator restarts a failed Connect task; what it said and whether
+//! its committed offsets stayed behind what the table held are part of the outcome.
+
+use super::sinks::SinkProcess;
+use super::{FaultOutcome, FaultReport, GaveUp};
+use crate::fixture::{Case, FaultTarget, Scenario};
+use crate::kafka;
+use crate::replay::{self, Target};
+use crate::services::{FaultAction, Services};
+use anyhow::{bail, Context};
+use sink::config::Connection;
+use sink::questdb::QuestDb;
+use sink::SinkConfig;
+use std::time::{Duration, Instant};
+
+/// How long the sink gets to resume after a fault before the case says it did not.
+const RESUME_LIMIT: Duration = Duration::from_secs(60);
+
+/// Polls QuestDB for the table's progress on a connection it opens again after a restart.
+struct Probe {
+    connection: Connection,
+    table: String,
+    db: Option<QuestDb>,
+}
+
+impl Probe {
+    /// `None` while the table does not exist or QuestDB is down; a connection a restart broke
+    /// is replaced and the query asked again.
+    async fn number(&mut self, sql: &str) -> Option<i64> {
+        for _ in 0..2 {
+            if self.db.is_none() {
+                self.db = QuestDb::connect(&self.connection).await.ok();
+            }
+            let db = self.db.as_ref()?;
+            match db.client().query_opt(sql, &[]).await {
+                Ok(Some(row)) => return row.try_get::<_, i64>(0).ok(),
+                Ok(None) => return None,
+                Err(e) if e.as_db_error().is_some() => return None, // no such table yet
+                Err(_) => self.db = None,
+            }
+        }
+        None
+    }
+
+    /// Rows in the table (0 while it does not exist or QuestDB is down).
+    async fn rows(&mut self) -> u64 {
+        let sql = format!("SELECT count() FROM {}", sink::ddl::quote(&self.table));
+        self.number(&sql).await.unwrap_or(0).max(0) as u64
+    }
+
+    /// What grows the moment the sink commits rows: a WAL table's `sequencerTxn` (its rows
+    /// show only once applied), else the row count.
+    async fn progress(&mut self) -> u64 {
+        let literal = self.table.replace('\'', "''");
+        let wal = self
+            .number(&format!(
+                "SELECT sequencerTxn FROM wal_tables() WHERE name = '{literal}'"
+            ))
+            .await;
+        match wal {
+            Some(txn) => txn.max(0) as u64,
+            None => self.rows().await,
+        }
+    }
+
+    /// Distinct values of `key`.
+    async fn distinct(&mut self, key: &str) -> u64 {
+        let sql = format!(
+            "SELECT count_distinct({}) FROM {}",
+            sink::ddl::quote(key),
+            sink::ddl::quote(&self.table)
+        );
+        self.number(&sql).await.unwrap_or(0).max(0) as u64
+    }
+}
+
+/// The case's connector, its topic's partitions and what each will hold.
+struct Plan<'a> {
+    scenario: &'a Scenario,
+    topic: String,
+    group: String,
+    per_partition: Vec<i64>,
+}
+
+impl Plan<'_> {
+    /// Committed offsets per partition (`None` while a partition has none), off the runtime.
+    fn committed(&self, bootstrap: &str) -> Result<Vec<Option<i64>>, String> {
+        tokio::task::block_in_place(|| {
+            (0..self.scenario.partitions)
+                .map(|p| {
+                    kafka::committed_offset(bootstrap, &self.group, &self.topic, p)
+                        .map_err(|e| e.to_string())
+                })
+                .collect()
+        })
+    }
+
+    fn committed_sum(&self, bootstrap: &str) -> Result<i64, String> {
+        Ok(self.committed(bootstrap)?.iter().flatten().sum())
+    }
+
+    fn all_committed(&self, committed: &[Option<i64>]) -> bool {
+        committed
+            .iter()
+            .zip(&self.per_partition)
+            .all(|(c, end)| c.is_some_and(|c| c >= *end))
+    }
+}
+
+/// Runs a fault case with the sink `binary` on `services`, which it breaks and brings back.
+/// `Err` for anything that kept it from judging (a service that did not come back, a case that
+/// did not finish in time), with the last observed state and the sinks' logs.
+pub async fn run(
+    case: &Case,
+    services: &mut Services,
+    binary: &std::path::Path,
+) -> anyhow::Result<FaultOutcome> {
+    let started = Instant::now();
+    let scenario = case
+        .scenario
+        .as_ref()
+        .with_context(|| format!("{} is not a fault case", case.name))?;
+    let target: Target = services.endpoints().into();
+    let mut props = replay::case_properties(case).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Batches small enough that a fault lands between many commits.
+    props
+        .entry("batch.size".into())
+        .or_insert_with(|| "500".into());
+    let mut config =
+        SinkConfig::from_properties(&props).map_err(|e| anyhow::anyhow!("{}: {e}", case.name))?;
+    config.connection.host = target.pg_host.clone();
+    config.connection.port = target.pg_port;
+    let table = config.table_name(&case.topic);
+    let parts = scenario.partitions as u64;
+    let plan = Plan {
+        scenario,
+        topic: case.topic.clone(),
+        group: config.group_id(),
+        per_partition: (0..parts)
+            .map(|p| (scenario.records / parts + u64::from(p < scenario.records % parts)) as i64)
+            .collect(),
+    };
+
+    kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions).await?;
+    let (bootstrap, topic, records, partitions) = (
+        target.bootstrap.clone(),
+        case.topic.clone(),
+        scenario.records,
+        scenario.partitions,
+    );
+    tokio::task::spawn_blocking(move || {
+        kafka::produce_spread(
+            &bootstrap,
+            &topic,
+            partitions,
+            (0..records).map(crate::bench::envelope),
+        )
+    })
+    .await??;
+
+    let dir = tempfile::Builder::new()
+        .prefix("kq-fault-case-")
+        .tempdir()?;
+    let file = dir.path().join("connector.properties");
+    std::fs::write(
+        &file,
+        props
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect::<String>(),
+    )?;
+    let mut sinks = (0..scenario.sinks)
+        .map(|task| SinkProcess::start(binary, &file, &target, task))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut probe = Probe {
+        connection: config.connection.clone(),
+        table: table.clone(),
+        db: None,
+    };
+    let timeout = replay::case_timeout();
+    let logs = |sinks: &[SinkProcess]| -> String {
+        sinks
+            .iter()
+            .map(|s| format!("--- sink task {} log:\n{}", s.task, s.log_tail(15)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    let mut faults = Vec::new();
+    let mut gave_up: Vec<GaveUp> = Vec::new();
+    let mut committed_behind_stored = true;
+    for step in &scenario.faults {
+        // Until `after` rows are stored; a sink that dies before is a failure of the case.
+        let deadline = Instant::now() + timeout;
+        let stored_before = loop {
+            let rows = probe.rows().await;
+            if rows >= step.after {
+                break rows;
+            }
+            if let Some(s) = sinks.iter().find(|s| s.exited().is_some()) {
+                bail!(
+                    "{}: sink task {} exited before the fault of line {} ({} rows stored): {}\n{}",
+                    case.name,
+                    s.task,
+                    step.line,
+                    rows,
+                    s.error(),
+                    logs(&sinks)
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{}: {rows} of {} rows stored within {timeout:?}, the fault of line {} never struck\n{}",
+                    case.name,
+                    step.after,
+                    step.line,
+                    logs(&sinks)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let fault = format!("{}: {}", step.target, action_words(step.action));
+        let struck = Instant::now();
+        let mut exited_during: Vec<usize> = Vec::new();
+        match step.target {
+            FaultTarget::Sink { task } => {
+                let sink = &mut sinks[task as usize];
+                match step.action {
+                    FaultAction::Kill => sink.kill(),
+                    FaultAction::Restart => sink.interrupt()?,
+                    FaultAction::Stop { down } => {
+                        sink.kill();
+                        tokio::time::sleep(down).await; // the fault itself: down this long
+                    }
+                }
+                sink.spawn()?;
+            }
+            FaultTarget::Service(service) => {
+                let injected = tokio::task::block_in_place(|| {
+                    services.inject(service, step.action, |down| {
+                        // The fault itself: down this long, noting sinks that give up meanwhile.
+                        let until = Instant::now() + down;
+                        while Instant::now() < until {
+                            for (i, s) in sinks.iter().enumerate() {
+                                if s.exited().is_some() && !exited_during.contains(&i) {
+                                    exited_during.push(i);
+                                }
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    })
+                });
+                if let Err(e) = injected {
+                    bail!(
+                        "{}: the fault of line {} ({fault}): {e}\n--- {service} log:\n{}",
+                        case.name,
+                        step.line,
+                        services.log_tail_of(service, 30)
+                    );
+                }
+            }
+        }
+        let took = struck.elapsed();
+        // Sinks that gave up while the service was away are started again now that it is back.
+        for (i, s) in sinks.iter().enumerate() {
+            if s.exited().is_some() && !exited_during.contains(&i) {
+                exited_during.push(i);
+            }
+        }
+        for &i in &exited_during {
+            let committed = plan
+                .committed_sum(&target.bootstrap)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", case.name))?;
+            let stored = probe.distinct(&scenario.key).await;
+            committed_behind_stored &= committed <= stored as i64;
+            gave_up.push(GaveUp {
+                task: sinks[i].task,
+                during: Some(fault.clone()),
+                error: sinks[i].error(),
+                committed,
+                stored,
+                restarted: true,
+            });
+            sinks[i].spawn()?;
+        }
+        // The sink resumed once it stores again, or commits the end if all was stored already.
+        // With several sink processes the others keep storing: then every partition's committed
+        // offset must move too (or be at its end), the restarted task's included.
+        let back = Instant::now();
+        let at_back = probe.progress().await;
+        let committed_at_back = plan.committed(&target.bootstrap).unwrap_or_default();
+        let mut stored_again = false;
+        let resumed = loop {
+            stored_again = stored_again || probe.progress().await > at_back;
+            let committed = plan.committed(&target.bootstrap).unwrap_or_default();
+            if plan.all_committed(&committed) {
+                break Some(back.elapsed());
+            }
+            let every_partition_moved = scenario.sinks == 1
+                || committed.iter().enumerate().all(|(p, c)| {
+                    *c > committed_at_back.get(p).copied().flatten()
+                        || c.is_some_and(|c| c >= plan.per_partition[p])
+                });
+            if stored_again && every_partition_moved {
+                break Some(back.elapsed());
+            }
+            if back.elapsed() > RESUME_LIMIT || sinks.iter().any(|s| s.exited().is_some()) {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        faults.push(FaultReport {
+            line: step.line,
+            fault,
+            after: step.after,
+            stored_before,
+            took,
+            resumed,
+        });
+    }
+
+    // The rest of the stream: until every partition is committed to its end, or every sink
+    // gave up for good.
+    let deadline = Instant::now() + timeout * 2;
+    let all_committed = loop {
+        let committed = plan.committed(&target.bootstrap).unwrap_or_default();
+        if plan.all_committed(&committed) {
+            break true;
+        }
+        let stopped: Vec<usize> = (0..sinks.len())
+            .filter(|&i| sinks[i].exited().is_some())
+            .collect();
+        if !stopped.is_empty() && stopped.len() == sinks.len() {
+            break false;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{}: not every record committed within {:?}; last observed: committed {committed:?} of {:?}, {} rows stored\n{}",
+                case.name,
+                timeout * 2,
+                plan.per_partition,
+                probe.rows().await,
+                logs(&sinks)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for s in &sinks {
+        if s.exited().is_some() {
+            let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
+            let stored = probe.distinct(&scenario.key).await;
+            committed_behind_stored &= committed <= stored as i64;
+            gave_up.push(GaveUp {
+                task: s.task,
+                during: None,
+                error: s.error(),
+                committed,
+                stored,
+                restarted: false,
+            });
+        }
+    }
+    drop(sinks); // stops the ones still running
+
+    let db = QuestDb::connect(&config.connection).await?;
+    let shape = crate::readback::read_shape(&db, &table).await?;
+    if shape.wal {
+        crate::readback::wait_wal_applied(&db, &table, timeout).await?;
+    }
+    let rows = probe.rows().await;
+    let distinct = probe.distinct(&scenario.key).await;
+    let committed = plan
+        .committed_sum(&target.bootstrap)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    committed_behind_stored &= committed <= distinct as i64;
+    Ok(FaultOutcome {
+        case: case.name.clone(),
+        topic: case.topic.clone(),
+        table,
+        sinks: scenario.sinks,
+        partitions: scenario.partitions,
+        key: scenario.key.clone(),
+        dedup: shape.dedup,
+        produced: scenario.records,
+        faults,
+        gave_up,
+        rows,
+        distinct,
+        all_committed,
+        committed_behind_stored,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn action_words(action: FaultAction) -> String {
+    match action {
+        FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
+        FaultAction::Restart => "restart (clean stop, started again)".into(),
+        FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
+    }
+}

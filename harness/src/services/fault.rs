@@ -1,0 +1,159 @@
+//! The one seam for breaking a running service (fault cases, issue 11): given a service and a
+//! fault, [`Services::inject`] acts on it through the service's own methods,
+//! `kill_and_restart`, `stop` and `start_again`, which keep its ports and data. Those methods
+//! go through the backend seam ([`super::Runner`]: a local process or a container), so the
+//! same faults run on both; nothing else in the harness knows how a service is killed or
+//! started.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use super::{start_timeout, Services, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT};
+use crate::error::ServiceError;
+
+/// A service a fault can hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceName {
+    QuestDb,
+    Kafka,
+    ZooKeeper,
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServiceName::QuestDb => "questdb",
+            ServiceName::Kafka => "kafka",
+            ServiceName::ZooKeeper => "zookeeper",
+        })
+    }
+}
+
+impl FromStr for ServiceName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "questdb" => Ok(ServiceName::QuestDb),
+            "kafka" => Ok(ServiceName::Kafka),
+            "zookeeper" => Ok(ServiceName::ZooKeeper),
+            other => Err(format!(
+                "unknown service `{other}`: expected questdb, kafka or zookeeper"
+            )),
+        }
+    }
+}
+
+/// What happens to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultAction {
+    /// SIGKILL, as a crash would, and started again at once.
+    Kill,
+    /// A clean stop (SIGTERM, waited for), then started again.
+    Restart,
+    /// A clean stop, down for this long, then started again.
+    Stop { down: Duration },
+}
+
+impl fmt::Display for FaultAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultAction::Kill => f.write_str("kill"),
+            FaultAction::Restart => f.write_str("restart"),
+            FaultAction::Stop { down } => write!(f, "stop for {down:?}"),
+        }
+    }
+}
+
+/// How a fault went: when the service was back.
+#[derive(Debug, Clone, Copy)]
+pub struct Injected {
+    /// From the fault's start until the service answered again.
+    pub took: Duration,
+}
+
+impl Services {
+    /// Injects `action` into `service` and returns once it answers again. For
+    /// [`FaultAction::Stop`], `while_down` runs once the service is stopped and the pause is
+    /// its job (it gets the time the service is to stay down, and returns when that is over),
+    /// so the caller can watch the sink meanwhile.
+    pub fn inject(
+        &mut self,
+        service: ServiceName,
+        action: FaultAction,
+        while_down: impl FnOnce(Duration),
+    ) -> Result<Injected, ServiceError> {
+        let started = Instant::now();
+        match action {
+            FaultAction::Kill => {
+                self.kill_and_restart(service)?;
+            }
+            FaultAction::Restart => {
+                self.stop(service)?;
+                self.start_again(service)?;
+            }
+            FaultAction::Stop { down } => {
+                self.stop(service)?;
+                while_down(down);
+                self.start_again(service)?;
+            }
+        }
+        Ok(Injected {
+            took: started.elapsed(),
+        })
+    }
+
+    /// SIGKILL and started again on the same ports and data.
+    pub fn kill_and_restart(&mut self, service: ServiceName) -> Result<Duration, ServiceError> {
+        match service {
+            ServiceName::QuestDb => self
+                .questdb
+                .kill_and_restart(start_timeout(QUESTDB_TIMEOUT)),
+            ServiceName::Kafka => self.kafka.kill_and_restart(start_timeout(KAFKA_TIMEOUT)),
+            ServiceName::ZooKeeper => self
+                .zookeeper_mut()?
+                .kill_and_restart(start_timeout(ZOOKEEPER_TIMEOUT)),
+        }
+    }
+
+    /// A clean stop that keeps the data; [`Self::start_again`] brings it back.
+    pub fn stop(&mut self, service: ServiceName) -> Result<(), ServiceError> {
+        match service {
+            ServiceName::QuestDb => self.questdb.stop(),
+            ServiceName::Kafka => self.kafka.stop(),
+            ServiceName::ZooKeeper => self.zookeeper_mut()?.stop(),
+        }
+    }
+
+    /// Starts a stopped service again on its ports and data; returns once it answers.
+    pub fn start_again(&mut self, service: ServiceName) -> Result<Duration, ServiceError> {
+        match service {
+            ServiceName::QuestDb => self.questdb.start_again(start_timeout(QUESTDB_TIMEOUT)),
+            ServiceName::Kafka => self.kafka.start_again(start_timeout(KAFKA_TIMEOUT)),
+            ServiceName::ZooKeeper => self
+                .zookeeper_mut()?
+                .start_again(start_timeout(ZOOKEEPER_TIMEOUT)),
+        }
+    }
+
+    /// The log tail of a service, for errors.
+    pub fn log_tail_of(&self, service: ServiceName, lines: usize) -> String {
+        match service {
+            ServiceName::QuestDb => self.questdb.log_tail(lines),
+            ServiceName::Kafka => self.kafka.log_tail(lines),
+            ServiceName::ZooKeeper => self
+                .zookeeper
+                .as_ref()
+                .map_or("(no ZooKeeper: KRaft mode)".into(), |z| z.log_tail(lines)),
+        }
+    }
+
+    fn zookeeper_mut(&mut self) -> Result<&mut super::ZooKeeper, ServiceError> {
+        self.zookeeper.as_mut().ok_or_else(|| {
+            ServiceError::Config(
+                "no ZooKeeper to break: Kafka runs in KRaft mode (Kafka 4.x)".into(),
+            )
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! Fault cases (`fixtures/faults/*.case`, issue 11): the `sink` binary stores generated records
+//! while a sink process, QuestDB, the Kafka broker or ZooKeeper is killed, restarted or stopped
+//! for a while; the outcome (records, rows, missing, duplicated, resume, the sink's error) must
+//! equal the accepted snapshot `tests/snapshots/faults__<name>.snap`.
+//!
+//! A test binary of its own: the cases break its services, which no other test uses, and run
+//! one at a time (they hold the services' lock). An empty glob does not compile.
+
+use harness::fixture::{self, Case};
+use harness::services::Services;
+use harness::{faults, snapshot};
+use rstest::rstest;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tokio::sync::Mutex;
+
+fn services() -> &'static Mutex<Services> {
+    static SERVICES: OnceLock<Result<Mutex<Services>, String>> = OnceLock::new();
+    match SERVICES.get_or_init(|| Services::start().map(Mutex::new).map_err(|e| e.to_string())) {
+        Ok(services) => services,
+        Err(e) => panic!("starting ZooKeeper, Kafka and QuestDB failed:\n{e}"),
+    }
+}
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
+    let root = fixture::root().canonicalize().expect("fixtures folder");
+    let case = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
+    let binary = harness::replay::sink_binary()
+        .expect("the sink binary next to the tests (cargo test builds it; or set KQ_SINK_BIN)");
+    let lock = tokio::task::spawn_blocking(services)
+        .await
+        .expect("services");
+    // One case at a time (a case that panicked releases the lock too).
+    let mut services = lock.lock().await;
+    let outcome = faults::run::run(&case, &mut services, &binary)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+    drop(services);
+    println!("{}: {outcome:?}", case.name);
+    snapshot::assert(
+        &snapshot::name(&case.name),
+        &case.name,
+        &faults::render::outcome(&outcome),
+    );
+}
