@@ -27,8 +27,7 @@ fn services() -> &'static Mutex<Services> {
 async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
     let case = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
-    let binary = harness::replay::sink_binary()
-        .expect("the sink binary next to the tests (cargo test builds it; or set KQ_SINK_BIN)");
+    let binary = harness::replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
     let lock = tokio::task::spawn_blocking(services)
         .await
         .expect("services");

@@ -184,19 +184,16 @@ async fn sink_mode(
 ) -> Result<SinkMode, String> {
     let connector = match sink {
         Sink::InProcess => return Ok(SinkMode::InProcess),
-        Sink::Binary => {
-            return replay::sink_binary().map(SinkMode::Binary).ok_or_else(|| {
-                "no sink binary next to this one; build it with `cargo build -p sink` or set KQ_SINK_BIN"
-                    .to_owned()
-            })
-        }
+        Sink::Binary => return replay::sink_binary().map(SinkMode::Binary),
         Sink::Debezium => Connector::Debezium,
         Sink::Connect => {
             if plugin_path.is_none() {
-                return Err("--sink connect needs --plugin-path DIR: a Kafka Connect plugin path \
+                return Err(
+                    "--sink connect needs --plugin-path DIR: a Kafka Connect plugin path \
                      holding Confluent's kafka-connect-jdbc (its lib/ folder with the PostgreSQL \
                      driver); see README"
-                    .to_owned());
+                        .to_owned(),
+                );
             }
             Connector::ConfluentJdbc
         }
@@ -586,9 +583,12 @@ async fn start_services(backend: BackendChoice) -> Option<Services> {
 }
 
 async fn kill9(kills: usize, chunk: u64, control: bool, backend: BackendChoice) -> ExitCode {
-    let Some(binary) = replay::sink_binary() else {
-        eprintln!("error: no sink binary next to this one; build it (cargo build -p sink) or set KQ_SINK_BIN");
-        return ExitCode::FAILURE;
+    let binary = match replay::sink_binary() {
+        Ok(binary) => binary,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     let Some(services) = start_services(backend).await else {
         return ExitCode::FAILURE;
@@ -697,8 +697,8 @@ async fn bench_on(target: &Target, records: u64, batch_size: usize) -> anyhow::R
     }
     let mut binary_rss = Vec::new();
     match replay::sink_binary() {
-        None => println!("sink binary: not built next to this one (cargo build -p sink), skipped"),
-        Some(binary) => {
+        Err(e) => println!("sink binary: skipped: {e}"),
+        Ok(binary) => {
             for (what, over_ilp) in [("PG wire", false), ("ILP", true)] {
                 let (t, name, b) = (target.clone(), topic.name.clone(), binary.clone());
                 let topic = bench::BenchTopic {
@@ -794,9 +794,9 @@ async fn conformance(
     );
     let fault_binary = match (fault_cases.is_empty(), replay::sink_binary()) {
         (true, _) => None,
-        (false, Some(binary)) => Some(binary),
-        (false, None) => {
-            eprintln!("error: fault cases run the sink binary: build it with `cargo build --release -p sink` (or set KQ_SINK_BIN)");
+        (false, Ok(binary)) => Some(binary),
+        (false, Err(e)) => {
+            eprintln!("error: fault cases run the sink binary: {e}");
             return ExitCode::FAILURE;
         }
     };

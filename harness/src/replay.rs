@@ -386,13 +386,65 @@ async fn run_binary(
 
 /// The `sink` binary: `KQ_SINK_BIN`, else next to the running executable or one folder up
 /// (test binaries live in `target/<profile>/deps`, the sink in `target/<profile>`).
-pub fn sink_binary() -> Option<PathBuf> {
+///
+/// A binary found next to this one must be newer than the sink's sources in this checkout:
+/// `cargo test -p kq-conformance` or `cargo build -p harness` do not rebuild it, and a stale
+/// one silently tests yesterday's sink. The error says what to build.
+pub fn sink_binary() -> Result<PathBuf, String> {
     if let Ok(path) = std::env::var("KQ_SINK_BIN") {
-        return Some(PathBuf::from(path));
+        return Ok(PathBuf::from(path));
     }
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    [dir.join("sink"), dir.parent()?.join("sink")]
+    let exe = std::env::current_exe().map_err(|e| format!("locating this executable: {e}"))?;
+    let dir = exe.parent().unwrap_or(&exe);
+    let binary = [Some(dir.join("sink")), dir.parent().map(|d| d.join("sink"))]
         .into_iter()
+        .flatten()
         .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no sink binary next to {}; build it with `cargo build -p sink` (with --release \
+                 for a release harness) or set KQ_SINK_BIN",
+                exe.display()
+            )
+        })?;
+    // Its sources: what cargo rebuilds the binary for (not sink/tests, which would not).
+    let sink = crate::fixture::workspace_root().join("sink");
+    let newest = newest_file(&sink.join("src"))
+        .into_iter()
+        .chain(modified(&sink.join("Cargo.toml")).map(|t| (t, sink.join("Cargo.toml"))))
+        .max_by_key(|(t, _)| *t);
+    if let (Some(built), Some((newest, changed))) = (modified(&binary), newest) {
+        if newest > built {
+            return Err(format!(
+                "{} is older than {}: build it again with `cargo build -p sink` (with --release \
+                 for a release harness) or set KQ_SINK_BIN",
+                binary.display(),
+                changed.display()
+            ));
+        }
+    }
+    Ok(binary)
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The most recently modified file under `dir`, with its path.
+fn newest_file(dir: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Some(time) = modified(&path) {
+                if newest.as_ref().is_none_or(|(t, _)| time > *t) {
+                    newest = Some((time, path));
+                }
+            }
+        }
+    }
+    newest
 }

@@ -6,8 +6,7 @@
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kills_lose_nothing_and_duplicate_nothing() {
-    let binary = harness::replay::sink_binary()
-        .expect("the sink binary next to the tests (cargo test builds it; or set KQ_SINK_BIN)");
+    let binary = harness::replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
     let report = harness::kill9::run(&crate::target(), &binary, 20, 2000, true)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
