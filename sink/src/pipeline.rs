@@ -5,7 +5,7 @@
 
 use crate::config::{SinkConfig, Tolerance, Topics};
 use crate::connect::cache::SchemaCache;
-use crate::connect::json::{DecodeOptions, Envelope};
+use crate::connect::json::DecodeOptions;
 use crate::connect::schema::Schema;
 use crate::ddl;
 use crate::error::{Problem, RecordAt, RecordError, SinkError};
@@ -336,10 +336,10 @@ impl Sink<'_> {
             overflow: self.config.overflow,
         };
         let mut pending: Vec<Row> = Vec::new();
-        let mut last_columns: Option<(Schema, Arc<Vec<Column>>)> = None;
+        let mut last_columns: Option<(Arc<Schema>, Arc<Vec<Column>>)> = None;
         for (index, message) in batch.iter().enumerate() {
-            let row = match self.schemas.decode_envelope(message.payload(), &decode) {
-                Ok(Envelope::Record(decoded)) => {
+            let row = match self.schemas.decode(message.payload(), &decode) {
+                Ok(Some(decoded)) => {
                     for c in &decoded.coercions {
                         let field = if c.field.is_empty() {
                             "(value)"
@@ -365,7 +365,7 @@ impl Sink<'_> {
                         &mut last_columns,
                     )
                 }
-                Ok(Envelope::Tombstone) => Err(Problem::Tombstone),
+                Ok(None) => Err(Problem::Tombstone),
                 Err(e) => Err(Problem::Decode(e)),
             };
             match row {
@@ -384,12 +384,14 @@ impl Sink<'_> {
         &self,
         index: usize,
         message: &OwnedMessage,
-        schema: Schema,
+        schema: Arc<Schema>,
         value: &crate::connect::value::Value,
-        last: &mut Option<(Schema, Arc<Vec<Column>>)>,
+        last: &mut Option<(Arc<Schema>, Arc<Vec<Column>>)>,
     ) -> Result<Row, Problem> {
         let columns = match last {
-            Some((s, columns)) if *s == schema => columns.clone(),
+            // The cache hands out one Arc per distinct schema: comparing pointers is enough
+            // for the common case.
+            Some((s, columns)) if Arc::ptr_eq(s, &schema) || **s == *schema => columns.clone(),
             _ => {
                 let mut columns =
                     mapping::columns(&schema, self.config.pk_mode, &self.config.fields_whitelist)?;
