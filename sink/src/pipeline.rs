@@ -4,12 +4,10 @@
 //! is reported to the log and the dead letter queue and skipped (`errors.tolerance=all`).
 
 use crate::config::{SinkConfig, Tolerance, Topics};
-use crate::connect::cache::SchemaCache;
-use crate::connect::json::DecodeOptions;
-use crate::connect::schema::Schema;
 use crate::ddl;
-use crate::error::{Problem, RecordAt, RecordError, SinkError};
-use crate::mapping::{self, Column, Coordinates, SqlParam};
+use crate::error::{Problem, RecordError, SinkError};
+use crate::mapping::{Column, SqlParam};
+use crate::prepare::{at, Prepared, Preparer, Row};
 use crate::questdb::{DbError, QuestDb};
 use crate::writer::Writer;
 use futures_util::FutureExt;
@@ -135,31 +133,56 @@ async fn run_inner(
         config,
         db,
         writer,
-        schemas: SchemaCache::new(),
         tables: HashMap::new(),
         dlq,
         summary,
         done: BTreeMap::new(),
     };
     let mut shutdown = options.shutdown.clone();
+    let mut preparer = Preparer::new(config);
+    // The next batch, polled and prepared while the last one was written.
+    let mut ahead = None;
 
     loop {
         if shutdown.as_ref().is_some_and(|s| *s.borrow()) {
             break;
         }
-        let batch = next_batch(
-            &consumer,
-            config.batch_size,
-            options.poll_timeout,
-            &mut shutdown,
-        )
-        .await;
-        let batch = batch.map_err(|e| kafka_err("poll", e))?;
+        let (batch, prepared) = match ahead.take() {
+            Some(ready) => ready,
+            None => {
+                let batch = next_batch(
+                    &consumer,
+                    config.batch_size,
+                    options.poll_timeout,
+                    &mut shutdown,
+                )
+                .await
+                .map_err(|e| kafka_err("poll", e))?;
+                let prepared = preparer.batch(&batch);
+                (batch, prepared)
+            }
+        };
         // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
         let drained = batch.len() < config.batch_size;
         if !batch.is_empty() {
             let started = std::time::Instant::now();
-            let processed = sink.process(&batch).await;
+            // While this batch is written (QuestDB busy, the sink idle), the next one is polled
+            // and prepared, if more is waiting; it is only stored after this one is committed.
+            let next = async {
+                if drained {
+                    return Ok(None);
+                }
+                let batch = next_batch(
+                    &consumer,
+                    config.batch_size,
+                    options.poll_timeout,
+                    &mut shutdown,
+                )
+                .await?;
+                let prepared = preparer.batch(&batch);
+                Ok(Some((batch, prepared)))
+            };
+            let (processed, next) = tokio::join!(sink.process(&batch, prepared), next);
             tracing::debug!(
                 "batch of {} processed in {:?}",
                 batch.len(),
@@ -177,6 +200,7 @@ async fn run_inner(
                 other => other.map_err(|e| kafka_err("commit", e))?,
             }
             processed?;
+            ahead = next.map_err(|e| kafka_err("poll", e))?;
         }
         // A check that cannot reach the broker just says "not yet".
         let caught_up = |c: &StreamConsumer| match caught_up(c) {
@@ -319,20 +343,10 @@ fn caught_up(consumer: &StreamConsumer) -> Result<bool, rdkafka::error::KafkaErr
     Ok(true)
 }
 
-/// A decoded record on its way to a table.
-struct Row {
-    index: usize,
-    table: String,
-    columns: Arc<Vec<Column>>,
-    params: Vec<SqlParam>,
-}
-
 struct Sink<'a> {
     config: &'a SinkConfig,
     db: QuestDb,
     writer: Writer,
-    /// Each distinct schema is decoded once.
-    schemas: SchemaCache,
     /// Lower-cased column names of the tables seen so far (QuestDB names are case-insensitive).
     tables: HashMap<String, HashSet<String>>,
     dlq: Option<FutureProducer>,
@@ -341,54 +355,21 @@ struct Sink<'a> {
     done: BTreeMap<(String, i32), i64>,
 }
 
-fn at(message: &OwnedMessage) -> RecordAt {
-    RecordAt {
-        topic: message.topic().to_string(),
-        partition: message.partition(),
-        offset: message.offset(),
-    }
-}
-
 impl Sink<'_> {
-    async fn process(&mut self, batch: &[OwnedMessage]) -> Result<(), SinkError> {
+    /// Stores a prepared batch in order, stopping at or reporting its bad records.
+    async fn process(
+        &mut self,
+        batch: &[OwnedMessage],
+        prepared: Vec<Prepared>,
+    ) -> Result<(), SinkError> {
         self.summary.records += batch.len() as u64;
-        let decode = DecodeOptions {
-            overflow: self.config.overflow,
-        };
         let mut pending: Vec<Row> = Vec::new();
-        let mut last_columns: Option<(Arc<Schema>, Arc<Vec<Column>>)> = None;
-        for (index, message) in batch.iter().enumerate() {
-            let row = match self.schemas.decode(message.payload(), &decode) {
-                Ok(Some(decoded)) => {
-                    for c in &decoded.coercions {
-                        let field = if c.field.is_empty() {
-                            "(value)"
-                        } else {
-                            c.field.as_str()
-                        };
-                        let note = format!(
-                            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
-                            at(message),
-                            field,
-                            c.target,
-                            c.written,
-                            c.stored
-                        );
-                        tracing::warn!("{note}");
-                        self.summary.coercions.push(note);
-                    }
-                    self.to_row(
-                        index,
-                        message,
-                        decoded.schema,
-                        &decoded.value,
-                        &mut last_columns,
-                    )
-                }
-                Ok(None) => Err(Problem::Tombstone),
-                Err(e) => Err(Problem::Decode(e)),
-            };
-            match row {
+        for (message, record) in batch.iter().zip(prepared) {
+            for note in record.coercions {
+                tracing::warn!("{note}");
+                self.summary.coercions.push(note);
+            }
+            match record.row {
                 Ok(row) => pending.push(row),
                 Err(problem) => {
                     // Keep order: everything before the bad record is stored first.
@@ -398,44 +379,6 @@ impl Sink<'_> {
             }
         }
         self.write(batch, pending).await
-    }
-
-    fn to_row(
-        &self,
-        index: usize,
-        message: &OwnedMessage,
-        schema: Arc<Schema>,
-        value: &crate::connect::value::Value,
-        last: &mut Option<(Arc<Schema>, Arc<Vec<Column>>)>,
-    ) -> Result<Row, Problem> {
-        let columns = match last {
-            // The cache hands out one Arc per distinct schema: comparing pointers is enough
-            // for the common case.
-            Some((s, columns)) if Arc::ptr_eq(s, &schema) || **s == *schema => columns.clone(),
-            _ => {
-                let mut columns =
-                    mapping::columns(&schema, self.config.pk_mode, &self.config.fields_whitelist)?;
-                if let Some(native) = &self.config.native {
-                    columns = native.columns(columns)?;
-                }
-                let columns = Arc::new(columns);
-                *last = Some((schema, columns.clone()));
-                columns
-            }
-        };
-        let coordinates = Coordinates {
-            topic: message.topic(),
-            partition: message.partition(),
-            offset: message.offset(),
-            timestamp_ms: message.timestamp().to_millis(),
-        };
-        let params = mapping::row(&columns, value, coordinates)?;
-        Ok(Row {
-            index,
-            table: self.config.table_name(message.topic()),
-            columns,
-            params,
-        })
     }
 
     /// Writes rows in runs of the same table and columns, one transaction a run.

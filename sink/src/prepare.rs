@@ -1,0 +1,186 @@
+//! The CPU half of a batch: every record decoded and mapped to its row (or the problem it has),
+//! with no connection involved, so that the pipeline can prepare the next batch while the
+//! current one is being written.
+
+use crate::config::SinkConfig;
+use crate::connect::cache::SchemaCache;
+use crate::connect::json::DecodeOptions;
+use crate::connect::schema::Schema;
+use crate::connect::value::Value;
+use crate::error::{Problem, RecordAt};
+use crate::mapping::{self, Column, Coordinates, SqlParam};
+use rdkafka::message::{Message, OwnedMessage};
+use std::sync::Arc;
+
+/// A decoded record on its way to a table.
+pub(crate) struct Row {
+    /// Its place in the batch.
+    pub index: usize,
+    pub table: String,
+    pub columns: Arc<Vec<Column>>,
+    pub params: Vec<SqlParam>,
+}
+
+/// One record of a batch, ready for the writer.
+pub(crate) struct Prepared {
+    pub row: Result<Row, Problem>,
+    /// The values decoding changed as JsonConverter changes them, as notes for the log.
+    pub coercions: Vec<String>,
+}
+
+pub(crate) fn at(message: &OwnedMessage) -> RecordAt {
+    RecordAt {
+        topic: message.topic().to_string(),
+        partition: message.partition(),
+        offset: message.offset(),
+    }
+}
+
+pub(crate) struct Preparer<'a> {
+    config: &'a SinkConfig,
+    /// Each distinct schema is decoded once.
+    schemas: SchemaCache,
+}
+
+impl Preparer<'_> {
+    pub fn new(config: &SinkConfig) -> Preparer<'_> {
+        Preparer {
+            config,
+            schemas: SchemaCache::new(),
+        }
+    }
+
+    /// Every record of `batch`, in order.
+    pub fn batch(&mut self, batch: &[OwnedMessage]) -> Vec<Prepared> {
+        let decode = DecodeOptions {
+            overflow: self.config.overflow,
+        };
+        let mut last_columns: Option<(Arc<Schema>, Arc<Vec<Column>>)> = None;
+        let mut out = Vec::with_capacity(batch.len());
+        for (index, message) in batch.iter().enumerate() {
+            let mut coercions = Vec::new();
+            let row = match self.schemas.decode(message.payload(), &decode) {
+                Ok(Some(decoded)) => {
+                    for c in &decoded.coercions {
+                        let field = if c.field.is_empty() {
+                            "(value)"
+                        } else {
+                            c.field.as_str()
+                        };
+                        coercions.push(format!(
+                            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
+                            at(message),
+                            field,
+                            c.target,
+                            c.written,
+                            c.stored
+                        ));
+                    }
+                    self.to_row(
+                        index,
+                        message,
+                        decoded.schema,
+                        &decoded.value,
+                        &mut last_columns,
+                    )
+                }
+                Ok(None) => Err(Problem::Tombstone),
+                Err(e) => Err(Problem::Decode(e)),
+            };
+            out.push(Prepared { row, coercions });
+        }
+        out
+    }
+
+    fn to_row(
+        &self,
+        index: usize,
+        message: &OwnedMessage,
+        schema: Arc<Schema>,
+        value: &Value,
+        last: &mut Option<(Arc<Schema>, Arc<Vec<Column>>)>,
+    ) -> Result<Row, Problem> {
+        let columns = match last {
+            // The cache hands out one Arc per distinct schema: comparing pointers is enough
+            // for the common case.
+            Some((s, columns)) if Arc::ptr_eq(s, &schema) || **s == *schema => columns.clone(),
+            _ => {
+                let mut columns =
+                    mapping::columns(&schema, self.config.pk_mode, &self.config.fields_whitelist)?;
+                if let Some(native) = &self.config.native {
+                    columns = native.columns(columns)?;
+                }
+                let columns = Arc::new(columns);
+                *last = Some((schema, columns.clone()));
+                columns
+            }
+        };
+        let coordinates = Coordinates {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
+        };
+        let params = mapping::row(&columns, value, coordinates)?;
+        Ok(Row {
+            index,
+            table: self.config.table_name(message.topic()),
+            columns,
+            params,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::Timestamp;
+
+    const SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int8","field":"a"},{"type":"string","optional":true,"field":"b"}]}"#;
+
+    fn message(offset: i64, payload: Option<String>) -> OwnedMessage {
+        OwnedMessage::new(
+            payload.map(String::into_bytes),
+            None,
+            "events".into(),
+            Timestamp::CreateTime(1_700_000_000_000),
+            3,
+            offset,
+            None,
+        )
+    }
+
+    fn record(payload: &str) -> Option<String> {
+        Some(format!(r#"{{"schema":{SCHEMA},"payload":{payload}}}"#))
+    }
+
+    #[test]
+    fn a_batch_becomes_rows_and_problems_in_order() {
+        let seed = include_str!("../../fixtures/seed/connect-jdbc.properties");
+        let config = SinkConfig::from_properties(&crate::properties::parse(seed)).unwrap();
+        let batch = vec![
+            message(10, record(r#"{"a":1,"b":"x"}"#)),
+            message(11, None),
+            message(12, record(r#"{"a":"one"}"#)),
+            message(13, record(r#"{"a":300}"#)),
+        ];
+        let prepared = Preparer::new(&config).batch(&batch);
+        assert_eq!(prepared.len(), 4);
+        let row = prepared[0].row.as_ref().expect("a row");
+        assert_eq!((row.index, row.table.as_str()), (0, "events"));
+        assert_eq!(row.params, [SqlParam::I16(1), SqlParam::Text("x".into())]);
+        assert!(matches!(prepared[1].row, Err(Problem::Tombstone)));
+        assert!(matches!(prepared[2].row, Err(Problem::Decode(_))));
+        let wrapped = prepared[3].row.as_ref().expect("a row");
+        assert_eq!(wrapped.params, [SqlParam::I16(44), SqlParam::Null]);
+        assert!(
+            Arc::ptr_eq(&row.columns, &wrapped.columns),
+            "one schema, one column list"
+        );
+        assert_eq!(
+            prepared[3].coercions,
+            ["topic events, partition 3, offset 13: field \"a\": int8 300 stored as 44, as JsonConverter stores it"]
+        );
+        assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
+    }
+}
