@@ -36,14 +36,15 @@ pub(crate) fn at(message: &OwnedMessage) -> RecordAt {
     }
 }
 
-pub(crate) struct Preparer<'a> {
-    config: &'a SinkConfig,
+pub(crate) struct Preparer {
+    /// Shared, so that a batch can be prepared on a thread of its own.
+    config: Arc<SinkConfig>,
     /// Each distinct schema is decoded once.
     schemas: SchemaCache,
 }
 
-impl Preparer<'_> {
-    pub fn new(config: &SinkConfig) -> Preparer<'_> {
+impl Preparer {
+    pub fn new(config: Arc<SinkConfig>) -> Preparer {
         Preparer {
             config,
             schemas: SchemaCache::new(),
@@ -164,7 +165,7 @@ mod tests {
             message(12, record(r#"{"a":"one"}"#)),
             message(13, record(r#"{"a":300}"#)),
         ];
-        let prepared = Preparer::new(&config).batch(&batch);
+        let prepared = Preparer::new(Arc::new(config)).batch(&batch);
         assert_eq!(prepared.len(), 4);
         let row = prepared[0].row.as_ref().expect("a row");
         assert_eq!((row.index, row.table.as_str()), (0, "events"));
