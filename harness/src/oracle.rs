@@ -18,6 +18,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
+use sink::connect::cache::SchemaCache;
 use sink::connect::{canonical, decode_envelope, DecodeErrorKind, DecodeOptions};
 
 use crate::error::ServiceError;
@@ -200,9 +201,19 @@ fn base64_encode(bytes: &[u8]) -> String {
 }
 
 /// The sink's decoder, rendered as the oracle renders upstream's: the canonical line, or
-/// `ERROR <kind>: <message>`.
+/// `ERROR <kind>: <message>`. The sink decodes through its schema cache, so that is checked
+/// against the full decoder on the same record; a disagreement is a line upstream never prints.
 pub fn ours(value: Option<&[u8]>) -> String {
-    match decode_envelope(value, &DecodeOptions::default()) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<SchemaCache> = std::cell::RefCell::new(SchemaCache::new());
+    }
+    let opts = DecodeOptions::default();
+    let full = decode_envelope(value, &opts);
+    let cached = CACHE.with(|c| c.borrow_mut().decode_envelope(value, &opts));
+    if cached != full {
+        return format!("SCHEMA CACHE DISAGREES: {cached:?} instead of {full:?}");
+    }
+    match full {
         Ok(envelope) => canonical::envelope(&envelope),
         Err(e) => format!("ERROR {}: {e}", kind_name(&e.kind)),
     }

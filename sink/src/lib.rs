@@ -19,6 +19,7 @@ pub mod error;
 pub mod mapping;
 pub mod native;
 pub mod pipeline;
+mod prepare;
 pub mod properties;
 pub mod questdb;
 pub mod report;

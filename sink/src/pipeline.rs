@@ -3,16 +3,14 @@
 //! the sink (`errors.tolerance=none`) after everything before it is stored and committed, or
 //! is reported to the log and the dead letter queue and skipped (`errors.tolerance=all`).
 
-use crate::config::{KeyConverter, PkMode, SinkConfig, Tolerance, Topics};
-use crate::connect::cache::SchemaCache;
-use crate::connect::json::{DecodeOptions, Decoded, Envelope};
-use crate::connect::schema::{Schema, Type};
-use crate::connect::value::Value;
+use crate::config::{SinkConfig, Tolerance, Topics};
 use crate::ddl;
-use crate::error::{Problem, RecordAt, RecordError, SinkError};
-use crate::mapping::{self, Column, Coordinates, SqlParam};
+use crate::error::{Problem, RecordError, SinkError};
+use crate::mapping::{Column, SqlParam};
+use crate::prepare::{at, Prepared, Preparer, Row};
 use crate::questdb::{DbError, QuestDb};
 use crate::writer::Writer;
+use futures_util::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -104,35 +102,7 @@ async fn run_inner(
         message: e.to_string(),
         bootstrap: options.bootstrap_servers.clone(),
     };
-    let mut consumer_config = ClientConfig::new();
-    if options.stop_when == StopWhen::CaughtUp {
-        // The caught-up check's round trips (committed offsets, watermarks) share the broker
-        // connection with the fetch long-poll and wait behind it: keep the long-poll short in
-        // batch mode (measured: 480 ms per check with librdkafka's default of 500 ms).
-        consumer_config.set("fetch.wait.max.ms", "50");
-    }
-    // Static membership: a restarted process (after kill -9 too) takes its partitions back at
-    // once instead of waiting for the old member's session to time out (librdkafka: 45 s).
-    // Deviation: Connect's sink consumers join dynamically; a `consumer.override.` of this key
-    // still wins.
-    consumer_config.set(
-        "group.instance.id",
-        format!("{}-{}", config.name, options.task),
-    );
-    // A broker back after a restart is retried within 1 s, as Connect's Java consumer does
-    // (`reconnect.backoff.max.ms` 1000 there; librdkafka's default of 10 s left the sink idle
-    // for up to 10 s after the broker was back).
-    consumer_config.set("reconnect.backoff.max.ms", "1000");
-    for (key, value) in &config.consumer_overrides {
-        consumer_config.set(key, value);
-    }
-    let consumer: StreamConsumer = consumer_config
-        .set("bootstrap.servers", &options.bootstrap_servers)
-        .set("group.id", config.group_id())
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        // Connect's sink consumers start from the earliest offset when the group has none.
-        .set("auto.offset.reset", "earliest")
+    let consumer: StreamConsumer = consumer_config(config, options)
         .create()
         .map_err(|e| kafka_err("consumer", e))?;
     let patterns: Vec<String> = match &config.topics {
@@ -163,31 +133,71 @@ async fn run_inner(
         config,
         db,
         writer,
-        schemas: SchemaCache::new(),
         tables: HashMap::new(),
         dlq,
         summary,
         done: BTreeMap::new(),
     };
     let mut shutdown = options.shutdown.clone();
+    let mut preparer = Some(Preparer::new(Arc::new(config.clone())));
+    // The next batch, polled and prepared while the last one was written.
+    let mut ahead = None;
 
     loop {
         if shutdown.as_ref().is_some_and(|s| *s.borrow()) {
             break;
         }
-        let batch = next_batch(
-            &consumer,
-            config.batch_size,
-            options.poll_timeout,
-            &mut shutdown,
-        )
-        .await;
-        let batch = batch.map_err(|e| kafka_err("poll", e))?;
+        let (batch, prepared) = match ahead.take() {
+            Some(ready) => ready,
+            None => {
+                let batch = next_batch(
+                    &consumer,
+                    config.batch_size,
+                    options.poll_timeout,
+                    &mut shutdown,
+                )
+                .await
+                .map_err(|e| kafka_err("poll", e))?;
+                let prepared = preparer
+                    .as_mut()
+                    .expect("the preparer is back after every batch")
+                    .batch(&batch);
+                (batch, prepared)
+            }
+        };
         // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
         let drained = batch.len() < config.batch_size;
         if !batch.is_empty() {
             let started = std::time::Instant::now();
-            let processed = sink.process(&batch).await;
+            // While this batch is written and committed, the next one is polled and prepared
+            // on a thread of its own, if more is waiting; it is only stored after this one is
+            // committed.
+            let next = async {
+                if drained {
+                    return Ok::<_, SinkError>(None);
+                }
+                let batch = next_batch(
+                    &consumer,
+                    config.batch_size,
+                    options.poll_timeout,
+                    &mut shutdown,
+                )
+                .await
+                .map_err(|e| kafka_err("poll", e))?;
+                let mut p = preparer
+                    .take()
+                    .expect("the preparer is back after every batch");
+                let (p, batch, prepared) = tokio::task::spawn_blocking(move || {
+                    let prepared = p.batch(&batch);
+                    (p, batch, prepared)
+                })
+                .await
+                // A panic in there is the sink's own bug: raise it here, as before.
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                preparer = Some(p);
+                Ok(Some((batch, prepared)))
+            };
+            let (processed, next) = tokio::join!(sink.process(&batch, prepared), next);
             tracing::debug!(
                 "batch of {} processed in {:?}",
                 batch.len(),
@@ -205,6 +215,7 @@ async fn run_inner(
                 other => other.map_err(|e| kafka_err("commit", e))?,
             }
             processed?;
+            ahead = next?;
         }
         // A check that cannot reach the broker just says "not yet".
         let caught_up = |c: &StreamConsumer| match caught_up(c) {
@@ -219,6 +230,48 @@ async fn run_inner(
         }
     }
     Ok(())
+}
+
+/// The consumer's settings: the sink's defaults, then the user's `consumer.override.` keys,
+/// then what the sink's commit protocol cannot do without.
+fn consumer_config(config: &SinkConfig, options: &RunOptions) -> ClientConfig {
+    let mut consumer_config = ClientConfig::new();
+    if options.stop_when == StopWhen::CaughtUp {
+        // The caught-up check's round trips (committed offsets, watermarks) share the broker
+        // connection with the fetch long-poll and wait behind it: keep the long-poll short in
+        // batch mode (measured: 480 ms per check with librdkafka's default of 500 ms).
+        consumer_config.set("fetch.wait.max.ms", "50");
+    }
+    // Static membership: a restarted process (after kill -9 too) takes its partitions back at
+    // once instead of waiting for the old member's session to time out (librdkafka: 45 s).
+    // Deviation: Connect's sink consumers join dynamically; a `consumer.override.` of this key
+    // still wins.
+    consumer_config.set(
+        "group.instance.id",
+        format!("{}-{}", config.name, options.task),
+    );
+    // A bounded prefetch: librdkafka's default queue of 64 MiB was most of the sink's memory
+    // (108 MiB peak for 200k seed records; about 40 MiB with 8 MiB, no slower than 16 MiB).
+    // Past the queue's threshold librdkafka waits fetch.queue.backoff.ms (1 s by default)
+    // before fetching again, which starves a small queue (18k rows/s at 8 MiB); 10 ms keeps
+    // it fed. Records and offsets are the same either way.
+    consumer_config.set("queued.max.messages.kbytes", "8192");
+    consumer_config.set("fetch.queue.backoff.ms", "10");
+    // A broker back after a restart is retried within 1 s, as Connect's Java consumer does
+    // (`reconnect.backoff.max.ms` 1000 there; librdkafka's default of 10 s left the sink idle
+    // for up to 10 s after the broker was back).
+    consumer_config.set("reconnect.backoff.max.ms", "1000");
+    for (key, value) in &config.consumer_overrides {
+        consumer_config.set(key, value);
+    }
+    consumer_config
+        .set("bootstrap.servers", &options.bootstrap_servers)
+        .set("group.id", config.group_id())
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        // Connect's sink consumers start from the earliest offset when the group has none.
+        .set("auto.offset.reset", "earliest");
+    consumer_config
 }
 
 /// Waits up to `timeout` for a first record, then takes what else is ready, up to `max`.
@@ -248,7 +301,12 @@ async fn next_batch(
     }
     // A short linger collects the records already fetched, so a burst is one transaction.
     while batch.len() < max {
-        match tokio::time::timeout(Duration::from_millis(5), consumer.recv()).await {
+        // A record already fetched needs no timer (one per record showed in profiles).
+        let next = match consumer.recv().now_or_never() {
+            Some(m) => Ok(m),
+            None => tokio::time::timeout(Duration::from_millis(5), consumer.recv()).await,
+        };
+        match next {
             Ok(Err(e)) if is_transient(&e) => {
                 tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
                 break;
@@ -304,24 +362,10 @@ fn caught_up(consumer: &StreamConsumer) -> Result<bool, rdkafka::error::KafkaErr
     Ok(true)
 }
 
-/// The value's schema and, with `pk.mode=record_key`, the key's: what a table's columns come
-/// from.
-type Schemas = (Schema, Option<Schema>);
-
-/// A decoded record on its way to a table.
-struct Row {
-    index: usize,
-    table: String,
-    columns: Arc<Vec<Column>>,
-    params: Vec<SqlParam>,
-}
-
 struct Sink<'a> {
     config: &'a SinkConfig,
     db: QuestDb,
     writer: Writer,
-    /// Each distinct schema is decoded once.
-    schemas: SchemaCache,
     /// Lower-cased column names of the tables seen so far (QuestDB names are case-insensitive).
     tables: HashMap<String, HashSet<String>>,
     dlq: Option<FutureProducer>,
@@ -330,58 +374,21 @@ struct Sink<'a> {
     done: BTreeMap<(String, i32), i64>,
 }
 
-fn at(message: &OwnedMessage) -> RecordAt {
-    RecordAt {
-        topic: message.topic().to_string(),
-        partition: message.partition(),
-        offset: message.offset(),
-    }
-}
-
 impl Sink<'_> {
-    async fn process(&mut self, batch: &[OwnedMessage]) -> Result<(), SinkError> {
+    /// Stores a prepared batch in order, stopping at or reporting its bad records.
+    async fn process(
+        &mut self,
+        batch: &[OwnedMessage],
+        prepared: Vec<Prepared>,
+    ) -> Result<(), SinkError> {
         self.summary.records += batch.len() as u64;
-        let decode = DecodeOptions {
-            overflow: self.config.overflow,
-        };
         let mut pending: Vec<Row> = Vec::new();
-        let mut last_columns: Option<(Schemas, Arc<Vec<Column>>)> = None;
-        for (index, message) in batch.iter().enumerate() {
-            let row = match self.schemas.decode_envelope(message.payload(), &decode) {
-                Ok(Envelope::Record(decoded)) => {
-                    for c in &decoded.coercions {
-                        let field = if c.field.is_empty() {
-                            "(value)"
-                        } else {
-                            c.field.as_str()
-                        };
-                        let note = format!(
-                            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
-                            at(message),
-                            field,
-                            c.target,
-                            c.written,
-                            c.stored
-                        );
-                        tracing::warn!("{note}");
-                        self.summary.coercions.push(note);
-                    }
-                    match self.decode_key(message, &decode) {
-                        Ok(key) => self.to_row(
-                            index,
-                            message,
-                            (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
-                            &decoded.value,
-                            key.as_ref().map(|k| &k.value),
-                            &mut last_columns,
-                        ),
-                        Err(problem) => Err(problem),
-                    }
-                }
-                Ok(Envelope::Tombstone) => Err(Problem::Tombstone),
-                Err(e) => Err(Problem::Decode(e)),
-            };
-            match row {
+        for (message, record) in batch.iter().zip(prepared) {
+            for note in record.coercions {
+                tracing::warn!("{note}");
+                self.summary.coercions.push(note);
+            }
+            match record.row {
                 Ok(row) => pending.push(row),
                 Err(problem) => {
                     // Keep order: everything before the bad record is stored first.
@@ -391,82 +398,6 @@ impl Sink<'_> {
             }
         }
         self.write(batch, pending).await
-    }
-
-    /// The record key, decoded, with `pk.mode=record_key`; `None` otherwise (keys are not read).
-    fn decode_key(
-        &mut self,
-        message: &OwnedMessage,
-        decode: &DecodeOptions,
-    ) -> Result<Option<Decoded>, Problem> {
-        if self.config.pk_mode != PkMode::RecordKey {
-            return Ok(None);
-        }
-        let Some(bytes) = message.key() else {
-            return Err(Problem::MissingKey);
-        };
-        match self.config.key_converter {
-            KeyConverter::Json => match self.schemas.decode_envelope(Some(bytes), decode) {
-                Ok(Envelope::Record(key)) => Ok(Some(key)),
-                Ok(Envelope::Tombstone) => Err(Problem::MissingKey),
-                Err(e) => Err(Problem::Key(e.to_string())),
-            },
-            KeyConverter::String => match std::str::from_utf8(bytes) {
-                Ok(text) => Ok(Some(Decoded {
-                    schema: Schema {
-                        optional: true,
-                        ..Schema::new(Type::String)
-                    },
-                    value: Value::String(text.to_owned()),
-                    coercions: Vec::new(),
-                })),
-                Err(e) => Err(Problem::Key(format!(
-                    "not UTF-8 text, which key.converter=StringConverter needs: {e}"
-                ))),
-            },
-        }
-    }
-
-    fn to_row(
-        &self,
-        index: usize,
-        message: &OwnedMessage,
-        schemas: Schemas,
-        value: &Value,
-        key: Option<&Value>,
-        last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
-    ) -> Result<Row, Problem> {
-        let columns = match last {
-            Some((s, columns)) if *s == schemas => columns.clone(),
-            _ => {
-                let (schema, key_schema) = &schemas;
-                let mut columns =
-                    mapping::columns(schema, self.config.pk_mode, &self.config.fields_whitelist)?;
-                if let Some(key_schema) = key_schema {
-                    let key_columns = mapping::key_columns(key_schema, &self.config.pk_fields)?;
-                    columns = mapping::with_key_columns(key_columns, columns);
-                }
-                if let Some(native) = &self.config.native {
-                    columns = native.columns(columns)?;
-                }
-                let columns = Arc::new(columns);
-                *last = Some((schemas, columns.clone()));
-                columns
-            }
-        };
-        let coordinates = Coordinates {
-            topic: message.topic(),
-            partition: message.partition(),
-            offset: message.offset(),
-            timestamp_ms: message.timestamp().to_millis(),
-        };
-        let params = mapping::row(&columns, value, key, coordinates)?;
-        Ok(Row {
-            index,
-            table: self.config.table_name(message.topic()),
-            columns,
-            params,
-        })
     }
 
     /// Writes rows in runs of the same table and columns, one transaction a run.
@@ -517,35 +448,37 @@ impl Sink<'_> {
             }
             return Ok(());
         }
-        let params: Vec<Vec<SqlParam>> = run.iter().map(|r| r.params.clone()).collect();
+        let (indexes, params): (Vec<usize>, Vec<Vec<SqlParam>>) =
+            run.into_iter().map(|r| (r.index, r.params)).unzip();
         match self.insert_with_retries(&table, &columns, &params).await {
             Ok(()) => {
-                for row in &run {
-                    self.mark_done(&batch[row.index]);
+                for &index in &indexes {
+                    self.mark_done(&batch[index]);
                 }
-                self.summary.rows += run.len() as u64;
+                self.summary.rows += indexes.len() as u64;
                 Ok(())
             }
             // Retried already: QuestDB is away, not refusing a record. Splitting the run would
             // retry every row again (rows x max.retries pauses) before giving up.
             Err(e) if e.is_transient() => Err(self.unavailable(&table, first, e)),
-            Err(e) if run.len() == 1 => self.reject(first, Problem::Write(e)).await,
+            Err(e) if indexes.len() == 1 => {
+                self.reject(&batch[indexes[0]], Problem::Write(e)).await
+            }
             Err(_) => {
                 // Find the record QuestDB refuses: one row a transaction, in order.
-                for row in run {
-                    let message = &batch[row.index];
+                for (index, row) in indexes.into_iter().zip(&params) {
                     match self
-                        .insert_with_retries(&table, &columns, std::slice::from_ref(&row.params))
+                        .insert_with_retries(&table, &columns, std::slice::from_ref(row))
                         .await
                     {
                         Ok(()) => {
-                            self.mark_done(message);
+                            self.mark_done(&batch[index]);
                             self.summary.rows += 1;
                         }
                         Err(e) if e.is_transient() => {
-                            return Err(self.unavailable(&table, message, e))
+                            return Err(self.unavailable(&table, &batch[index], e))
                         }
-                        Err(e) => self.reject(message, Problem::Write(e)).await?,
+                        Err(e) => self.reject(&batch[index], Problem::Write(e)).await?,
                     }
                 }
                 Ok(())
@@ -797,4 +730,40 @@ fn context_headers(connector: &str, error: &RecordError) -> OwnedHeaders {
                 value: Some(value),
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consumer(extra: &str) -> ClientConfig {
+        let seed = include_str!("../../fixtures/seed/connect-jdbc.properties");
+        let props = crate::properties::parse(&format!("{seed}\n{extra}"));
+        let config = SinkConfig::from_properties(&props).expect("the seed's properties");
+        consumer_config(&config, &RunOptions::new("kafka:9092"))
+    }
+
+    #[test]
+    fn the_prefetch_is_bounded_by_default() {
+        let c = consumer("");
+        assert_eq!(c.get("queued.max.messages.kbytes"), Some("8192"));
+        assert_eq!(c.get("fetch.queue.backoff.ms"), Some("10"));
+        assert_eq!(c.get("group.instance.id"), Some("local-jdbc-sink-0"));
+        assert_eq!(c.get("bootstrap.servers"), Some("kafka:9092"));
+        assert_eq!(c.get("fetch.wait.max.ms"), None, "only in batch mode");
+    }
+
+    #[test]
+    fn consumer_overrides_win_over_the_defaults_but_not_the_commit_protocol() {
+        let c = consumer(
+            "consumer.override.queued.max.messages.kbytes=65536\n\
+             consumer.override.fetch.queue.backoff.ms=1000\n\
+             consumer.override.group.instance.id=mine\n\
+             consumer.override.enable.auto.commit=true",
+        );
+        assert_eq!(c.get("queued.max.messages.kbytes"), Some("65536"));
+        assert_eq!(c.get("fetch.queue.backoff.ms"), Some("1000"));
+        assert_eq!(c.get("group.instance.id"), Some("mine"));
+        assert_eq!(c.get("enable.auto.commit"), Some("false"));
+    }
 }

@@ -98,7 +98,13 @@ impl IlpWriter {
         // One HTTP request for the whole buffer of one table: QuestDB commits it as one
         // transaction. The client is blocking, so it runs off the async threads.
         let joined = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let result = sender.flush_and_keep_with_flags(&buffer, true);
+            tracing::debug!(
+                "ILP flush of {} rows took {:?}",
+                buffer.row_count(),
+                started.elapsed()
+            );
             (sender, buffer, result)
         })
         .await;

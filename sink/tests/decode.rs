@@ -6,6 +6,7 @@ use num_bigint::BigInt;
 use proptest::prelude::*;
 use rstest::rstest;
 use serde_json::{json, Value as Json};
+use sink::connect::cache::SchemaCache;
 use sink::connect::json::{
     decode_envelope, encode_envelope, schema_to_json, Coercion, DecodeError, DecodeErrorKind as K,
     DecodeOptions, Decoded, Envelope, Overflow,
@@ -1504,5 +1505,106 @@ proptest! {
         // Plain notation parses back to the same number.
         let plain: Decimal = d.to_string().parse().unwrap();
         prop_assert_eq!(plain.rescale(d.scale), Some(d));
+    }
+}
+
+/// The schema cache against `decode_envelope` on one text: the first call fills the cache, the
+/// second reads from it; both must give the same result, down to the sign of a zero.
+fn cache_agrees(
+    cache: &mut SchemaCache,
+    bytes: &[u8],
+    overflow: Overflow,
+) -> Result<(), TestCaseError> {
+    let opts = DecodeOptions { overflow };
+    let expected = decode_envelope(Some(bytes), &opts);
+    let text = String::from_utf8_lossy(bytes);
+    for _ in 0..2 {
+        let got = cache.decode_envelope(Some(bytes), &opts);
+        prop_assert_eq!(&got, &expected, "{}", text);
+        if let (Ok(Envelope::Record(a)), Ok(Envelope::Record(b))) = (&got, &expected) {
+            prop_assert!(deep_identical(&a.value, &b.value), "{}", text);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_schema_cache_decodes_as_decode_envelope_does(
+        (schema, value) in schema_and_value(),
+        mutations in proptest::collection::vec((any::<proptest::sample::Index>(), schemaish_json(), number_literal()), 0..3),
+        layout in 0..3u8,
+        strict in any::<bool>(),
+    ) {
+        let mut json = encode_envelope(&schema, &value);
+        // Mutate the payload only, so the schema stays decodable and the payload is parsed
+        // against it: wrong kinds, nulls, odd numbers (wrapping, exponents, huge literals).
+        for (index, replacement, number) in &mutations {
+            let payload = json.get_mut("payload").unwrap();
+            let mut target = index.index(count_nodes(payload));
+            let replacement = if target % 2 == 0 { number.as_str() } else { replacement.as_str() };
+            replace_node(payload, &mut target, &serde_json::from_str(replacement).unwrap());
+        }
+        let (schema_text, payload_text) = match layout {
+            0 => (json["schema"].to_string(), json["payload"].to_string()),
+            _ => (
+                serde_json::to_string_pretty(&json["schema"]).unwrap(),
+                serde_json::to_string_pretty(&json["payload"]).unwrap(),
+            ),
+        };
+        let text = match layout {
+            2 => format!("{{ \"payload\" :\n{payload_text} ,\t\"schema\": {schema_text}\r\n}} "),
+            _ => format!(r#"{{"schema":{schema_text},"payload":{payload_text}}}"#),
+        };
+        let overflow = if strict { Overflow::Error } else { Overflow::Wrap };
+        let mut cache = SchemaCache::new();
+        cache_agrees(&mut cache, text.as_bytes(), overflow)?;
+        // The same schema with a payload cut short or followed by junk: never a record.
+        let junk = format!("{text}x");
+        for broken in [&text.as_bytes()[..text.len() * 3 / 4], junk.as_bytes()] {
+            cache_agrees(&mut cache, broken, overflow)?;
+        }
+    }
+}
+
+#[rstest]
+#[case::seed(SEED)]
+#[case::escapes(r#"{"schema":{"type":"struct","fields":[{"type":"string","field":"s"}]},"payload":{"s":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"}}"#)]
+#[case::lone_surrogate(r#"{"schema":{"type":"string"},"payload":"\ud83d"}"#)]
+#[case::control_character("{\"schema\":{\"type\":\"string\"},\"payload\":\"a\u{1}\"}")]
+#[case::field_out_of_order(r#"{"schema":{"type":"struct","fields":[{"type":"int8","field":"a"},{"type":"int8","field":"b"}]},"payload":{"b":300,"a":1e3}}"#)]
+#[case::field_repeated(r#"{"schema":{"type":"struct","fields":[{"type":"int8","field":"a"}]},"payload":{"a":1,"a":2}}"#)]
+#[case::unknown_field(r#"{"schema":{"type":"struct","fields":[{"type":"int8","field":"a"}]},"payload":{"z":1,"a":2}}"#)]
+#[case::missing_fields(r#"{"schema":{"type":"struct","fields":[{"type":"int8","optional":true,"field":"a"},{"type":"int8","default":5,"field":"b"},{"type":"int8","field":"c"}]},"payload":{"c":7}}"#)]
+#[case::map_key_repeated(r#"{"schema":{"type":"map","keys":{"type":"string"},"values":{"type":"int32"}},"payload":{"k":1,"k":2}}"#)]
+#[case::wrapped_in_a_map(r#"{"schema":{"type":"map","keys":{"type":"string"},"values":{"type":"int8"}},"payload":{"k\"":1E3,"j":200}}"#)]
+#[case::pair_map(r#"{"schema":{"type":"map","keys":{"type":"int8"},"values":{"type":"float"}},"payload":[[300,1e50],[1,-0.0]]}"#)]
+#[case::pair_map_short_entry(
+    r#"{"schema":{"type":"map","keys":{"type":"int8"},"values":{"type":"int8"}},"payload":[[1]]}"#
+)]
+#[case::trailing_comma(r#"{"schema":{"type":"array","items":{"type":"int8"}},"payload":[1,]}"#)]
+#[case::timestamp_wraps(r#"{"schema":{"type":"int64","name":"org.apache.kafka.connect.data.Timestamp"},"payload":99999999999999999999}"#)]
+#[case::time_out_of_range(
+    r#"{"schema":{"type":"int32","name":"org.apache.kafka.connect.data.Time"},"payload":86400001}"#
+)]
+#[case::decimal_exponent(r#"{"schema":{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}},"payload":1.50E+3}"#)]
+#[case::schema_twice(r#"{"schema":{"type":"int8"},"schema":{"type":"int8"},"payload":1}"#)]
+#[case::escaped_envelope_key(r#"{"sch\u0065ma":{"type":"int8"},"payload":1}"#)]
+#[case::schema_null(r#"{"schema":null,"payload":1}"#)]
+fn the_schema_cache_agrees_on(#[case] text: &str) {
+    for overflow in [Overflow::Wrap, Overflow::Error] {
+        let mut cache = SchemaCache::new();
+        cache_agrees(&mut cache, text.as_bytes(), overflow).unwrap();
+    }
+}
+
+#[test]
+fn the_schema_cache_follows_a_change_of_options() {
+    let text = r#"{"schema":{"type":"int8","default":300},"payload":null}"#;
+    let mut cache = SchemaCache::new();
+    for overflow in [Overflow::Wrap, Overflow::Error, Overflow::Wrap] {
+        cache_agrees(&mut cache, text.as_bytes(), overflow).unwrap();
     }
 }

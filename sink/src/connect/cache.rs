@@ -1,26 +1,49 @@
 //! Decoding with a schema cache: a topic's records nearly always carry the same schema text, so
-//! each distinct schema (by its bytes) is decoded once and only the payload is parsed per record.
+//! each distinct schema (by its bytes) is decoded once, and the payload is parsed straight from
+//! the message against it ([`super::scan`]).
 //!
 //! The result is the same as [`decode_envelope`]'s for every input: anything off the common path
-//! (not an object of exactly `schema` and `payload`, escaped keys, a `null` schema, any decoding
-//! error) is decoded again by [`decode_envelope`] itself, so errors keep their exact wording.
+//! (not an object of exactly `schema` and `payload`, a `null` schema, a payload the scanner
+//! leaves alone, any decoding error) is decoded again by [`decode_envelope`] itself, so errors
+//! keep their exact wording.
 
-use super::json::{decode_envelope, decode_payload, decode_schema, Coercion, DecodeError};
+use super::json::{decode_envelope, decode_schema, Coercion, DecodeError};
 use super::json::{DecodeOptions, Decoded, Envelope};
+use super::scan::{self, Scanner};
 use super::schema::Schema;
+use super::value::Value;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Distinct schemas kept before the cache starts over (a topic has a handful).
 const CAPACITY: usize = 256;
 
+/// A decoded schema and the coercions its defaults made.
+#[derive(Clone)]
+struct Entry {
+    schema: Arc<Schema>,
+    coercions: Vec<Coercion>,
+}
+
+/// A record decoded through the cache: as [`Decoded`], with the schema shared by every record
+/// that carries it instead of copied into each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shared {
+    pub schema: Arc<Schema>,
+    pub value: Value,
+    pub coercions: Vec<Coercion>,
+}
+
 #[derive(Default)]
 pub struct SchemaCache {
-    /// Schema text -> the schema and the coercions its defaults made.
-    schemas: HashMap<String, (Schema, Vec<Coercion>)>,
+    /// The options the entries were decoded with (a default's coercions depend on them).
+    opts: Option<DecodeOptions>,
+    /// Schema text -> its entry.
+    schemas: HashMap<String, Entry>,
     /// The last schema's text and entry: consecutive records nearly always share it, and
     /// comparing the bytes is cheaper than hashing them.
-    last: Option<(String, Schema, Vec<Coercion>)>,
+    last: Option<(String, Entry)>,
 }
 
 impl SchemaCache {
@@ -34,56 +57,142 @@ impl SchemaCache {
         bytes: Option<&[u8]>,
         opts: &DecodeOptions,
     ) -> Result<Envelope, DecodeError> {
-        match bytes.and_then(|b| self.fast(b, opts)) {
-            Some(decoded) => Ok(Envelope::Record(decoded)),
-            None => decode_envelope(bytes, opts),
-        }
+        Ok(match self.decode(bytes, opts)? {
+            None => Envelope::Tombstone,
+            Some(shared) => Envelope::Record(Decoded {
+                schema: Arc::unwrap_or_clone(shared.schema),
+                value: shared.value,
+                coercions: shared.coercions,
+            }),
+        })
     }
 
-    fn fast(&mut self, bytes: &[u8], opts: &DecodeOptions) -> Option<Decoded> {
+    /// [`SchemaCache::decode_envelope`] without copying the schema; `None` is a tombstone.
+    pub fn decode(
+        &mut self,
+        bytes: Option<&[u8]>,
+        opts: &DecodeOptions,
+    ) -> Result<Option<Shared>, DecodeError> {
+        if self.opts != Some(*opts) {
+            *self = SchemaCache {
+                opts: Some(*opts),
+                ..SchemaCache::default()
+            };
+        }
+        if let Some(shared) = bytes.and_then(|b| self.fast(b, opts)) {
+            return Ok(Some(shared));
+        }
+        Ok(match decode_envelope(bytes, opts)? {
+            Envelope::Tombstone => None,
+            Envelope::Record(d) => Some(Shared {
+                schema: Arc::new(d.schema),
+                value: d.value,
+                coercions: d.coercions,
+            }),
+        })
+    }
+
+    /// `{"schema": S, "payload": P}` in either order, whitespace as JSON allows it.
+    fn fast(&mut self, bytes: &[u8], opts: &DecodeOptions) -> Option<Shared> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let parts: HashMap<&str, &RawValue> = serde_json::from_slice(bytes).ok()?;
-        if parts.len() != 2 {
-            return None;
-        }
-        let (schema_text, payload) = (parts.get("schema")?.get(), parts.get("payload")?);
-        if self
-            .last
-            .as_ref()
-            .is_none_or(|(text, ..)| text != schema_text)
-        {
-            let (schema, coercions) = self.lookup(schema_text, opts)?;
-            self.last = Some((schema_text.to_string(), schema.clone(), coercions.clone()));
-        }
-        let (_, schema, coercions) = self.last.as_ref()?;
-        let payload: serde_json::Value = serde_json::from_str(payload.get()).ok()?;
-        let (value, coercions) = decode_payload(schema, &payload, opts, coercions.clone()).ok()?;
-        Some(Decoded {
-            schema: schema.clone(),
+        let mut s = Scanner::new(bytes, 0);
+        s.ws();
+        s.eat(b'{')?;
+        s.ws();
+        let first = s.string()?;
+        key_colon(&mut s)?;
+        let (schema, value, coercions) = match first.as_ref() {
+            "schema" => {
+                let entry = self.schema_at(&mut s, opts)?;
+                s.ws();
+                s.eat(b',')?;
+                s.ws();
+                (s.string()? == "payload").then_some(())?;
+                key_colon(&mut s)?;
+                let (value, coercions, end) =
+                    scan::decode_payload(&entry.schema, bytes, s.pos, opts, entry.coercions)?;
+                s.pos = end;
+                (entry.schema, value, coercions)
+            }
+            "payload" => {
+                let start = s.pos;
+                s.pos += raw_value(s.rest())?.len();
+                let end = s.pos;
+                s.ws();
+                s.eat(b',')?;
+                s.ws();
+                (s.string()? == "schema").then_some(())?;
+                key_colon(&mut s)?;
+                let entry = self.schema_at(&mut s, opts)?;
+                let (value, coercions, payload_end) =
+                    scan::decode_payload(&entry.schema, bytes, start, opts, entry.coercions)?;
+                (payload_end == end).then_some(())?;
+                (entry.schema, value, coercions)
+            }
+            _ => return None,
+        };
+        s.ws();
+        s.eat(b'}')?;
+        s.ws();
+        s.at_end().then_some(Shared {
+            schema,
             value,
             coercions,
         })
     }
 
-    /// The decoded schema for this text, decoding it the first time.
-    fn lookup(
-        &mut self,
-        schema_text: &str,
-        opts: &DecodeOptions,
-    ) -> Option<&(Schema, Vec<Coercion>)> {
-        if !self.schemas.contains_key(schema_text) {
-            let json: serde_json::Value = serde_json::from_str(schema_text).ok()?;
-            if json.is_null() {
-                return None;
+    /// The schema that starts at the cursor, which moves past it.
+    fn schema_at(&mut self, s: &mut Scanner, opts: &DecodeOptions) -> Option<Entry> {
+        // Only JSON objects are cached, and no object's text is a prefix of another value, so
+        // bytes that start with a cached text hold exactly that schema.
+        if let Some((text, entry)) = &self.last {
+            if s.rest().starts_with(text.as_bytes()) {
+                s.pos += text.len();
+                return Some(entry.clone());
             }
-            let decoded = decode_schema(&json, opts).ok()?;
-            if self.schemas.len() >= CAPACITY {
-                self.schemas.clear();
-            }
-            self.schemas.insert(schema_text.to_string(), decoded);
         }
-        self.schemas.get(schema_text)
+        let text = raw_value(s.rest())?;
+        let entry = self.lookup(text, opts)?;
+        s.pos += text.len();
+        self.last = Some((text.to_string(), entry.clone()));
+        Some(entry)
     }
+
+    /// The decoded schema for this text, decoding it the first time.
+    fn lookup(&mut self, schema_text: &str, opts: &DecodeOptions) -> Option<Entry> {
+        if let Some(entry) = self.schemas.get(schema_text) {
+            return Some(entry.clone());
+        }
+        let json: serde_json::Value = serde_json::from_str(schema_text).ok()?;
+        if !json.is_object() {
+            return None;
+        }
+        let (schema, coercions) = decode_schema(&json, opts).ok()?;
+        let entry = Entry {
+            schema: Arc::new(schema),
+            coercions,
+        };
+        if self.schemas.len() >= CAPACITY {
+            self.schemas.clear();
+        }
+        self.schemas.insert(schema_text.to_string(), entry.clone());
+        Some(entry)
+    }
+}
+
+/// After a key: the colon and the whitespace around it.
+fn key_colon(s: &mut Scanner) -> Option<()> {
+    s.ws();
+    s.eat(b':')?;
+    s.ws();
+    Some(())
+}
+
+/// The text of the JSON value `bytes` start with (serde_json's parse, so also its checks).
+fn raw_value(bytes: &[u8]) -> Option<&str> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
+    let raw = values.next()?.ok()?.get();
+    bytes.starts_with(raw.as_bytes()).then_some(raw)
 }
 
 #[cfg(test)]
@@ -139,6 +248,24 @@ mod tests {
                 decode_envelope(bytes, &opts)
             );
         }
+    }
+
+    #[test]
+    fn common_envelopes_take_the_fast_path_and_share_the_schema() {
+        let opts = DecodeOptions::default();
+        let mut cache = SchemaCache::new();
+        for text in [
+            format!(r#"{{"schema":{SCHEMA},"payload":{{"a":1}}}}"#),
+            format!(r#"{{"schema":{SCHEMA},"payload":{{"a":2,"d":null}}}}"#),
+            format!("\u{feff} {{ \"payload\" : {{\"a\":3}} ,\n\"schema\" : {SCHEMA} }}\n"),
+        ] {
+            let Some(shared) = cache.fast(text.as_bytes(), &opts) else {
+                panic!("not on the fast path: {text}")
+            };
+            let last = cache.last.as_ref().map(|(_, e)| e.schema.clone());
+            assert!(Arc::ptr_eq(&shared.schema, &last.unwrap()), "{text}");
+        }
+        assert_eq!(cache.schemas.len(), 1);
     }
 
     #[test]

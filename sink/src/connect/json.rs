@@ -233,18 +233,6 @@ pub(crate) fn decode_schema(
     Ok((schema, decoder.coercions))
 }
 
-/// The payload part of an envelope against its decoded schema, as [`decode_envelope`] does it.
-pub(crate) fn decode_payload(
-    schema: &Schema,
-    payload: &Json,
-    opts: &DecodeOptions,
-    coercions: Vec<Coercion>,
-) -> Result<(Value, Vec<Coercion>), DecodeError> {
-    let mut decoder = Decoder { opts, coercions };
-    let value = decoder.value(schema, Some(payload), "")?;
-    Ok((value, decoder.coercions))
-}
-
 struct Decoder<'o> {
     opts: &'o DecodeOptions,
     coercions: Vec<Coercion>,
@@ -740,7 +728,7 @@ fn out_of_range(target: &'static str, json: &Json) -> DecodeErrorKind {
 }
 
 /// The float types, so `float` and `double` share one decoding path.
-trait Float: std::str::FromStr + Copy {
+pub(crate) trait Float: std::str::FromStr + Copy {
     fn is_infinite(self) -> bool;
     fn is_zero(self) -> bool;
     /// How Java prints the special values this decoder reports.
@@ -769,18 +757,18 @@ macro_rules! impl_float {
 impl_float!(f32);
 impl_float!(f64);
 
-struct IntConversion {
+pub(crate) struct IntConversion {
     /// The low `bits` bits of the truncated value, sign-extended.
-    value: i64,
+    pub value: i64,
     /// The truncated value fits in `bits` bits (so `value` equals it).
-    in_range: bool,
+    pub in_range: bool,
     /// Truncation dropped a non-zero fraction.
-    fraction: bool,
+    pub fraction: bool,
 }
 
 /// Exact for every literal, without building big integers: the low 64 bits of `d × 10^k` only
 /// depend on the low 64 bits of `d`, and are 0 once `k >= 64` (`10^k` is a multiple of `2^k`).
-fn wrap_integer(lit: &NumberLiteral, bits: u32) -> IntConversion {
+pub(crate) fn wrap_integer(lit: &NumberLiteral, bits: u32) -> IntConversion {
     if lit.is_zero() {
         return IntConversion {
             value: 0,
@@ -842,7 +830,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-fn base64_decode(text: &str, path: &str) -> Result<Vec<u8>, DecodeError> {
+pub(crate) fn base64_decode(text: &str, path: &str) -> Result<Vec<u8>, DecodeError> {
     BASE64
         .decode(text)
         .map_err(|e| DecodeError::at(path, DecodeErrorKind::InvalidBase64(e.to_string())))

@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod canonical;
 pub mod json;
+mod scan;
 pub mod schema;
 pub mod value;
 

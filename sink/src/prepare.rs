@@ -1,0 +1,248 @@
+//! The CPU half of a batch: every record decoded and mapped to its row (or the problem it has),
+//! with no connection involved, so that the pipeline can prepare the next batch while the
+//! current one is being written.
+
+use crate::config::{KeyConverter, PkMode, SinkConfig};
+use crate::connect::cache::{SchemaCache, Shared};
+use crate::connect::json::DecodeOptions;
+use crate::connect::schema::{Schema, Type};
+use crate::connect::value::Value;
+use crate::error::{Problem, RecordAt};
+use crate::mapping::{self, Column, Coordinates, SqlParam};
+use rdkafka::message::{Message, OwnedMessage};
+use std::sync::Arc;
+
+/// A decoded record on its way to a table.
+pub(crate) struct Row {
+    /// Its place in the batch.
+    pub index: usize,
+    pub table: String,
+    pub columns: Arc<Vec<Column>>,
+    pub params: Vec<SqlParam>,
+}
+
+/// One record of a batch, ready for the writer.
+pub(crate) struct Prepared {
+    pub row: Result<Row, Problem>,
+    /// The values decoding changed as JsonConverter changes them, as notes for the log.
+    pub coercions: Vec<String>,
+}
+
+pub(crate) fn at(message: &OwnedMessage) -> RecordAt {
+    RecordAt {
+        topic: message.topic().to_string(),
+        partition: message.partition(),
+        offset: message.offset(),
+    }
+}
+
+pub(crate) struct Preparer {
+    /// Shared, so that a batch can be prepared on a thread of its own.
+    config: Arc<SinkConfig>,
+    /// Each distinct schema is decoded once (values' and, with `pk.mode=record_key`, keys').
+    schemas: SchemaCache,
+    /// The schema of every key read with `key.converter=StringConverter`: an optional string.
+    string_key: Arc<Schema>,
+}
+
+/// The value's schema and, with `pk.mode=record_key`, the key's: what a table's columns come
+/// from.
+type Schemas = (Arc<Schema>, Option<Arc<Schema>>);
+
+/// The cache hands out one Arc per distinct schema: comparing pointers is enough for the
+/// common case.
+fn same_schemas(a: &Schemas, b: &Schemas) -> bool {
+    let same = |x: &Arc<Schema>, y: &Arc<Schema>| Arc::ptr_eq(x, y) || **x == **y;
+    same(&a.0, &b.0)
+        && match (&a.1, &b.1) {
+            (None, None) => true,
+            (Some(x), Some(y)) => same(x, y),
+            _ => false,
+        }
+}
+
+impl Preparer {
+    pub fn new(config: Arc<SinkConfig>) -> Preparer {
+        Preparer {
+            config,
+            schemas: SchemaCache::new(),
+            string_key: Arc::new(Schema {
+                optional: true,
+                ..Schema::new(Type::String)
+            }),
+        }
+    }
+
+    /// Every record of `batch`, in order.
+    pub fn batch(&mut self, batch: &[OwnedMessage]) -> Vec<Prepared> {
+        let decode = DecodeOptions {
+            overflow: self.config.overflow,
+        };
+        let mut last_columns: Option<(Schemas, Arc<Vec<Column>>)> = None;
+        let mut out = Vec::with_capacity(batch.len());
+        for (index, message) in batch.iter().enumerate() {
+            let mut coercions = Vec::new();
+            let row = match self.schemas.decode(message.payload(), &decode) {
+                Ok(Some(decoded)) => {
+                    for c in &decoded.coercions {
+                        let field = if c.field.is_empty() {
+                            "(value)"
+                        } else {
+                            c.field.as_str()
+                        };
+                        coercions.push(format!(
+                            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
+                            at(message),
+                            field,
+                            c.target,
+                            c.written,
+                            c.stored
+                        ));
+                    }
+                    match self.decode_key(message, &decode) {
+                        Ok(key) => self.to_row(
+                            index,
+                            message,
+                            (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
+                            &decoded.value,
+                            key.as_ref().map(|k| &k.value),
+                            &mut last_columns,
+                        ),
+                        Err(problem) => Err(problem),
+                    }
+                }
+                Ok(None) => Err(Problem::Tombstone),
+                Err(e) => Err(Problem::Decode(e)),
+            };
+            out.push(Prepared { row, coercions });
+        }
+        out
+    }
+
+    /// The record key, decoded, with `pk.mode=record_key`; `None` otherwise (keys are not read).
+    fn decode_key(
+        &mut self,
+        message: &OwnedMessage,
+        decode: &DecodeOptions,
+    ) -> Result<Option<Shared>, Problem> {
+        if self.config.pk_mode != PkMode::RecordKey {
+            return Ok(None);
+        }
+        let Some(bytes) = message.key() else {
+            return Err(Problem::MissingKey);
+        };
+        match self.config.key_converter {
+            KeyConverter::Json => match self.schemas.decode(Some(bytes), decode) {
+                Ok(Some(key)) => Ok(Some(key)),
+                Ok(None) => Err(Problem::MissingKey),
+                Err(e) => Err(Problem::Key(e.to_string())),
+            },
+            KeyConverter::String => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(Some(Shared {
+                    schema: self.string_key.clone(),
+                    value: Value::String(text.to_owned()),
+                    coercions: Vec::new(),
+                })),
+                Err(e) => Err(Problem::Key(format!(
+                    "not UTF-8 text, which key.converter=StringConverter needs: {e}"
+                ))),
+            },
+        }
+    }
+
+    fn to_row(
+        &self,
+        index: usize,
+        message: &OwnedMessage,
+        schemas: Schemas,
+        value: &Value,
+        key: Option<&Value>,
+        last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
+    ) -> Result<Row, Problem> {
+        let columns = match last {
+            Some((s, columns)) if same_schemas(s, &schemas) => columns.clone(),
+            _ => {
+                let (schema, key_schema) = &schemas;
+                let mut columns =
+                    mapping::columns(schema, self.config.pk_mode, &self.config.fields_whitelist)?;
+                if let Some(key_schema) = key_schema {
+                    let key_columns = mapping::key_columns(key_schema, &self.config.pk_fields)?;
+                    columns = mapping::with_key_columns(key_columns, columns);
+                }
+                if let Some(native) = &self.config.native {
+                    columns = native.columns(columns)?;
+                }
+                let columns = Arc::new(columns);
+                *last = Some((schemas, columns.clone()));
+                columns
+            }
+        };
+        let coordinates = Coordinates {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
+        };
+        let params = mapping::row(&columns, value, key, coordinates)?;
+        Ok(Row {
+            index,
+            table: self.config.table_name(message.topic()),
+            columns,
+            params,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::Timestamp;
+
+    const SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int8","field":"a"},{"type":"string","optional":true,"field":"b"}]}"#;
+
+    fn message(offset: i64, payload: Option<String>) -> OwnedMessage {
+        OwnedMessage::new(
+            payload.map(String::into_bytes),
+            None,
+            "events".into(),
+            Timestamp::CreateTime(1_700_000_000_000),
+            3,
+            offset,
+            None,
+        )
+    }
+
+    fn record(payload: &str) -> Option<String> {
+        Some(format!(r#"{{"schema":{SCHEMA},"payload":{payload}}}"#))
+    }
+
+    #[test]
+    fn a_batch_becomes_rows_and_problems_in_order() {
+        let seed = include_str!("../../fixtures/seed/connect-jdbc.properties");
+        let config = SinkConfig::from_properties(&crate::properties::parse(seed)).unwrap();
+        let batch = vec![
+            message(10, record(r#"{"a":1,"b":"x"}"#)),
+            message(11, None),
+            message(12, record(r#"{"a":"one"}"#)),
+            message(13, record(r#"{"a":300}"#)),
+        ];
+        let prepared = Preparer::new(Arc::new(config)).batch(&batch);
+        assert_eq!(prepared.len(), 4);
+        let row = prepared[0].row.as_ref().expect("a row");
+        assert_eq!((row.index, row.table.as_str()), (0, "events"));
+        assert_eq!(row.params, [SqlParam::I16(1), SqlParam::Text("x".into())]);
+        assert!(matches!(prepared[1].row, Err(Problem::Tombstone)));
+        assert!(matches!(prepared[2].row, Err(Problem::Decode(_))));
+        let wrapped = prepared[3].row.as_ref().expect("a row");
+        assert_eq!(wrapped.params, [SqlParam::I16(44), SqlParam::Null]);
+        assert!(
+            Arc::ptr_eq(&row.columns, &wrapped.columns),
+            "one schema, one column list"
+        );
+        assert_eq!(
+            prepared[3].coercions,
+            ["topic events, partition 3, offset 13: field \"a\": int8 300 stored as 44, as JsonConverter stores it"]
+        );
+        assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
+    }
+}
