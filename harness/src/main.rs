@@ -748,16 +748,24 @@ fn services(backend: BackendChoice) -> ExitCode {
         e.pg_host, e.http_port
     );
     println!("Ctrl-C stops them and removes their data.");
-    let (tx, rx) = std::sync::mpsc::channel();
+    // Until Ctrl-C (SIGINT) or SIGTERM; the runtime only waits for the signal, so it must be
+    // the one blocking (a task spawned on a runtime nobody drives never runs).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        let _ = tx.send(());
+    runtime.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     });
-    let _ = rx.recv();
     drop(services);
     ExitCode::SUCCESS
 }

@@ -40,6 +40,46 @@ fn gone(pids: &[u32], dirs: &[PathBuf]) -> Result<(), String> {
 }
 
 #[test]
+fn harness_services_stops_them_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let _turn = one_at_a_time();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["services", "--backend", "process"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("Ctrl-C stops them") {
+            break;
+        }
+    }
+    assert!(printed.contains("Kafka bootstrap servers"), "{printed}");
+    // SAFETY: signalling a child this test spawned and has not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_until(
+        "`harness services` to stop after Ctrl-C",
+        Duration::from_secs(60),
+        || match child.try_wait() {
+            Ok(Some(status)) => Ok(status),
+            Ok(None) => Err("still running".to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
+    )
+    .unwrap_or_else(|e| {
+        let _ = child.kill();
+        panic!("{e}")
+    });
+    assert!(status.success(), "{status}");
+}
+
+#[test]
 fn services_restart_after_sigkill_with_their_data() {
     let _turn = one_at_a_time();
     let mut services = Services::start_on(BackendChoice::Process).unwrap_or_else(|e| panic!("{e}"));
