@@ -184,7 +184,7 @@ async fn sink_mode(
 ) -> Result<SinkMode, String> {
     let connector = match sink {
         Sink::InProcess => return Ok(SinkMode::InProcess),
-        Sink::Binary => return replay::sink_binary().map(SinkMode::Binary),
+        Sink::Binary => return replay::sink_binary_or_build().map(SinkMode::Binary),
         Sink::Debezium => Connector::Debezium,
         Sink::Connect => {
             if plugin_path.is_none() {
@@ -583,7 +583,7 @@ async fn start_services(backend: BackendChoice) -> Option<Services> {
 }
 
 async fn kill9(kills: usize, chunk: u64, control: bool, backend: BackendChoice) -> ExitCode {
-    let binary = match replay::sink_binary() {
+    let binary = match replay::sink_binary_or_build() {
         Ok(binary) => binary,
         Err(e) => {
             eprintln!("error: {e}");
@@ -696,7 +696,7 @@ async fn bench_on(target: &Target, records: u64, batch_size: usize) -> anyhow::R
         }
     }
     let mut binary_rss = Vec::new();
-    match replay::sink_binary() {
+    match replay::sink_binary_or_build() {
         Err(e) => println!("sink binary: skipped: {e}"),
         Ok(binary) => {
             for (what, over_ilp) in [("PG wire", false), ("ILP", true)] {
@@ -800,7 +800,7 @@ async fn conformance(
         cases.len() + fault_cases.len(),
         fault_cases.len()
     );
-    let fault_binary = match (fault_cases.is_empty(), replay::sink_binary()) {
+    let fault_binary = match (fault_cases.is_empty(), replay::sink_binary_or_build()) {
         (true, _) => None,
         (false, Ok(binary)) => Some(binary),
         (false, Err(e)) => {
@@ -983,10 +983,17 @@ fn judge_fault(case: &Case, outcome: anyhow::Result<harness::faults::FaultOutcom
                 Some(accepted) if snapshot::matches(&accepted, &rendered) => (
                     Verdict::Pass,
                     format!(
-                        "{} rows, {} missing, resumed {:?}",
+                        "{} rows, {} missing, resumed after {}",
                         o.rows,
                         o.missing(),
-                        o.faults.iter().map(|f| f.resumed).collect::<Vec<_>>()
+                        o.faults
+                            .iter()
+                            .map(|f| match f.resumed {
+                                Some(d) => format!("{:.1}s", d.as_secs_f64()),
+                                None => "(not measured)".to_owned(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ),
                 Some(accepted) => (Verdict::Fail, first_difference(&accepted, &rendered)),

@@ -426,6 +426,42 @@ pub fn sink_binary() -> Result<PathBuf, String> {
     Ok(binary)
 }
 
+/// [`sink_binary`], building it first when it is missing or stale and this harness runs from
+/// the workspace's `target/` (`cargo run -p harness` builds the harness, not the sink): runs
+/// `cargo build -p sink` in the harness's own profile, its output on stderr.
+pub fn sink_binary_or_build() -> Result<PathBuf, String> {
+    let why = match sink_binary() {
+        Ok(binary) => return Ok(binary),
+        Err(why) => why,
+    };
+    let exe = std::env::current_exe().map_err(|e| format!("locating this executable: {e}"))?;
+    let root = crate::fixture::workspace_root();
+    if std::env::var_os("KQ_SINK_BIN").is_some() || !exe.starts_with(root.join("target")) {
+        return Err(why);
+    }
+    let release = exe
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d == "release");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.args(["build", "-p", "sink"]).current_dir(&root);
+    if release {
+        command.arg("--release");
+    }
+    eprintln!(
+        "{why}\nbuilding it: cargo build -p sink{}",
+        if release { " --release" } else { "" }
+    );
+    let status = command
+        .status()
+        .map_err(|e| format!("{why}; running cargo failed: {e}"))?;
+    if !status.success() {
+        return Err(format!("{why}; `cargo build -p sink` failed ({status})"));
+    }
+    sink_binary()
+}
+
 fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
