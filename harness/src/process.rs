@@ -96,19 +96,16 @@ impl ServiceProcess {
 
     /// Stops the process group with `signal` (SIGKILL after `grace` if it is still running)
     /// and reaps it, keeping the data dir and log for [`Self::respawn`]: the guardian is
-    /// killed first so that it does not remove them. Returns the exit status. Should this
-    /// value be dropped before a respawn, its `Drop` still removes the data dir.
-    pub fn stop_keeping_data(&mut self, signal: libc::c_int, grace: Duration) -> String {
+    /// killed first so that it does not remove them. Should this value be dropped before a
+    /// respawn, its `Drop` still removes the data dir.
+    pub fn stop_keeping_data(&mut self, signal: libc::c_int, grace: Duration) {
         let _ = self.guardian.kill();
         let _ = self.guardian.wait();
         kill_group(self.pid, signal);
         if !wait_child(&mut self.child, grace) {
             kill_group(self.pid, libc::SIGKILL);
         }
-        match self.child.wait() {
-            Ok(status) => status.to_string(),
-            Err(e) => format!("not waitable: {e}"),
-        }
+        let _ = self.child.wait();
     }
 
     /// Starts `cmd` in place of a process [`Self::stop_keeping_data`] stopped, with the same

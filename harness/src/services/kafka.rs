@@ -198,12 +198,8 @@ impl Kafka {
         timeout: Duration,
         detail: &str,
     ) -> Result<Kafka, ServiceError> {
-        let bootstrap = format!("127.0.0.1:{port}");
-        let startup = {
-            let probe = MetadataProbe::for_broker(&bootstrap, port, || runner.log_tail(40))?;
-            runner.wait_ready("kafka", port, timeout, || probe.check())?
-        };
-        print_ready("Kafka", &format!("{bootstrap}{detail}"), startup);
+        let startup = wait_listed(&runner, port, timeout)?;
+        print_ready("Kafka", &format!("127.0.0.1:{port}{detail}"), startup);
         Ok(Kafka {
             port,
             startup,
@@ -216,13 +212,10 @@ impl Kafka {
     /// how long that took.
     pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
         let started = std::time::Instant::now();
-        let bootstrap = self.bootstrap();
         loop {
             self.runner.kill_and_start_again("kafka")?;
-            let runner = &self.runner;
-            let probe = MetadataProbe::for_broker(&bootstrap, self.port, || runner.log_tail(40))?;
             let left = timeout.saturating_sub(started.elapsed());
-            match runner.wait_ready("kafka", self.port, left, || probe.check()) {
+            match wait_listed(&self.runner, self.port, left) {
                 Ok(_) => return Ok(started.elapsed()),
                 // In ZooKeeper mode the killed broker's registration lives until its session
                 // expires; the new one exits with NodeExists until then: start it again.
@@ -246,10 +239,7 @@ impl Kafka {
     /// a metadata request lists it, with how long that took.
     pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
         self.runner.start_again("kafka")?;
-        let bootstrap = self.bootstrap();
-        let runner = &self.runner;
-        let probe = MetadataProbe::for_broker(&bootstrap, self.port, || runner.log_tail(40))?;
-        runner.wait_ready("kafka", self.port, timeout, || probe.check())
+        wait_listed(&self.runner, self.port, timeout)
     }
 
     /// Starts a broker container from `image` (cp-kafka's environment contract) on a free port
@@ -334,6 +324,14 @@ impl Kafka {
     pub(crate) fn runner(&self) -> &Runner {
         &self.runner
     }
+}
+
+/// Waits until a metadata request to the broker `runner` runs on `port` lists broker 0; the time
+/// since its (last) start.
+fn wait_listed(runner: &Runner, port: u16, timeout: Duration) -> Result<Duration, ServiceError> {
+    let bootstrap = format!("127.0.0.1:{port}");
+    let probe = MetadataProbe::for_broker(&bootstrap, port, || runner.log_tail(40))?;
+    runner.wait_ready("kafka", port, timeout, || probe.check())
 }
 
 /// KRaft needs its storage formatted (a cluster id, the node as the only voter) before the

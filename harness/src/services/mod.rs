@@ -215,12 +215,12 @@ impl Runner {
     /// (SIGTERM; SIGKILL after [`STOP_GRACE`]).
     pub(crate) fn halt(&mut self, service: &'static str, how: Halt) -> Result<(), ServiceError> {
         match (self, how) {
-            (Runner::Process { process, .. }, Halt::Kill) => {
-                process.stop_keeping_data(libc::SIGKILL, Duration::ZERO);
-                Ok(())
-            }
-            (Runner::Process { process, .. }, Halt::Stop) => {
-                process.stop_keeping_data(libc::SIGTERM, STOP_GRACE);
+            (Runner::Process { process, .. }, how) => {
+                let (signal, grace) = match how {
+                    Halt::Kill => (libc::SIGKILL, Duration::ZERO),
+                    Halt::Stop => (libc::SIGTERM, STOP_GRACE),
+                };
+                process.stop_keeping_data(signal, grace);
                 Ok(())
             }
             (Runner::Container(c), Halt::Kill) => {

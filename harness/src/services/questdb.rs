@@ -236,9 +236,7 @@ impl QuestDb {
     /// took.
     pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
         self.runner.kill_and_start_again("questdb")?;
-        let http_port = self.http_port;
-        self.runner
-            .wait_ready("questdb", http_port, timeout, || ping(http_port))
+        self.wait_again(timeout)
     }
 
     /// Stops QuestDB cleanly (SIGTERM; SIGKILL after 30 s), keeping its ports and data for
@@ -251,6 +249,10 @@ impl QuestDb {
     /// `/ping` answers, with how long that took.
     pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
         self.runner.start_again("questdb")?;
+        self.wait_again(timeout)
+    }
+
+    fn wait_again(&self, timeout: Duration) -> Result<Duration, ServiceError> {
         let http_port = self.http_port;
         self.runner
             .wait_ready("questdb", http_port, timeout, || ping(http_port))

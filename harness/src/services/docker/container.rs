@@ -1,7 +1,6 @@
 //! One service's container, through testcontainers.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -83,7 +82,6 @@ pub struct ServiceContainer {
     started_at: Mutex<Instant>,
     /// `None` once removed.
     container: Mutex<Option<Container<GenericImage>>>,
-    removed: AtomicBool,
 }
 
 impl std::fmt::Debug for ServiceContainer {
@@ -184,7 +182,6 @@ impl ServiceContainer {
             port: spec.port,
             started_at: Mutex::new(started_at),
             container: Mutex::new(Some(container)),
-            removed: AtomicBool::new(false),
         })
     }
 
@@ -257,10 +254,7 @@ impl ServiceContainer {
 
     /// The first line of the log that contains one of `needles`.
     pub fn log_find(&self, needles: &[&str]) -> Option<String> {
-        let text = self.log_text().ok()?;
-        text.lines()
-            .find(|line| needles.iter().any(|n| line.contains(n)))
-            .map(|line| line.trim().to_owned())
+        find_line(&self.log_text().ok()?, needles)
     }
 
     /// `Err(Exited)` with the log tail if the container is no longer running.
@@ -374,11 +368,8 @@ impl ServiceContainer {
         }
     }
 
-    /// Removes the container now (idempotent).
+    /// Removes the container now (idempotent: the first call takes it).
     pub fn remove(&self) {
-        if self.removed.swap(true, Ordering::SeqCst) {
-            return;
-        }
         let taken = self
             .container
             .lock()
@@ -435,10 +426,8 @@ fn start_error(
         }
         // The log ended without the line: the service exited.
         TestcontainersError::WaitContainer(WaitContainerError::WaitLog(_)) => {
-            let cause = log_tail
-                .lines()
-                .find(|l| super::super::PORT_TAKEN.iter().any(|n| l.contains(n)))
-                .map(|l| format!("; the log says: {}", l.trim()))
+            let cause = find_line(&log_tail, super::super::PORT_TAKEN)
+                .map(|line| format!("; the log says: {line}"))
                 .unwrap_or_default();
             ContainerError::Exited {
                 service: spec.service,
@@ -454,6 +443,13 @@ fn start_error(
             detail: other.to_string(),
         },
     }
+}
+
+/// The first line of `text` that contains one of `needles`, trimmed.
+fn find_line(text: &str, needles: &[&str]) -> Option<String> {
+    text.lines()
+        .find(|line| needles.iter().any(|n| line.contains(n)))
+        .map(|line| line.trim().to_owned())
 }
 
 fn last_lines(text: &str) -> String {
