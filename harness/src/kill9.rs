@@ -93,7 +93,7 @@ pub async fn run(
     let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(&file, text)?;
     let db = QuestDb::connect(&config.connection).await?;
-    let timeout = replay::case_timeout();
+    let timeout = crate::wait::case_timeout();
 
     let mut produced = 0u64;
     let mut resumes = Vec::new();

@@ -63,7 +63,7 @@ pub fn classify(
         return Cell::Same;
     }
     let versus_default = match &default_body {
-        Some(b) => first_difference(b, rendered),
+        Some(b) => snapshot::first_difference("default", b, rendered),
         None => "no default snapshot".to_owned(),
     };
     let (name, body) = snapshot::judge_with(case, versions, default);
@@ -80,21 +80,38 @@ pub fn classify(
     }
 }
 
-/// The first line where `rendered` differs from `accepted`, with its number.
-pub fn first_difference(accepted: &str, rendered: &str) -> String {
-    let (a, r): (Vec<&str>, Vec<&str>) = (accepted.lines().collect(), rendered.lines().collect());
-    for i in 0..a.len().max(r.len()) {
-        let (x, y) = (a.get(i).copied(), r.get(i).copied());
-        if x != y {
-            return format!(
-                "line {}: default `{}`, here `{}`",
-                i + 1,
-                x.unwrap_or("(end)").trim(),
-                y.unwrap_or("(end)").trim()
-            );
+/// The combinations a matrix run crosses: the pom's whole matrix, or, when versions are asked
+/// for, the default combination first and then each asked QuestDB x Kafka pair (a side not
+/// asked for stays at its default).
+pub fn combinations(
+    default: &Versions,
+    matrix: Vec<Versions>,
+    questdb: &[String],
+    kafka: &[String],
+) -> Vec<Versions> {
+    if questdb.is_empty() && kafka.is_empty() {
+        return matrix;
+    }
+    let pick = |asked: &[String], default: &str| {
+        if asked.is_empty() {
+            vec![default.to_owned()]
+        } else {
+            asked.to_vec()
+        }
+    };
+    let mut combos = vec![default.clone()];
+    for k in pick(kafka, &default.kafka) {
+        for q in pick(questdb, &default.questdb) {
+            let v = Versions {
+                questdb: q,
+                kafka: k.clone(),
+            };
+            if !combos.contains(&v) {
+                combos.push(v);
+            }
         }
     }
-    "the outputs differ only in trailing blank lines".to_owned()
+    combos
 }
 
 /// One row per case, one column per combination.
@@ -200,15 +217,25 @@ impl Matrix {
 mod tests {
     use super::*;
 
+    fn v(questdb: &str, kafka: &str) -> Versions {
+        Versions {
+            questdb: questdb.into(),
+            kafka: kafka.into(),
+        }
+    }
+
     #[test]
-    fn first_difference_names_the_line() {
+    fn asked_versions_cross_with_the_default_first() {
+        let default = v("9.3.4", "3.9.1");
+        let all = vec![default.clone(), v("8.2.0", "4.1.1")];
+        assert_eq!(combinations(&default, all.clone(), &[], &[]), all);
         assert_eq!(
-            first_difference("a\nb\nc", "a\nx\nc"),
-            "line 2: default `b`, here `x`"
+            combinations(&default, all.clone(), &["8.2.0".into()], &[]),
+            vec![default.clone(), v("8.2.0", "3.9.1")]
         );
         assert_eq!(
-            first_difference("a", "a\nmore"),
-            "line 2: default `(end)`, here `more`"
+            combinations(&default, all, &["9.3.4".into()], &["4.4.0".into()]),
+            vec![default.clone(), v("9.3.4", "4.4.0")]
         );
     }
 

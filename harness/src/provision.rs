@@ -31,17 +31,6 @@ pub struct Libs {
     pub versions: Versions,
 }
 
-/// The pom listing the services: `$KQ_SERVICES_POM`, else `ci/services/pom.xml` in this workspace.
-pub fn pom_path() -> PathBuf {
-    match std::env::var_os("KQ_SERVICES_POM") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../ci/services/pom.xml"
-        )),
-    }
-}
-
 /// The cache root: `$KQ_CACHE_DIR`, else `$XDG_CACHE_HOME/kq-conformance`, else
 /// `~/.cache/kq-conformance`.
 pub fn cache_root() -> PathBuf {
@@ -65,7 +54,7 @@ pub fn libs() -> Result<Libs, ServiceError> {
 /// versions have not been provisioned yet. Concurrent callers (threads or processes) serialise
 /// on a lock file; only the first provisions, the others find the finished cache.
 pub fn libs_for(versions: &Versions) -> Result<Libs, ServiceError> {
-    let pom = pom_path();
+    let pom = crate::versions::pom_path();
     let pom_bytes =
         fs::read(&pom).map_err(|e| ServiceError::io("reading the services pom", &pom, e))?;
     let root = cache_root();
@@ -136,7 +125,7 @@ pub struct ConnectLibs {
 /// default versions: the worker's jars, and the plugin tarballs unpacked into a plugin path.
 pub fn connect_libs() -> Result<ConnectLibs, ServiceError> {
     let versions = Versions::default_pinned()?;
-    let pom = pom_path();
+    let pom = crate::versions::pom_path();
     let pom_bytes =
         fs::read(&pom).map_err(|e| ServiceError::io("reading the services pom", &pom, e))?;
     let mut properties = versions.maven_properties();

@@ -66,7 +66,7 @@ pub async fn read_table(connection: &Connection, table: &str) -> Result<Option<T
     };
     let shape = read_shape(db, &name).await?;
     if shape.wal {
-        wait_wal_applied(db, &name, crate::replay::case_timeout()).await?;
+        wait_wal_applied(db, &name, crate::wait::case_timeout()).await?;
     }
     let sql = format!(
         "SELECT \"column\", \"type\", \"designated\" FROM table_columns('{}')",

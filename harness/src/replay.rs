@@ -141,15 +141,6 @@ pub fn seed_properties_path() -> PathBuf {
     crate::fixture::root().join("seed/connect-jdbc.properties")
 }
 
-/// How long one case may take before the harness gives up (`KQ_CASE_TIMEOUT_SECS`).
-pub fn case_timeout() -> Duration {
-    let secs = std::env::var("KQ_CASE_TIMEOUT_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    Duration::from_secs(secs)
-}
-
 /// The connector properties of a case: the seed's file, the case's `@set` lines, and the
 /// case's topic (the seed subscribes `example-events` but writes `example-topic`; see README).
 pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayError> {
@@ -218,7 +209,7 @@ pub async fn run_case(
     kafka::produce(&target.bootstrap, &case.topic, &values).await?;
     phases.mark("produce", &mut last);
 
-    let timeout = case_timeout();
+    let timeout = crate::wait::case_timeout();
     let (ddl, coercions, error) = match mode {
         SinkMode::InProcess => {
             let mut options = RunOptions::new(target.bootstrap.clone());

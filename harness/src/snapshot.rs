@@ -168,8 +168,39 @@ fn assert_at(dir: PathBuf, name: &str, fixture: &str, rendered: &str) {
     });
 }
 
+/// The first line where `rendered` differs from `accepted` (called `label` in the message:
+/// "snapshot", "default"), with its number.
+pub fn first_difference(label: &str, accepted: &str, rendered: &str) -> String {
+    let (a, r): (Vec<&str>, Vec<&str>) = (accepted.lines().collect(), rendered.lines().collect());
+    for i in 0..a.len().max(r.len()) {
+        let (x, y) = (a.get(i).copied(), r.get(i).copied());
+        if x != y {
+            return format!(
+                "line {}: {label} `{}`, here `{}`",
+                i + 1,
+                x.unwrap_or("(end)").trim(),
+                y.unwrap_or("(end)").trim()
+            );
+        }
+    }
+    "the outputs differ only in trailing blank lines".to_owned()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn first_difference_names_the_line() {
+        use super::first_difference;
+        assert_eq!(
+            first_difference("default", "a\nb\nc", "a\nx\nc"),
+            "line 2: default `b`, here `x`"
+        );
+        assert_eq!(
+            first_difference("snapshot", "a", "a\nmore"),
+            "line 2: snapshot `(end)`, here `more`"
+        );
+    }
+
     use super::*;
 
     #[test]

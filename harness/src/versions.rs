@@ -9,6 +9,7 @@
 //! seed's stack does.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::error::ServiceError;
 
@@ -158,13 +159,13 @@ fn major(version: &str) -> Option<u32> {
 
 /// The services pom, read for its `<properties>`.
 struct Pom {
-    path: std::path::PathBuf,
+    path: PathBuf,
     text: String,
 }
 
 impl Pom {
     fn read() -> Result<Pom, ServiceError> {
-        let path = crate::provision::pom_path();
+        let path = pom_path();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| ServiceError::io("reading the services pom", &path, e))?;
         Ok(Pom { path, text })
@@ -186,6 +187,17 @@ fn property(text: &str, key: &str) -> Option<String> {
     let start = text.find(&open)? + open.len();
     let end = start + text[start..].find(&format!("</{key}>"))?;
     Some(text[start..end].trim().to_owned())
+}
+
+/// The pom listing the services: `$KQ_SERVICES_POM`, else `ci/services/pom.xml` in this workspace.
+pub fn pom_path() -> PathBuf {
+    match std::env::var_os("KQ_SERVICES_POM") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ci/services/pom.xml"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,15 @@ where
     }
 }
 
+/// How long one case may take before the harness gives up (`KQ_CASE_TIMEOUT_SECS`).
+pub fn case_timeout() -> Duration {
+    let secs = std::env::var("KQ_CASE_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,30 +39,64 @@ fn gone(pids: &[u32], dirs: &[PathBuf]) -> Result<(), String> {
     }
 }
 
+/// `harness services` takes Ctrl-C from its first byte of output on, and then stops its
+/// services and exits 0. Deterministically, without racing it: its stdout is a one-page pipe
+/// this test fills but for 100 bytes, so the command blocks in its first lines of output until
+/// the pipe is drained; SIGINT is sent while it is held there. A handler installed only after
+/// the endpoints are printed (the bug this guards) is not in place yet, and the default action
+/// kills the process (`signal: 2`).
 #[test]
 fn harness_services_stops_them_on_ctrl_c() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
     let _turn = one_at_a_time();
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two new descriptors, each owned once below.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (mut reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from(OwnedFd::from_raw_fd(fds[1])),
+        )
+    };
+    const PAGE: usize = 4096;
+    // SAFETY: resizing a pipe this test owns.
+    let size = unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, PAGE as libc::c_int) };
+    assert_eq!(size, PAGE as libc::c_int, "F_SETPIPE_SZ");
+    let filler = vec![b'#'; PAGE - 100];
+    (&writer).write_all(&filler).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["services", "--backend", "process"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut printed = String::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("Ctrl-C stops them") {
-            break;
-        }
-    }
-    assert!(printed.contains("Kafka bootstrap servers"), "{printed}");
+    let queued = |fd: i32| {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes the byte count of our own pipe into n.
+        unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+        n as usize
+    };
+    let first_output = wait_until(
+        "`harness services` to print its first line",
+        Duration::from_secs(180),
+        || match (queued(fds[0]), child.try_wait()) {
+            (_, Ok(Some(status))) => Ok(Err(format!("exited before printing: {status}"))),
+            (n, _) if n > filler.len() => Ok(Ok(n - filler.len())),
+            (n, _) => Err(format!("{} bytes printed", n - filler.len())),
+        },
+    )
+    .unwrap_or_else(|e| {
+        let _ = child.kill();
+        panic!("{e}")
+    });
+    let printed_before = first_output.unwrap_or_else(|e| panic!("{e}"));
+    // It cannot get past its first lines until the pipe is read.
     // SAFETY: signalling a child this test spawned and has not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut printed = Vec::new();
+    let _ = reader.read_to_end(&mut printed);
+    let printed = String::from_utf8_lossy(&printed[filler.len()..]).into_owned();
     let status = wait_until(
         "`harness services` to stop after Ctrl-C",
         Duration::from_secs(60),
@@ -76,7 +110,11 @@ fn harness_services_stops_them_on_ctrl_c() {
         let _ = child.kill();
         panic!("{e}")
     });
-    assert!(status.success(), "{status}");
+    assert!(
+        status.success(),
+        "{status} (SIGINT after its first {printed_before} bytes); it printed:\n{printed}"
+    );
+    assert!(printed.contains("Kafka bootstrap servers"), "{printed}");
 }
 
 #[test]

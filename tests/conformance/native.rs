@@ -51,7 +51,7 @@ async fn store_then_replay(case: &Case) -> (Vec<Vec<Option<String>>>, bool) {
     config.connection.port = target.pg_port;
     let mut options = RunOptions::new(target.bootstrap.clone());
     options.stop_when = StopWhen::CaughtUp;
-    let summary = tokio::time::timeout(replay::case_timeout(), sink::run(&config, options))
+    let summary = tokio::time::timeout(harness::wait::case_timeout(), sink::run(&config, options))
         .await
         .expect("the replay must catch up within the case timeout")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -150,7 +150,7 @@ async fn upsert_by_record_key_replaces_rows_with_the_same_key_and_timestamp() {
     config.connection.port = target.pg_port;
     let mut options = RunOptions::new(target.bootstrap.clone());
     options.stop_when = StopWhen::CaughtUp;
-    let failed = tokio::time::timeout(replay::case_timeout(), sink::run(&config, options))
+    let failed = tokio::time::timeout(harness::wait::case_timeout(), sink::run(&config, options))
         .await
         .expect("the sink must stop within the case timeout")
         .expect_err("the record without a key stops the sink");
@@ -164,7 +164,7 @@ async fn upsert_by_record_key_replaces_rows_with_the_same_key_and_timestamp() {
     let db = sink::questdb::QuestDb::connect(&config.connection)
         .await
         .unwrap();
-    readback::wait_wal_applied(&db, topic, replay::case_timeout())
+    readback::wait_wal_applied(&db, topic, harness::wait::case_timeout())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let table = readback::read_table(&config.connection, topic)

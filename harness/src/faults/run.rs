@@ -181,7 +181,7 @@ pub async fn run(
         table: table.clone(),
         db: None,
     };
-    let timeout = replay::case_timeout();
+    let timeout = crate::wait::case_timeout();
     let logs = |sinks: &[SinkProcess]| -> String {
         sinks
             .iter()

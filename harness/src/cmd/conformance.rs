@@ -1,0 +1,242 @@
+//! `harness conformance`: every case through the sink under test, each judged against its
+//! accepted snapshot; fault cases last, one at a time, with the `sink` binary.
+
+use super::report::{self, CaseResult, Verdict};
+use super::{fail, Sink};
+use harness::fixture::Case;
+use harness::replay::{self, Outcome};
+use harness::services::BackendChoice;
+use harness::versions::Versions;
+use harness::{render, snapshot};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Fixture files or folders; default: the repository's fixtures/.
+    paths: Vec<PathBuf>,
+    /// Cases run at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Where to write the Markdown report.
+    #[arg(long, default_value = "target/conformance-report.md")]
+    report: PathBuf,
+    /// The sink under test: this sink in this process or as the `sink` binary, the Debezium
+    /// JDBC sink in a Kafka Connect worker, or any connector of the JDBC sink family from
+    /// `--plugin-path` (Confluent's, with the seed's properties as they are).
+    #[arg(long, value_enum, default_value_t = Sink::InProcess)]
+    sink: Sink,
+    /// A Kafka Connect plugin path holding the connector (`--sink connect`; for `debezium`,
+    /// instead of the pinned plugin).
+    #[arg(long)]
+    plugin_path: Option<PathBuf>,
+    /// Print each case's rendered outcome.
+    #[arg(long)]
+    verbose: bool,
+    /// Where the services run: `process`, `docker`, or `auto` (docker when an engine
+    /// answers and the images are present locally).
+    #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
+    backend: BackendChoice,
+}
+
+pub async fn run(args: Args) -> ExitCode {
+    let started = Instant::now();
+    let cases = match super::discover_all(&args.paths) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let (mut fault_cases, cases): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.scenario.is_some());
+    if !args.sink.is_ours() && !fault_cases.is_empty() {
+        eprintln!(
+            "leaving out {} fault cases: they test the sink binary",
+            fault_cases.len()
+        );
+        fault_cases.clear();
+    }
+    eprintln!(
+        "{} cases ({} fault cases, run last and one at a time); starting services...",
+        cases.len() + fault_cases.len(),
+        fault_cases.len()
+    );
+    // The sink binary is built (when missing or stale) only if a case runs it.
+    let fault_binary = if fault_cases.is_empty() {
+        None
+    } else {
+        match replay::sink_binary_or_build() {
+            Ok(binary) => Some(binary),
+            Err(e) => return fail(format!("fault cases run the sink binary: {e}")),
+        }
+    };
+    let default = match Versions::default_pinned() {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let mut services = match super::start_services(args.backend).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let target = services.endpoints().into();
+    let mode = match args.sink.mode(args.plugin_path, &target).await {
+        Ok(mode) => mode,
+        Err(e) => return fail(e),
+    };
+
+    let versions = services.versions.clone();
+    let set = args.sink.snapshot_set();
+    let mut results: Vec<CaseResult> = if cases.is_empty() {
+        Vec::new()
+    } else {
+        super::run_all(cases, &target, &mode, args.jobs)
+            .await
+            .into_iter()
+            .map(|(case, outcome)| judge(&case, outcome, &versions, &default, set))
+            .collect()
+    };
+    // Fault cases break the services: after every other case, one at a time.
+    for case in &fault_cases {
+        let binary = fault_binary.as_deref().expect("built above");
+        eprintln!("fault case {}...", case.name);
+        let outcome = harness::faults::run::run(case, &mut services, binary).await;
+        results.push(judge_fault(case, outcome));
+    }
+    drop(mode);
+    drop(services);
+
+    if args.verbose {
+        for r in &results {
+            if let Some(text) = &r.rendered {
+                println!("=== {}\n{text}", r.case);
+            }
+        }
+    }
+    report::print_table(&results);
+    let failed = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .count();
+    report::write(&args.report, &report::markdown(&results, started.elapsed()));
+    println!(
+        "{} passed, {} failed in {:.1}s",
+        results.len() - failed,
+        failed,
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` (fault cases: `--test faults`) and review with `cargo insta review`.");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// An ordinary case against its snapshot: the set's for a connector, else ours (with the
+/// variant for these service versions, if it has one).
+fn judge(
+    case: &Case,
+    outcome: Result<Outcome, replay::ReplayError>,
+    versions: &Versions,
+    default: &Versions,
+    set: Option<&str>,
+) -> CaseResult {
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            return CaseResult {
+                case: case.name.clone(),
+                verdict: Verdict::Error,
+                elapsed: Duration::ZERO,
+                phases: Default::default(),
+                detail: e.to_string(),
+                rendered: None,
+            }
+        }
+    };
+    let rendered = render::outcome(&outcome);
+    let (judged_by, accepted) = match set {
+        Some(set) => (
+            format!("{set}/{}", snapshot::name(&case.name)),
+            snapshot::accepted_in_set(set, &case.name),
+        ),
+        None => snapshot::judge_with(&case.name, versions, default),
+    };
+    let (verdict, detail) = match accepted {
+        None => (
+            Verdict::New,
+            format!(
+                "no accepted snapshot at {}",
+                snapshot::dir().join(format!("{judged_by}.snap")).display()
+            ),
+        ),
+        Some(accepted) if snapshot::equivalent(&accepted, &rendered) => {
+            (Verdict::Pass, report::summary(&outcome))
+        }
+        Some(accepted) => (
+            Verdict::Fail,
+            format!(
+                "{judged_by}: {}",
+                snapshot::first_difference("snapshot", &accepted, &rendered)
+            ),
+        ),
+    };
+    CaseResult {
+        case: case.name.clone(),
+        verdict,
+        elapsed: outcome.elapsed,
+        phases: outcome.phases.clone(),
+        detail,
+        rendered: Some(rendered),
+    }
+}
+
+/// A fault case against its snapshot (the default one: fault cases have no version variants).
+fn judge_fault(case: &Case, outcome: anyhow::Result<harness::faults::FaultOutcome>) -> CaseResult {
+    let (verdict, elapsed, detail, rendered) = match outcome {
+        Err(e) => (Verdict::Error, Duration::ZERO, format!("{e:#}"), None),
+        Ok(o) => {
+            let rendered = harness::faults::render::outcome(&o);
+            let (verdict, detail) = match snapshot::accepted(&case.name) {
+                None => (
+                    Verdict::New,
+                    format!(
+                        "no accepted snapshot at {}",
+                        snapshot::path(&case.name).display()
+                    ),
+                ),
+                Some(accepted) if snapshot::matches(&accepted, &rendered) => {
+                    (Verdict::Pass, fault_summary(&o))
+                }
+                Some(accepted) => (
+                    Verdict::Fail,
+                    snapshot::first_difference("snapshot", &accepted, &rendered),
+                ),
+            };
+            (verdict, o.elapsed, detail, Some(rendered))
+        }
+    };
+    CaseResult {
+        case: case.name.clone(),
+        verdict,
+        elapsed,
+        phases: Default::default(),
+        detail,
+        rendered,
+    }
+}
+
+fn fault_summary(o: &harness::faults::FaultOutcome) -> String {
+    let resumed: Vec<String> = o
+        .faults
+        .iter()
+        .map(|f| match f.resumed {
+            Some(d) => format!("{:.1}s", d.as_secs_f64()),
+            None => "(not measured)".to_owned(),
+        })
+        .collect();
+    format!(
+        "{} rows, {} missing, resumed after {}",
+        o.rows,
+        o.missing(),
+        resumed.join(", ")
+    )
+}

@@ -1,0 +1,176 @@
+//! The harness's commands, one module each; what several of them share is here (choosing and
+//! starting the sink under test, finding cases, running them) and in [`report`] (printing).
+
+pub mod bench;
+pub mod compare;
+pub mod conformance;
+pub mod kill9;
+pub mod matrix;
+pub mod oracle;
+pub mod report;
+pub mod services;
+
+use clap::ValueEnum;
+use harness::connect::{ConnectWorker, Connector};
+use harness::fixture::{self, Case};
+use harness::replay::{self, Outcome, SinkMode, Target};
+use harness::services::{BackendChoice, Services};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The sink under test.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Sink {
+    InProcess,
+    Binary,
+    /// The Debezium JDBC sink in a Kafka Connect worker (snapshots: tests/snapshots/debezium).
+    Debezium,
+    /// Confluent's JdbcSinkConnector from `--plugin-path` in a Kafka Connect worker (snapshots:
+    /// tests/snapshots/confluent-jdbc).
+    Connect,
+}
+
+impl Sink {
+    /// The snapshot set of a connector; `None` for this sink's own snapshots.
+    pub fn snapshot_set(self) -> Option<&'static str> {
+        match self {
+            Sink::InProcess | Sink::Binary => None,
+            Sink::Debezium => Some(Connector::Debezium.name()),
+            Sink::Connect => Some(Connector::ConfluentJdbc.name()),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sink::InProcess => "in-process",
+            Sink::Binary => "binary",
+            Sink::Debezium => "debezium",
+            Sink::Connect => "connect",
+        }
+    }
+
+    /// Whether this is this project's sink (which alone runs the fault cases).
+    pub fn is_ours(self) -> bool {
+        matches!(self, Sink::InProcess | Sink::Binary)
+    }
+
+    /// How this sink runs on `target`: starts a Connect worker for a connector.
+    pub async fn mode(
+        self,
+        plugin_path: Option<PathBuf>,
+        target: &Target,
+    ) -> Result<SinkMode, String> {
+        let connector = match self {
+            Sink::InProcess => return Ok(SinkMode::InProcess),
+            Sink::Binary => return replay::sink_binary_or_build().map(SinkMode::Binary),
+            Sink::Debezium => Connector::Debezium,
+            Sink::Connect => {
+                if plugin_path.is_none() {
+                    return Err(
+                        "--sink connect needs --plugin-path DIR: a Kafka Connect plugin path \
+                         holding Confluent's kafka-connect-jdbc (its lib/ folder with the \
+                         PostgreSQL driver); see README"
+                            .to_owned(),
+                    );
+                }
+                Connector::ConfluentJdbc
+            }
+        };
+        let bootstrap = target.bootstrap.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            ConnectWorker::start(
+                &bootstrap,
+                connector,
+                plugin_path,
+                harness::services::start_timeout(Duration::from_secs(120)),
+            )
+        })
+        .await
+        .expect("worker start");
+        worker
+            .map(|w| SinkMode::Connect(Arc::new(w)))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Prints `error: {e}` and returns the failing exit code: how every command gives up.
+pub fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+/// Starts the services off the async runtime.
+pub async fn start_services(backend: BackendChoice) -> Result<Services, String> {
+    tokio::task::spawn_blocking(move || Services::start_on(backend))
+        .await
+        .expect("start task")
+        .map_err(|e| e.to_string())
+}
+
+/// The ordinary (non-fault) cases under `paths`: what `compare` runs. Fault cases
+/// (`fixtures/faults/`) test this sink's binary while they break services, so they run only in
+/// `conformance` and `matrix`, after the others.
+pub fn discover_ordinary(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
+    let cases: Vec<Case> = discover_all(paths)?
+        .into_iter()
+        .filter(|c| c.scenario.is_none())
+        .collect();
+    if cases.is_empty() {
+        return Err(
+            "no ordinary cases there (fault cases run with `harness conformance` or `matrix`)"
+                .into(),
+        );
+    }
+    Ok(cases)
+}
+
+/// The cases under `paths` (default: every fixture).
+pub fn discover_all(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
+    let default = [fixture::root()];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut cases = Vec::new();
+    for path in paths {
+        cases.extend(fixture::discover(path).map_err(|e| e.to_string())?);
+    }
+    Ok(cases)
+}
+
+/// Runs the cases, `jobs` at once, with a progress bar; returns each case with its outcome, in
+/// the order given.
+pub async fn run_all(
+    cases: Vec<Case>,
+    target: &Target,
+    mode: &SinkMode,
+    jobs: usize,
+) -> Vec<(Case, Result<Outcome, replay::ReplayError>)> {
+    let bar = ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}").expect("template"),
+    );
+    let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = Vec::new();
+    for case in cases {
+        let (permits, target, mode, bar) =
+            (permits.clone(), target.clone(), mode.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore");
+            bar.set_message(case.name.clone());
+            let outcome = replay::run_case(&case, &target, &mode).await;
+            bar.inc(1);
+            (case, outcome)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("case task"));
+    }
+    bar.finish_and_clear();
+    results
+}
