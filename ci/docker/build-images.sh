@@ -4,7 +4,7 @@
 #
 #   kq/debian-java:17              Debian root filesystem (debootstrap) with Java 17, `docker import`ed
 #   confluentinc/cp-zookeeper:TAG  stand-in: ZooKeeper from Kafka's jars, cp-zookeeper's env contract
-#   confluentinc/cp-kafka:TAG      stand-in: Kafka 3.9.1, cp-kafka's env contract
+#   confluentinc/cp-kafka:TAG      stand-in: Kafka 3.9.2, cp-kafka's env contract
 #   questdb/questdb:TAG            stand-in: QuestDB 9.3.4, the official image's env contract
 #
 # The tags are the harness's defaults (KQ_ZOOKEEPER_IMAGE, KQ_KAFKA_IMAGE, KQ_QUESTDB_IMAGE

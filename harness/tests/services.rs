@@ -325,8 +325,11 @@ fn provisioning_runs_once_and_is_reused() {
         "{all:?}"
     );
     let dir = PathBuf::from(all[0].strip_prefix("LIBS ").unwrap());
-    assert!(dir.join("kafka_2.13-3.9.1.jar").is_file());
-    assert!(dir.join("questdb-9.3.4.jar").is_file());
+    let pinned = harness::versions::Versions::default_pinned().unwrap();
+    let kafka_jar = format!("kafka_2.13-{}.jar", pinned.kafka);
+    assert!(dir.join(&kafka_jar).is_file(), "{kafka_jar} in {dir:?}");
+    let questdb_jar = format!("questdb-{}.jar", pinned.questdb);
+    assert!(dir.join(&questdb_jar).is_file(), "{questdb_jar} in {dir:?}");
 
     let mut entries: Vec<String> = std::fs::read_dir(cache.path())
         .unwrap()

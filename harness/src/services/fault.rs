@@ -106,35 +106,19 @@ impl Services {
 
     /// SIGKILL and started again on the same ports and data.
     pub fn kill_and_restart(&mut self, service: ServiceName) -> Result<Duration, ServiceError> {
-        match service {
-            ServiceName::QuestDb => self
-                .questdb
-                .kill_and_restart(start_timeout(QUESTDB_TIMEOUT)),
-            ServiceName::Kafka => self.kafka.kill_and_restart(start_timeout(KAFKA_TIMEOUT)),
-            ServiceName::ZooKeeper => self
-                .zookeeper_mut()?
-                .kill_and_restart(start_timeout(ZOOKEEPER_TIMEOUT)),
-        }
+        let (running, timeout) = self.running_mut(service)?;
+        running.kill_and_restart(timeout)
     }
 
     /// A clean stop that keeps the data; [`Self::start_again`] brings it back.
     pub fn stop(&mut self, service: ServiceName) -> Result<(), ServiceError> {
-        match service {
-            ServiceName::QuestDb => self.questdb.stop(),
-            ServiceName::Kafka => self.kafka.stop(),
-            ServiceName::ZooKeeper => self.zookeeper_mut()?.stop(),
-        }
+        self.running_mut(service)?.0.stop()
     }
 
     /// Starts a stopped service again on its ports and data; returns once it answers.
     pub fn start_again(&mut self, service: ServiceName) -> Result<Duration, ServiceError> {
-        match service {
-            ServiceName::QuestDb => self.questdb.start_again(start_timeout(QUESTDB_TIMEOUT)),
-            ServiceName::Kafka => self.kafka.start_again(start_timeout(KAFKA_TIMEOUT)),
-            ServiceName::ZooKeeper => self
-                .zookeeper_mut()?
-                .start_again(start_timeout(ZOOKEEPER_TIMEOUT)),
-        }
+        let (running, timeout) = self.running_mut(service)?;
+        running.start_again(timeout)
     }
 
     /// The log tail of a service, for errors.
@@ -147,6 +131,21 @@ impl Services {
                 .as_ref()
                 .map_or("(no ZooKeeper: KRaft mode)".into(), |z| z.log_tail(lines)),
         }
+    }
+
+    /// A service to break, with how long it may take to answer again.
+    fn running_mut(
+        &mut self,
+        service: ServiceName,
+    ) -> Result<(&mut super::Running, Duration), ServiceError> {
+        Ok(match service {
+            ServiceName::QuestDb => (&mut *self.questdb, start_timeout(QUESTDB_TIMEOUT)),
+            ServiceName::Kafka => (&mut *self.kafka, start_timeout(KAFKA_TIMEOUT)),
+            ServiceName::ZooKeeper => (
+                &mut **self.zookeeper_mut()?,
+                start_timeout(ZOOKEEPER_TIMEOUT),
+            ),
+        })
     }
 
     fn zookeeper_mut(&mut self) -> Result<&mut super::ZooKeeper, ServiceError> {

@@ -9,27 +9,23 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
-use super::{
-    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Halt, Runner,
-};
+use super::running::{deref_to_running, Running};
+use super::{data_dir, retry_on_port_race, write_file, write_log4j_properties, Runner};
 use crate::error::ServiceError;
-use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
 /// A single Kafka broker (id 0) on 127.0.0.1: in ZooKeeper mode (Kafka 3.x, a local process or a
 /// container) or in KRaft mode (Kafka 4.x, a local process that is its own controller).
 pub struct Kafka {
     pub port: u16,
-    /// Spawn (or container start) to ready.
-    pub startup: Duration,
-    runner: Runner,
+    running: Running,
 }
 
 impl std::fmt::Debug for Kafka {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kafka")
             .field("port", &self.port)
-            .field("runner", &self.runner)
+            .field("running", &self.running)
             .finish_non_exhaustive()
     }
 }
@@ -198,48 +194,18 @@ impl Kafka {
         timeout: Duration,
         detail: &str,
     ) -> Result<Kafka, ServiceError> {
-        let startup = wait_listed(&runner, port, timeout)?;
-        print_ready("Kafka", &format!("127.0.0.1:{port}{detail}"), startup);
+        let address = format!("127.0.0.1:{port}{detail}");
         Ok(Kafka {
             port,
-            startup,
-            runner,
+            running: Running::wait(
+                "Kafka",
+                "kafka",
+                (port, address),
+                runner,
+                wait_listed,
+                timeout,
+            )?,
         })
-    }
-
-    /// Kills the broker with SIGKILL, as a crash would, and starts it again on the same port and
-    /// log dirs (process or container); returns once a metadata request lists it again, with
-    /// how long that took.
-    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        let started = std::time::Instant::now();
-        loop {
-            self.runner.kill_and_start_again("kafka")?;
-            let left = timeout.saturating_sub(started.elapsed());
-            match wait_listed(&self.runner, self.port, left) {
-                Ok(_) => return Ok(started.elapsed()),
-                // In ZooKeeper mode the killed broker's registration lives until its session
-                // expires; the new one exits with NodeExists until then: start it again.
-                Err(ServiceError::Exited { log_tail, .. })
-                    if log_tail.contains("NodeExists") && started.elapsed() < timeout =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Stops the broker cleanly (SIGTERM, so it leaves ZooKeeper at once; SIGKILL after 30 s),
-    /// keeping its port and log dirs for [`Self::start_again`] (a fault case).
-    pub fn stop(&mut self) -> Result<(), ServiceError> {
-        self.runner.halt("kafka", Halt::Stop)
-    }
-
-    /// Starts a broker that [`Self::stop`] stopped, on the same port and log dirs; returns once
-    /// a metadata request lists it, with how long that took.
-    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        self.runner.start_again("kafka")?;
-        wait_listed(&self.runner, self.port, timeout)
     }
 
     /// Starts a broker container from `image` (cp-kafka's environment contract) on a free port
@@ -303,28 +269,9 @@ impl Kafka {
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-
-    pub fn log_tail(&self, lines: usize) -> String {
-        self.runner.log_tail(lines)
-    }
-
-    /// The local process.
-    ///
-    /// # Panics
-    /// With the docker backend, which has no local process: see [`Self::container`].
-    pub fn process(&self) -> &ServiceProcess {
-        self.runner.process("Kafka")
-    }
-
-    /// The container, with the docker backend.
-    pub fn container(&self) -> Option<&ServiceContainer> {
-        self.runner.container()
-    }
-
-    pub(crate) fn runner(&self) -> &Runner {
-        &self.runner
-    }
 }
+
+deref_to_running!(Kafka);
 
 /// Waits until a metadata request to the broker `runner` runs on `port` lists broker 0; the time
 /// since its (last) start.

@@ -19,11 +19,13 @@ pub mod docker;
 mod fault;
 mod kafka;
 mod questdb;
+mod running;
 mod zookeeper;
 
 pub use fault::{FaultAction, Injected, ServiceName};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
+pub use running::Running;
 pub use zookeeper::{ruok, ZooKeeper};
 
 use std::fmt;
@@ -503,7 +505,7 @@ impl Drop for Services {
     fn drop(&mut self) {
         crate::kafka::forget_clients(&self.kafka.bootstrap());
         let mut runners = vec![self.kafka.runner(), self.questdb.runner()];
-        runners.extend(self.zookeeper.as_ref().map(ZooKeeper::runner));
+        runners.extend(self.zookeeper.as_ref().map(|z| z.runner()));
         let containers: Vec<&docker::ServiceContainer> =
             runners.iter().filter_map(|r| r.container()).collect();
         if !containers.is_empty() {

@@ -1,13 +1,12 @@
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
-use super::{data_dir, print_ready, retry_on_port_race, Halt, Runner, QUESTDB_TIMEOUT};
+use super::running::{deref_to_running, Readiness, Running};
+use super::{data_dir, retry_on_port_race, Runner, QUESTDB_TIMEOUT};
 use crate::error::ServiceError;
-use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
 /// QuestDB on 127.0.0.1 (PG wire user `admin`, password `quest`, database `qdb`), a local
@@ -21,9 +20,7 @@ pub struct QuestDb {
     pub ilp_port: u16,
     /// Minimal HTTP server (health).
     pub http_min_port: u16,
-    /// Spawn (or container start) to ready.
-    pub startup: Duration,
-    runner: Runner,
+    running: Running,
 }
 
 impl std::fmt::Debug for QuestDb {
@@ -31,7 +28,7 @@ impl std::fmt::Debug for QuestDb {
         f.debug_struct("QuestDb")
             .field("pg_port", &self.pg_port)
             .field("http_port", &self.http_port)
-            .field("runner", &self.runner)
+            .field("running", &self.running)
             .finish_non_exhaustive()
     }
 }
@@ -215,47 +212,24 @@ impl QuestDb {
         detail: &str,
     ) -> Result<QuestDb, ServiceError> {
         let (http_port, pg_port) = (ports[0], ports[1]);
-        let startup = runner.wait_ready("questdb", http_port, timeout, || ping(http_port))?;
-        print_ready(
+        let address = format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port}{detail})");
+        let ready: Readiness =
+            |runner, port, timeout| runner.wait_ready("questdb", port, timeout, || ping(port));
+        let running = Running::wait(
             "QuestDB",
-            &format!("127.0.0.1:{http_port} (pg 127.0.0.1:{pg_port}{detail})"),
-            startup,
-        );
+            "questdb",
+            (http_port, address),
+            runner,
+            ready,
+            timeout,
+        )?;
         Ok(QuestDb {
             pg_port,
             http_port,
             ilp_port: ports[2],
             http_min_port: ports[3],
-            startup,
-            runner,
+            running,
         })
-    }
-
-    /// Kills QuestDB with SIGKILL, as a crash would, and starts it again on the same ports and
-    /// data (process or container); returns once `/ping` answers, with how long the restart
-    /// took.
-    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        self.runner.kill_and_start_again("questdb")?;
-        self.wait_again(timeout)
-    }
-
-    /// Stops QuestDB cleanly (SIGTERM; SIGKILL after 30 s), keeping its ports and data for
-    /// [`Self::start_again`] (a fault case).
-    pub fn stop(&mut self) -> Result<(), ServiceError> {
-        self.runner.halt("questdb", Halt::Stop)
-    }
-
-    /// Starts a QuestDB that [`Self::stop`] stopped, on the same ports and data; returns once
-    /// `/ping` answers, with how long that took.
-    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        self.runner.start_again("questdb")?;
-        self.wait_again(timeout)
-    }
-
-    fn wait_again(&self, timeout: Duration) -> Result<Duration, ServiceError> {
-        let http_port = self.http_port;
-        self.runner
-            .wait_ready("questdb", http_port, timeout, || ping(http_port))
     }
 
     /// A tokio-postgres / libpq connection string.
@@ -265,41 +239,13 @@ impl QuestDb {
             self.pg_port
         )
     }
-
-    pub fn log_tail(&self, lines: usize) -> String {
-        self.runner.log_tail(lines)
-    }
-
-    /// The local process.
-    ///
-    /// # Panics
-    /// With the docker backend, which has no local process: see [`Self::container`].
-    pub fn process(&self) -> &ServiceProcess {
-        self.runner.process("QuestDB")
-    }
-
-    /// The container, with the docker backend.
-    pub fn container(&self) -> Option<&ServiceContainer> {
-        self.runner.container()
-    }
-
-    pub(crate) fn runner(&self) -> &Runner {
-        &self.runner
-    }
 }
+
+deref_to_running!(QuestDb);
 
 /// `GET /ping` on QuestDB's HTTP port; `Ok` if it answers 204.
 pub fn ping(http_port: u16) -> Result<(), String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], http_port));
-    let timeout = Duration::from_secs(2);
-    let mut stream =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    let mut stream = super::running::probe_connection(http_port)?;
     stream
         .write_all(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .map_err(|e| format!("sending GET /ping: {e}"))?;

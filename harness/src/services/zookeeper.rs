@@ -1,24 +1,19 @@
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
-use super::{
-    data_dir, print_ready, retry_on_port_race, write_file, write_log4j_properties, Halt, Runner,
-};
+use super::running::{deref_to_running, Readiness, Running};
+use super::{data_dir, retry_on_port_race, write_file, write_log4j_properties, Runner};
 use crate::error::ServiceError;
-use crate::process::ServiceProcess;
 use crate::provision::Libs;
 
 /// A standalone ZooKeeper on 127.0.0.1 (a local process or a container).
 #[derive(Debug)]
 pub struct ZooKeeper {
     pub port: u16,
-    /// Spawn (or container start) to ready.
-    pub startup: Duration,
-    runner: Runner,
+    running: Running,
     /// Where Kafka reaches it: `127.0.0.1:<port>`, or with bridge networking
     /// `<container name>:<port>` on the run's network.
     peer_connect: String,
@@ -86,41 +81,21 @@ impl ZooKeeper {
         peer_connect: String,
         detail: &str,
     ) -> Result<ZooKeeper, ServiceError> {
-        let startup = runner.wait_ready("zookeeper", port, timeout, || ruok(port))?;
-        print_ready("ZooKeeper", &format!("127.0.0.1:{port}{detail}"), startup);
+        let address = format!("127.0.0.1:{port}{detail}");
+        let ready: Readiness =
+            |runner, port, timeout| runner.wait_ready("zookeeper", port, timeout, || ruok(port));
         Ok(ZooKeeper {
             port,
-            startup,
-            runner,
+            running: Running::wait(
+                "ZooKeeper",
+                "zookeeper",
+                (port, address),
+                runner,
+                ready,
+                timeout,
+            )?,
             peer_connect,
         })
-    }
-
-    /// Kills ZooKeeper with SIGKILL, as a crash would, and starts it again on the same port and
-    /// data (process or container); returns once `ruok` answers again, with how long the
-    /// restart took.
-    pub fn kill_and_restart(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        self.runner.kill_and_start_again("zookeeper")?;
-        self.wait_again(timeout)
-    }
-
-    /// Stops ZooKeeper cleanly (SIGTERM; SIGKILL after 30 s), keeping its port and data for
-    /// [`Self::start_again`] (a fault case).
-    pub fn stop(&mut self) -> Result<(), ServiceError> {
-        self.runner.halt("zookeeper", Halt::Stop)
-    }
-
-    /// Starts a ZooKeeper that was stopped, on the same port and data; returns once `ruok`
-    /// answers, with how long that took.
-    pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {
-        self.runner.start_again("zookeeper")?;
-        self.wait_again(timeout)
-    }
-
-    fn wait_again(&self, timeout: Duration) -> Result<Duration, ServiceError> {
-        let port = self.port;
-        self.runner
-            .wait_ready("zookeeper", port, timeout, || ruok(port))
     }
 
     /// Starts a ZooKeeper container from `image` (cp-zookeeper's environment contract) on a
@@ -203,41 +178,13 @@ impl ZooKeeper {
     pub fn peer_connect_string(&self) -> &str {
         &self.peer_connect
     }
-
-    pub fn log_tail(&self, lines: usize) -> String {
-        self.runner.log_tail(lines)
-    }
-
-    /// The local process.
-    ///
-    /// # Panics
-    /// With the docker backend, which has no local process: see [`Self::container`].
-    pub fn process(&self) -> &ServiceProcess {
-        self.runner.process("ZooKeeper")
-    }
-
-    /// The container, with the docker backend.
-    pub fn container(&self) -> Option<&ServiceContainer> {
-        self.runner.container()
-    }
-
-    pub(crate) fn runner(&self) -> &Runner {
-        &self.runner
-    }
 }
+
+deref_to_running!(ZooKeeper);
 
 /// Sends the four-letter word `ruok` to ZooKeeper on 127.0.0.1:`port`; `Ok` if it answers `imok`.
 pub fn ruok(port: u16) -> Result<(), String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let timeout = Duration::from_secs(2);
-    let mut stream =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    let mut stream = super::running::probe_connection(port)?;
     stream
         .write_all(b"ruok")
         .map_err(|e| format!("sending ruok: {e}"))?;

@@ -35,7 +35,7 @@ use testcontainers::bollard::{self, Docker};
 use crate::error::ContainerError;
 
 /// The pinned official images: Confluent Platform 7.9 ships Apache Kafka 3.9 (the last line with
-/// ZooKeeper mode, like `kafka_2.13:3.9.1` in `ci/services/pom.xml`); QuestDB 9.3.4 as in the pom.
+/// ZooKeeper mode, like `kafka_2.13:3.9.2` in `ci/services/pom.xml`); QuestDB 9.3.4 as in the pom.
 pub const DEFAULT_ZOOKEEPER_IMAGE: &str = "confluentinc/cp-zookeeper:7.9.1";
 pub const DEFAULT_KAFKA_IMAGE: &str = "confluentinc/cp-kafka:7.9.1";
 pub const DEFAULT_QUESTDB_IMAGE: &str = "questdb/questdb:9.3.4";
