@@ -4,6 +4,7 @@
 //! are listed in [`SinkConfig::notices`] so the binary can say so at start-up.
 
 use crate::connect::json::Overflow;
+use crate::mapping::PkMode;
 use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
 use crate::properties;
 use std::collections::BTreeMap;
@@ -51,20 +52,6 @@ impl std::fmt::Debug for Connection {
             .field("user", &self.user)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PkMode {
-    None,
-    /// Adds `__connect_topic`, `__connect_partition`, `__connect_offset` columns.
-    Kafka,
-    /// The `pk.fields` of the value identify a row (only with `insert.mode=upsert` on a native
-    /// table, where they become DEDUP UPSERT KEYS).
-    RecordValue,
-    /// The record key (its `pk.fields`, or all its fields) identifies a row, in columns of its
-    /// own (only with `insert.mode=upsert` on a native table, where they become DEDUP UPSERT
-    /// KEYS).
-    RecordKey,
 }
 
 /// How record keys are read, with `pk.mode=record_key` (`key.converter`).

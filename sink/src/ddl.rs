@@ -3,8 +3,8 @@
 //! rejects it in a column definition, so defaults are applied while decoding instead), and no
 //! primary key clause (QuestDB has none).
 
-use crate::mapping::Column;
-use crate::native::NativeTable;
+use crate::mapping::{Column, Source};
+use crate::native::{Dedup, NativeTable};
 
 /// `"name"`, with embedded double quotes doubled so no name can end the identifier early.
 pub fn quote(identifier: &str) -> String {
@@ -31,7 +31,37 @@ pub fn create_table(table: &str, columns: &[Column]) -> String {
 pub fn create_table_for(table: &str, columns: &[Column], native: Option<&NativeTable>) -> String {
     let mut sql = create_table(table, columns);
     if let Some(native) = native {
-        sql.push_str(&native.create_suffix(columns));
+        sql.push_str(&native_suffix(native, columns));
+    }
+    sql
+}
+
+/// What follows the column list of a native table's `CREATE TABLE`: its designated timestamp,
+/// partitioning, WAL, and DEDUP keys (the designated timestamp first, as QuestDB requires).
+fn native_suffix(native: &NativeTable, columns: &[Column]) -> String {
+    let timestamp = native.timestamp_column();
+    let mut sql = format!(
+        " TIMESTAMP({}) PARTITION BY {}",
+        quote(timestamp),
+        native.partition_by.sql()
+    );
+    sql.push_str(if native.wal { " WAL" } else { " BYPASS WAL" });
+    let keys: Vec<&str> = match &native.dedup {
+        Dedup::None => Vec::new(),
+        Dedup::Kafka => vec!["__connect_topic", "__connect_partition", "__connect_offset"],
+        Dedup::Fields(fields) => fields.iter().map(String::as_str).collect(),
+        Dedup::RecordKey => columns
+            .iter()
+            .filter(|c| matches!(c.source, Source::Key(_)))
+            .map(|c| c.name.as_str())
+            .collect(),
+    };
+    if !keys.is_empty() {
+        let keys: Vec<String> = std::iter::once(timestamp)
+            .chain(keys.into_iter().filter(|k| *k != timestamp))
+            .map(quote)
+            .collect();
+        sql.push_str(&format!("\nDEDUP UPSERT KEYS({})", keys.join(",")));
     }
     sql
 }
@@ -154,5 +184,85 @@ mod tests {
             &[col("a", SqlType::Int, false), col("b", SqlType::Text, true)],
         );
         assert_eq!(sql, "INSERT INTO \"t\" (\"a\",\"b\") VALUES ($1,$2)");
+    }
+
+    mod native_suffix {
+        use super::super::native_suffix;
+        use crate::mapping::{Column, Source, SqlType};
+        use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
+
+        fn native(timestamp: DesignatedTimestamp, dedup: Dedup) -> NativeTable {
+            NativeTable {
+                timestamp,
+                partition_by: PartitionBy::Day,
+                wal: true,
+                dedup,
+            }
+        }
+
+        fn col(name: &str, sql_type: SqlType, source: Source) -> Column {
+            Column {
+                name: name.into(),
+                sql_type,
+                nullable: false,
+                has_default: false,
+                source,
+            }
+        }
+
+        fn kafka_columns() -> Vec<Column> {
+            vec![
+                col("id", SqlType::Int, Source::Field(0)),
+                col("at", SqlType::Timestamp, Source::Field(1)),
+            ]
+        }
+
+        #[test]
+        fn kafka_coordinates_are_the_keys_after_the_timestamp() {
+            let n = native(DesignatedTimestamp::Kafka, Dedup::Kafka);
+            assert_eq!(
+                native_suffix(&n, &kafka_columns()),
+                " TIMESTAMP(\"__connect_timestamp\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"__connect_timestamp\",\"__connect_topic\",\"__connect_partition\",\"__connect_offset\")"
+            );
+        }
+
+        #[test]
+        fn upsert_keys_start_with_the_timestamp_once() {
+            let mut n = native(
+                DesignatedTimestamp::Field("at".into()),
+                Dedup::Fields(vec!["id".into(), "at".into()]),
+            );
+            n.partition_by = PartitionBy::Month;
+            assert!(n.columns(kafka_columns()).is_ok());
+            assert_eq!(
+                native_suffix(&n, &kafka_columns()),
+                " TIMESTAMP(\"at\") PARTITION BY MONTH WAL\nDEDUP UPSERT KEYS(\"at\",\"id\")"
+            );
+        }
+
+        #[test]
+        fn record_key_dedup_keys_are_the_key_columns() {
+            let n = native(DesignatedTimestamp::Field("at".into()), Dedup::RecordKey);
+            let columns = vec![
+                col("region", SqlType::Text, Source::Key(Some(1))),
+                col("id", SqlType::Int, Source::Key(Some(0))),
+                col("at", SqlType::Timestamp, Source::Field(0)),
+                col("msg", SqlType::Text, Source::Field(1)),
+            ];
+            assert_eq!(
+                native_suffix(&n, &columns),
+                " TIMESTAMP(\"at\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"at\",\"region\",\"id\")"
+            );
+        }
+
+        #[test]
+        fn without_wal_or_dedup_the_suffix_says_so() {
+            let mut n = native(DesignatedTimestamp::Field("at".into()), Dedup::None);
+            n.wal = false;
+            assert_eq!(
+                native_suffix(&n, &kafka_columns()),
+                " TIMESTAMP(\"at\") PARTITION BY DAY BYPASS WAL"
+            );
+        }
     }
 }

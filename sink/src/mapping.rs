@@ -5,12 +5,26 @@
 //! (section 6): Time becomes INT milliseconds of day, Decimal carries its scale, and names
 //! QuestDB rejects are refused before any SQL is sent.
 
-use crate::config::PkMode;
 use crate::connect::schema::{Logical, Schema, Type};
 use crate::connect::value::{Decimal, Value};
 use std::fmt;
 
 /// The largest precision QuestDB's DECIMAL accepts.
+/// Which columns identify a row (`pk.mode`): what the JDBC sink adds or keys on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkMode {
+    None,
+    /// Adds `__connect_topic`, `__connect_partition`, `__connect_offset` columns.
+    Kafka,
+    /// The `pk.fields` of the value identify a row (only with `insert.mode=upsert` on a native
+    /// table, where they become DEDUP UPSERT KEYS).
+    RecordValue,
+    /// The record key (its `pk.fields`, or all its fields) identifies a row, in columns of its
+    /// own (only with `insert.mode=upsert` on a native table, where they become DEDUP UPSERT
+    /// KEYS).
+    RecordKey,
+}
+
 pub const MAX_DECIMAL_PRECISION: u32 = 76;
 
 /// A column type, spelled as the DDL spells it.
@@ -662,7 +676,7 @@ mod kafka_timestamp_tests {
     #[test]
     fn kafka_timestamp_becomes_microseconds_or_an_error() {
         let columns = [Column {
-            name: crate::native::KAFKA_TIMESTAMP_COLUMN.into(),
+            name: "__connect_timestamp".into(),
             sql_type: SqlType::Timestamp,
             nullable: false,
             has_default: false,

@@ -44,7 +44,7 @@ impl PartitionBy {
         })
     }
 
-    fn sql(self) -> &'static str {
+    pub fn sql(self) -> &'static str {
         match self {
             PartitionBy::None => "NONE",
             PartitionBy::Hour => "HOUR",
@@ -127,34 +127,6 @@ impl NativeTable {
         }
         Ok(columns)
     }
-
-    /// What follows the column list of `columns` in `CREATE TABLE`.
-    pub fn create_suffix(&self, columns: &[Column]) -> String {
-        let mut sql = format!(
-            " TIMESTAMP({}) PARTITION BY {}",
-            crate::ddl::quote(self.timestamp_column()),
-            self.partition_by.sql()
-        );
-        sql.push_str(if self.wal { " WAL" } else { " BYPASS WAL" });
-        let keys: Vec<&str> = match &self.dedup {
-            Dedup::None => Vec::new(),
-            Dedup::Kafka => vec!["__connect_topic", "__connect_partition", "__connect_offset"],
-            Dedup::Fields(fields) => fields.iter().map(String::as_str).collect(),
-            Dedup::RecordKey => columns
-                .iter()
-                .filter(|c| matches!(c.source, Source::Key(_)))
-                .map(|c| c.name.as_str())
-                .collect(),
-        };
-        if !keys.is_empty() {
-            let keys: Vec<String> = std::iter::once(self.timestamp_column())
-                .chain(keys.into_iter().filter(|k| *k != self.timestamp_column()))
-                .map(crate::ddl::quote)
-                .collect();
-            sql.push_str(&format!("\nDEDUP UPSERT KEYS({})", keys.join(",")));
-        }
-        sql
-    }
 }
 
 fn find<'c>(
@@ -225,49 +197,6 @@ mod tests {
                 "id",
                 "at"
             ]
-        );
-        assert_eq!(
-            n.create_suffix(&kafka_columns()),
-            " TIMESTAMP(\"__connect_timestamp\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"__connect_timestamp\",\"__connect_topic\",\"__connect_partition\",\"__connect_offset\")"
-        );
-    }
-
-    #[test]
-    fn upsert_keys_start_with_the_timestamp_once() {
-        let mut n = native(
-            DesignatedTimestamp::Field("at".into()),
-            Dedup::Fields(vec!["id".into(), "at".into()]),
-        );
-        n.partition_by = PartitionBy::Month;
-        assert!(n.columns(kafka_columns()).is_ok());
-        assert_eq!(
-            n.create_suffix(&kafka_columns()),
-            " TIMESTAMP(\"at\") PARTITION BY MONTH WAL\nDEDUP UPSERT KEYS(\"at\",\"id\")"
-        );
-    }
-
-    #[test]
-    fn record_key_dedup_keys_are_the_key_columns() {
-        let n = native(DesignatedTimestamp::Field("at".into()), Dedup::RecordKey);
-        let columns = vec![
-            col("region", SqlType::Text, Source::Key(Some(1))),
-            col("id", SqlType::Int, Source::Key(Some(0))),
-            col("at", SqlType::Timestamp, Source::Field(0)),
-            col("msg", SqlType::Text, Source::Field(1)),
-        ];
-        assert_eq!(
-            n.create_suffix(&columns),
-            " TIMESTAMP(\"at\") PARTITION BY DAY WAL\nDEDUP UPSERT KEYS(\"at\",\"region\",\"id\")"
-        );
-    }
-
-    #[test]
-    fn without_wal_or_dedup_the_suffix_says_so() {
-        let mut n = native(DesignatedTimestamp::Field("at".into()), Dedup::None);
-        n.wal = false;
-        assert_eq!(
-            n.create_suffix(&kafka_columns()),
-            " TIMESTAMP(\"at\") PARTITION BY DAY BYPASS WAL"
         );
     }
 

@@ -2,12 +2,13 @@
 //! with no connection involved, so that the pipeline can prepare the next batch while the
 //! current one is being written.
 
-use crate::config::{KeyConverter, PkMode, SinkConfig};
+use crate::config::{KeyConverter, SinkConfig};
 use crate::connect::cache::{SchemaCache, Shared};
 use crate::connect::json::DecodeOptions;
 use crate::connect::schema::{Schema, Type};
 use crate::connect::value::Value;
 use crate::error::{Problem, RecordAt};
+use crate::mapping::PkMode;
 use crate::mapping::{self, Column, Coordinates, SqlParam};
 use rdkafka::message::{Message, OwnedMessage};
 use std::sync::Arc;
