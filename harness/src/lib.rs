@@ -19,6 +19,7 @@ pub mod kafka;
 pub mod kill9;
 pub mod matrix;
 pub mod oracle;
+pub mod outcomes_table;
 pub mod process;
 pub mod provision;
 pub mod readback;
