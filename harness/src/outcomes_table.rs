@@ -26,7 +26,7 @@ pub const SINKS: &[(&str, Option<&str>)] = &[
 ];
 
 /// More columns than this are summarised by type.
-const MANY_COLUMNS: usize = 6;
+const MANY_COLUMNS: usize = 8;
 
 /// The whole document for `cases`, each loaded through `load(set, case)`.
 pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Recorded>) -> String {
@@ -209,7 +209,7 @@ mod tests {
             cell("a/b.case", Some("x"), Some(&theirs), Some(&ours)),
             "[0 rows](../tests/snapshots/x/a__b.snap), stopped<br>= this sink"
         );
-        let columns: Vec<(String, String)> = (0..8)
+        let columns: Vec<(String, String)> = (0..10)
             .map(|i| {
                 (
                     format!("c{i}"),
@@ -217,7 +217,7 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(by_type(&columns), "8 columns: 4 INT, 4 STRING");
+        assert_eq!(by_type(&columns), "10 columns: 5 INT, 5 STRING");
         assert_eq!(escape("a|b\nc"), "a\\|b c");
     }
 }
