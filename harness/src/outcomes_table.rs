@@ -38,7 +38,8 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
          which fails when this file is not what the snapshots say. After reviewing changed \
          snapshots, rewrite it with\n`{REWRITE_VAR}=1 cargo test -p harness --test reference`.\n\n\
          Every case runs with the seed's `connect-jdbc.properties` plus the case's own keys, on \
-         QuestDB 9.3.4 and Kafka 3.9.1. **This sink** is the default mode (PG wire, the JDBC \
+         QuestDB 9.3.4 (Confluent's snapshots were recorded with a Kafka Connect 3.9.1 worker; \
+         compiled from the upstream tags, unchanged). **This sink** is the default mode (PG wire, the JDBC \
          sink's tables); the `native/` cases opt into its QuestDB-native tables. **Confluent** is \
          the seed's own connector, `io.confluent.connect.jdbc.JdbcSinkConnector`, in a Kafka \
          Connect worker (10.7.6 is the reference; 10.9.7, the newest, qualifies every table as \
