@@ -366,3 +366,40 @@ impl std::fmt::Display for Tally {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORED: &str =
+        "case: x\ncolumns:\n  id  INT\n\ntable: wal=false\n\nrows: 1\n  id=1\n\nerror: none\n";
+
+    #[test]
+    fn a_difference_needs_a_class_and_a_class_needs_a_difference() {
+        let ours = Recorded::parse(STORED);
+        let stopped = Recorded::parse(&STORED.replace("error: none", "error:\n  boom"));
+        let unclassified = "types/no-such-case.case";
+        let classified = "types/bytes.case";
+        assert!(matches!(judge(unclassified, &ours, &ours).1, Verdict::Same));
+        let (diffs, verdict) = judge(unclassified, &ours, &stopped);
+        assert_eq!(diffs, ["Confluent stopped: boom"]);
+        assert!(verdict.is_failure());
+        assert!(matches!(
+            judge(classified, &ours, &stopped).1,
+            Verdict::Classified(c) if c.name == "bytes-refused"
+        ));
+        let stale = judge(classified, &ours, &ours).1;
+        assert!(stale.is_failure(), "{}", stale.label());
+    }
+
+    #[test]
+    fn reference_defects_show_themselves_on_questdb_or_say_why_not() {
+        for class in CLASSES.iter().filter(|c| c.kind == Kind::ReferenceDefect) {
+            assert!(
+                !class.reproduction.is_empty() || class.why.contains("Not yet reduced"),
+                "{}: a reference defect needs its statements on QuestDB alone",
+                class.name
+            );
+        }
+    }
+}
