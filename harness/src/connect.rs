@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -156,6 +156,63 @@ pub fn connector_config(
     Ok(c)
 }
 
+/// The plugin folder name Confluent's archive unpacks to: `confluentinc-kafka-connect-jdbc-<version>`.
+const CONFLUENT_FOLDER: &str = "confluentinc-kafka-connect-jdbc-";
+/// The connector's jar in that folder's `lib/`: `kafka-connect-jdbc-<version>.jar`.
+const CONFLUENT_JAR: &str = "kafka-connect-jdbc-";
+
+/// The version of Confluent's JDBC sink on a plugin path: from the plugin folder's name
+/// (`DIR/confluentinc-kafka-connect-jdbc-<version>/`, or `DIR` itself), else from the
+/// connector jar's name in its `lib/`. Its snapshots are kept per version
+/// ([`confluent_snapshot_set`]), so a plugin path holding two versions is refused.
+pub fn confluent_jdbc_version(plugin_path: &Path) -> Result<String, String> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut folders = vec![plugin_path.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(plugin_path) {
+        folders.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    for folder in folders {
+        let name = folder.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(v) = name
+            .as_deref()
+            .and_then(|n| n.strip_prefix(CONFLUENT_FOLDER))
+        {
+            found.insert(v.to_owned());
+            continue;
+        }
+        let Ok(jars) = std::fs::read_dir(folder.join("lib")) else {
+            continue;
+        };
+        for jar in jars.flatten() {
+            let name = jar.file_name().to_string_lossy().into_owned();
+            if let Some(v) = name
+                .strip_prefix(CONFLUENT_JAR)
+                .and_then(|n| n.strip_suffix(".jar"))
+            {
+                found.insert(v.to_owned());
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.into_iter().next().expect("one")),
+        0 => Err(format!(
+            "{}: no Confluent JDBC sink there (a folder `{CONFLUENT_FOLDER}<version>` whose \
+             lib/ holds `{CONFLUENT_JAR}<version>.jar` and the PostgreSQL driver)",
+            plugin_path.display()
+        )),
+        _ => Err(format!(
+            "{}: several versions of Confluent's JDBC sink ({}); give a plugin path with one",
+            plugin_path.display(),
+            found.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// The snapshot set of a Confluent JDBC sink version: `tests/snapshots/confluent-jdbc-<version>/`.
+pub fn confluent_snapshot_set(version: &str) -> String {
+    format!("{}-{version}", Connector::ConfluentJdbc.name())
+}
+
 /// A running Connect standalone worker.
 #[derive(Debug)]
 pub struct ConnectWorker {
@@ -290,7 +347,33 @@ fn failed_trace(status: &str) -> Option<String> {
         .lines()
         .filter(|l| !l.trim_start().starts_with("at ") && !l.trim_start().starts_with("..."))
         .collect();
-    Some(lines.join("\n"))
+    Some(redact(&lines.join("\n")))
+}
+
+/// What in a connector's error text changes from run to run, replaced by a placeholder so that
+/// a snapshot can hold it: the record timestamp Connect prints with a record's coordinates
+/// (`timestamp=1796181179336`) and loopback ports (`127.0.0.1:41337`).
+pub fn redact(text: &str) -> String {
+    let text = replace_digits_after(text, "timestamp=", "<timestamp>");
+    let text = replace_digits_after(&text, "127.0.0.1:", "<port>");
+    replace_digits_after(&text, "localhost:", "<port>")
+}
+
+/// Each run of ASCII digits right after `marker`, replaced by `placeholder`.
+fn replace_digits_after(text: &str, marker: &str, placeholder: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str(placeholder);
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// One HTTP/1.1 request on loopback (the worker's REST API): status and body.
@@ -384,6 +467,39 @@ mod tests {
             failed_trace(r#"{"connector":{"state":"RUNNING"},"tasks":[]}"#),
             None
         );
+    }
+
+    #[test]
+    fn volatile_parts_of_errors_are_redacted() {
+        assert_eq!(
+            redact("record at (topic='t',partition=0,offset=1,timestamp=1796181179336) with"),
+            "record at (topic='t',partition=0,offset=1,timestamp=<timestamp>) with"
+        );
+        assert_eq!(
+            redact("Connection to 127.0.0.1:44341 refused; localhost:9 too; timestamp=none"),
+            "Connection to 127.0.0.1:<port> refused; localhost:<port> too; timestamp=none"
+        );
+    }
+
+    #[test]
+    fn the_confluent_version_comes_from_the_plugin_folder_or_its_jar() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = confluent_jdbc_version(dir.path()).unwrap_err();
+        assert!(err.contains("no Confluent JDBC sink"), "{err}");
+        let plugin = dir.path().join("confluentinc-kafka-connect-jdbc-10.7.6");
+        std::fs::create_dir_all(plugin.join("lib")).unwrap();
+        assert_eq!(confluent_jdbc_version(dir.path()).unwrap(), "10.7.6");
+        assert_eq!(confluent_jdbc_version(&plugin).unwrap(), "10.7.6");
+        assert_eq!(confluent_snapshot_set("10.7.6"), "confluent-jdbc-10.7.6");
+        // A folder named otherwise: the jar's name says it.
+        let other = dir.path().join("jdbc");
+        std::fs::create_dir_all(other.join("lib")).unwrap();
+        std::fs::write(other.join("lib/kafka-connect-jdbc-10.9.7.jar"), "").unwrap();
+        std::fs::write(other.join("lib/postgresql-42.7.12.jar"), "").unwrap();
+        let err = confluent_jdbc_version(dir.path()).unwrap_err();
+        assert!(err.contains("10.7.6, 10.9.7"), "{err}");
+        std::fs::remove_dir_all(&plugin).unwrap();
+        assert_eq!(confluent_jdbc_version(dir.path()).unwrap(), "10.9.7");
     }
 
     #[test]

@@ -272,7 +272,10 @@ fn decimal_type(field: &str, scale: i32, precision: Option<u32>) -> Result<SqlTy
                 max,
             })?;
     // Without a declared precision, take the widest QuestDB has, so no value that QuestDB
-    // could hold is refused; the reference's bare DECIMAL would round to scale 3 instead.
+    // could hold is refused. Deviation: the reference declares a bare DECIMAL, which QuestDB
+    // makes DECIMAL(18,3): values read back with three decimals and a value with a larger
+    // scale is refused, failing the task (measured with Confluent 10.7.6; reference.rs
+    // `bare-decimal-is-18-3`).
     let precision = precision.unwrap_or(max);
     // QuestDB's text-to-DECIMAL cast counts the 0 of `0.123` as a digit, so a DECIMAL(p,p)
     // column takes no value over PG wire: one more digit of precision makes room for it.
@@ -453,6 +456,9 @@ pub fn param(column: &Column, value: &Value) -> Result<SqlParam, MappingError> {
         (Value::Float32(v), SqlType::Real) => SqlParam::F32(*v),
         (Value::Float64(v), SqlType::DoublePrecision) => SqlParam::F64(*v),
         (Value::String(s), SqlType::Text) => SqlParam::Text(s.clone()),
+        // Deviation: the reference binds the bytes themselves, which QuestDB refuses for the
+        // STRING column it makes of BYTEA (`inconvertible types: BINARY -> STRING`): the
+        // reference stores no bytes at all (reference.rs `bytes-refused`).
         (Value::Bytes(b), SqlType::Bytea) => SqlParam::Text(bytea_hex(b)),
         (Value::Date(days), SqlType::Date) => SqlParam::DateMillis(i64::from(*days) * 86_400_000),
         (Value::Timestamp(ms), SqlType::Timestamp) => SqlParam::TimestampMicros(

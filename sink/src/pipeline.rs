@@ -2,6 +2,12 @@
 //! one transaction per table run, and only then commit the Kafka offsets. A bad record stops
 //! the sink (`errors.tolerance=none`) after everything before it is stored and committed, or
 //! is reported to the log and the dead letter queue and skipped (`errors.tolerance=all`).
+//!
+//! Deviation: Confluent's JDBC sink rolls back its whole batch (a consumer poll) when one
+//! record fails, so good records before a bad one survive or not depending on polls; here they
+//! are always stored and committed. DDL is issued between transactions: the reference's ALTER
+//! inside its open transaction loses that transaction's rows on QuestDB (reference.rs
+//! `stored-up-to-the-bad-record`, `rows-lost-on-evolve`).
 
 use crate::config::{SinkConfig, Tolerance, Topics};
 use crate::ddl;

@@ -226,7 +226,9 @@ fn mismatch(param: &SqlParam, ty: &Type) -> BoxError {
 }
 
 /// Encodes each parameter as the type QuestDB asked for in its parameter description, so the
-/// sink works whatever type QuestDB infers for a column.
+/// sink works whatever type QuestDB infers for a column. Deviation: the reference binds the
+/// Connect type, and QuestDB refuses an int4 for an existing STRING column
+/// (`inconvertible types: INT -> STRING`; reference.rs `bound-int-into-string-refused`).
 impl ToSql for SqlParam {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         use SqlParam as P;

@@ -1,7 +1,12 @@
 //! `harness compare A B`: the cases through two sinks under test, each on services of its own,
-//! and per case what differs between them.
+//! and per case what differs between them. This sink against the reference (Confluent's JDBC
+//! sink 10.7.6) also gets each difference's class from `harness/src/reference.rs`, and fails on
+//! an unclassified one.
 
 use super::{fail, report, Sink};
+use harness::recorded::Recorded;
+use harness::reference;
+use harness::render;
 use harness::replay::Target;
 use harness::services::BackendChoice;
 use std::path::PathBuf;
@@ -57,12 +62,32 @@ pub async fn run(args: Args) -> ExitCode {
         drop(services);
     }
     let names = (args.a.label(), args.b.label());
+    let against_reference = against_reference((args.a, args.b), args.plugin_path.as_deref());
     let mut rows = Vec::new();
+    let mut tally = reference::Tally::default();
     for ((case, oa), (_, ob)) in outcomes[0].iter().zip(&outcomes[1]) {
-        let diffs = match (oa, ob) {
-            (Ok(x), Ok(y)) => harness::compare::differences(x, y, names),
-            (Err(e), _) | (_, Err(e)) => vec![format!("could not run: {e}")],
+        let (mut diffs, verdict) = match (oa, ob) {
+            (Ok(x), Ok(y)) => {
+                let diffs = harness::compare::differences(x, y, names);
+                // Ours first, the reference second, whichever order they were given in.
+                let verdict = against_reference.map(|ours_first| {
+                    let (o, r) = if ours_first { (x, y) } else { (y, x) };
+                    let parse = |o| Recorded::parse(&render::outcome(o));
+                    reference::judge(&case.name, &parse(o), &parse(r)).1
+                });
+                (diffs, verdict)
+            }
+            (Err(e), _) | (_, Err(e)) => (
+                vec![format!("could not run: {e}")],
+                against_reference.map(|_| reference::Verdict::Unclassified),
+            ),
         };
+        if let Some(v) = &verdict {
+            tally.add(v);
+            if !matches!(v, reference::Verdict::Same) {
+                diffs.insert(0, v.label());
+            }
+        }
         rows.push((case.name.clone(), diffs));
     }
     let width = rows.iter().map(|(c, _)| c.len()).max().unwrap_or(4);
@@ -85,5 +110,27 @@ pub async fn run(args: Args) -> ExitCode {
         rows.len(),
         started.elapsed().as_secs_f64()
     );
+    if against_reference.is_some() {
+        println!(
+            "against the reference (Confluent {}, harness/src/reference.rs): {tally}",
+            reference::REFERENCE_VERSION
+        );
+        if tally.failures > 0 {
+            return ExitCode::FAILURE;
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// Whether the pair is this sink and the reference (Confluent's JDBC sink of the reference's
+/// version): `Some(true)` when this sink comes first. Only then are differences classified.
+fn against_reference(pair: (Sink, Sink), plugin_path: Option<&std::path::Path>) -> Option<bool> {
+    let reference_set = |s: Sink| {
+        s.snapshot_set(plugin_path).ok().flatten().as_deref() == Some(reference::REFERENCE_SET)
+    };
+    match pair {
+        (a, b) if a.is_ours() && reference_set(b) => Some(true),
+        (a, b) if b.is_ours() && reference_set(a) => Some(false),
+        _ => None,
+    }
 }

@@ -4,6 +4,7 @@
 use super::report::{self, CaseResult, Verdict};
 use super::{fail, Sink};
 use harness::fixture::Case;
+use harness::recording::{self, Recording};
 use harness::replay::{self, Outcome};
 use harness::services::BackendChoice;
 use harness::versions::Versions;
@@ -69,6 +70,10 @@ pub async fn run(args: Args) -> ExitCode {
             Err(e) => return fail(format!("fault cases run the sink binary: {e}")),
         }
     };
+    let set = match args.sink.snapshot_set(args.plugin_path.as_deref()) {
+        Ok(set) => set,
+        Err(e) => return fail(e),
+    };
     let default = match Versions::default_pinned() {
         Ok(d) => d,
         Err(e) => return fail(e),
@@ -84,14 +89,13 @@ pub async fn run(args: Args) -> ExitCode {
     };
 
     let versions = services.versions.clone();
-    let set = args.sink.snapshot_set();
     let mut results: Vec<CaseResult> = if cases.is_empty() {
         Vec::new()
     } else {
         super::run_all(cases, &target, &mode, args.jobs)
             .await
             .into_iter()
-            .map(|(case, outcome)| judge(&case, outcome, &versions, &default, set))
+            .map(|(case, outcome)| judge(&case, outcome, &versions, &default, set.as_deref()))
             .collect()
     };
     // Fault cases break the services: after every other case, one at a time.
@@ -130,8 +134,8 @@ pub async fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// An ordinary case against its snapshot: the set's for a connector, else ours (with the
-/// variant for these service versions, if it has one).
+/// An ordinary case against its snapshot: the set's for a connector ([`judge_in_set`]), else
+/// ours (with the variant for these service versions, if it has one).
 fn judge(
     case: &Case,
     outcome: Result<Outcome, replay::ReplayError>,
@@ -153,13 +157,10 @@ fn judge(
         }
     };
     let rendered = render::outcome(&outcome);
-    let (judged_by, accepted) = match set {
-        Some(set) => (
-            format!("{set}/{}", snapshot::name(&case.name)),
-            snapshot::accepted_in_set(set, &case.name),
-        ),
-        None => snapshot::judge_with(&case.name, versions, default),
-    };
+    if let Some(set) = set {
+        return judge_in_set(set, case, &outcome, rendered);
+    }
+    let (judged_by, accepted) = snapshot::judge_with(&case.name, versions, default);
     let (verdict, detail) = match accepted {
         None => (
             Verdict::New,
@@ -178,6 +179,43 @@ fn judge(
                 snapshot::first_difference("snapshot", &accepted, &rendered)
             ),
         ),
+    };
+    CaseResult {
+        case: case.name.clone(),
+        verdict,
+        elapsed: outcome.elapsed,
+        phases: outcome.phases.clone(),
+        detail,
+        rendered: Some(rendered),
+    }
+}
+
+/// A connector's case against its set, recorded as insta would (`INSTA_UPDATE`): no test can
+/// run Confluent's JDBC sink, so this run is where its snapshots are written.
+fn judge_in_set(set: &str, case: &Case, outcome: &Outcome, rendered: String) -> CaseResult {
+    let judged_by = format!("{set}/{}", snapshot::name(&case.name));
+    let accepted = snapshot::accepted_in_set(set, &case.name);
+    let (verdict, detail) = match recording::record_in_set(set, &case.name, &rendered) {
+        Recording::Same => (Verdict::Pass, report::summary(outcome)),
+        Recording::Accepted(path) => (Verdict::Pass, format!("written: {}", path.display())),
+        Recording::Pending(path) => (
+            if accepted.is_some() {
+                Verdict::Fail
+            } else {
+                Verdict::New
+            },
+            format!("to review (cargo insta review): {}", path.display()),
+        ),
+        Recording::Differs => match &accepted {
+            None => (Verdict::New, format!("no accepted snapshot {judged_by}")),
+            Some(a) => (
+                Verdict::Fail,
+                format!(
+                    "{judged_by}: {}",
+                    snapshot::first_difference("snapshot", a, &rendered)
+                ),
+            ),
+        },
     };
     CaseResult {
         case: case.name.clone(),

@@ -29,17 +29,26 @@ pub enum Sink {
     /// The Debezium JDBC sink in a Kafka Connect worker (snapshots: tests/snapshots/debezium).
     Debezium,
     /// Confluent's JdbcSinkConnector from `--plugin-path` in a Kafka Connect worker (snapshots:
-    /// tests/snapshots/confluent-jdbc).
+    /// tests/snapshots/confluent-jdbc-<version>).
     Connect,
 }
 
 impl Sink {
-    /// The snapshot set of a connector; `None` for this sink's own snapshots.
-    pub fn snapshot_set(self) -> Option<&'static str> {
+    /// The snapshot set of a connector; `None` for this sink's own snapshots. Confluent's JDBC
+    /// sink keeps one set per version (`confluent-jdbc-<version>`), read from the plugin path.
+    pub fn snapshot_set(
+        self,
+        plugin_path: Option<&std::path::Path>,
+    ) -> Result<Option<String>, String> {
         match self {
-            Sink::InProcess | Sink::Binary => None,
-            Sink::Debezium => Some(Connector::Debezium.name()),
-            Sink::Connect => Some(Connector::ConfluentJdbc.name()),
+            Sink::InProcess | Sink::Binary => Ok(None),
+            Sink::Debezium => Ok(Some(Connector::Debezium.name().to_owned())),
+            Sink::Connect => match plugin_path {
+                // `mode` says what is missing.
+                None => Ok(None),
+                Some(path) => harness::connect::confluent_jdbc_version(path)
+                    .map(|v| Some(harness::connect::confluent_snapshot_set(&v))),
+            },
         }
     }
 
