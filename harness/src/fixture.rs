@@ -62,6 +62,15 @@ pub struct Scenario {
     pub faults: Vec<FaultStep>,
 }
 
+impl Scenario {
+    /// Whether a fault strikes ZooKeeper, which Kafka in KRaft mode (4.x) runs without.
+    pub fn breaks_zookeeper(&self) -> bool {
+        self.faults
+            .iter()
+            .any(|f| f.target == FaultTarget::Service(crate::services::ServiceName::ZooKeeper))
+    }
+}
+
 impl Default for Scenario {
     fn default() -> Scenario {
         Scenario {

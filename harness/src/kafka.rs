@@ -167,6 +167,9 @@ pub fn offset_reader(bootstrap: &str, group: &str) -> Result<BaseConsumer, Kafka
         .map_err(|e| error(bootstrap, "offset reader", e))
 }
 
+/// How long a group coordinator may take to settle after a broker restart.
+const COORDINATOR_SETTLES: Duration = Duration::from_secs(30);
+
 /// The group's committed offset (next record to read) for a partition, if any.
 pub fn committed_offset(
     bootstrap: &str,
@@ -174,12 +177,31 @@ pub fn committed_offset(
     topic: &str,
     partition: i32,
 ) -> Result<Option<i64>, KafkaError> {
+    use rdkafka::error::{KafkaError as Rd, RDKafkaErrorCode as Code};
     let consumer = offset_reader(bootstrap, group)?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, partition);
-    let committed = consumer
-        .committed_offsets(tpl, TIMEOUT)
-        .map_err(|e| error(bootstrap, format!("committed offsets of group {group}"), e))?;
+    let context = format!("committed offsets of group {group}");
+    // Right after a broker restart the group's coordinator is still being elected or loaded
+    // (KRaft answers NotCoordinator for a while): ask again until it answers, within a bound.
+    let asked = crate::wait::wait_until(&context, COORDINATOR_SETTLES, || {
+        match consumer.committed_offsets(tpl.clone(), TIMEOUT) {
+            Err(Rd::MetadataFetch(code) | Rd::OffsetFetch(code))
+                if matches!(
+                    code,
+                    Code::NotCoordinator
+                        | Code::CoordinatorLoadInProgress
+                        | Code::CoordinatorNotAvailable
+                ) =>
+            {
+                Err(code.to_string())
+            }
+            other => Ok(other),
+        }
+    });
+    let committed = asked
+        .map_err(|timeout| error(bootstrap, &context, timeout))?
+        .map_err(|e| error(bootstrap, &context, e))?;
     Ok(committed
         .find_partition(topic, partition)
         .and_then(|e| match e.offset() {

@@ -17,6 +17,8 @@ pub enum Cell {
     Differs { difference: String },
     /// The case could not run.
     Error(String),
+    /// The case does not apply to this combination, and why (a ZooKeeper fault on KRaft).
+    NotApplicable(String),
 }
 
 impl Cell {
@@ -26,6 +28,7 @@ impl Cell {
             Cell::Variant { .. } => "variant",
             Cell::Differs { .. } => "DIFFERS",
             Cell::Error(_) => "ERROR",
+            Cell::NotApplicable(_) => "n/a",
         }
     }
 
@@ -40,6 +43,7 @@ impl Cell {
             Cell::Variant { name, difference } => Some(format!("{name}.snap: {difference}")),
             Cell::Differs { difference } => Some(difference.clone()),
             Cell::Error(e) => Some(e.lines().next().unwrap_or_default().to_owned()),
+            Cell::NotApplicable(why) => Some(why.clone()),
         }
     }
 }
@@ -255,12 +259,13 @@ mod tests {
                         difference: "y".into(),
                     },
                     Cell::Error("boom".into()),
+                    Cell::NotApplicable("no ZooKeeper".into()),
                 ],
             )],
         };
         assert_eq!(m.problems(), 2);
         assert!(m
             .markdown()
-            .contains("| a | same | variant | DIFFERS | ERROR |"));
+            .contains("| a | same | variant | DIFFERS | ERROR | n/a |"));
     }
 }

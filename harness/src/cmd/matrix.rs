@@ -8,7 +8,7 @@ use harness::matrix::{self, Cell, Matrix};
 use harness::render;
 use harness::replay::{self, SinkMode, Target};
 use harness::services::{BackendChoice, Services};
-use harness::versions::Versions;
+use harness::versions::{KafkaMode, Versions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -80,28 +80,37 @@ pub async fn run(args: Args) -> ExitCode {
                 let outcomes =
                     super::run_all(ordinary.clone(), &target, &SinkMode::InProcess, args.jobs)
                         .await;
-                let mut rendered: Vec<(String, Result<String, String>)> = outcomes
+                let rendered: Vec<(String, Result<String, String>)> = outcomes
                     .iter()
                     .map(|(case, outcome)| {
                         let text = outcome.as_ref().map(render::outcome);
                         (case.name.clone(), text.map_err(|e| e.to_string()))
                     })
                     .collect();
-                for case in &faults {
-                    let binary = binary.as_deref().expect("built above");
-                    eprintln!("fault case {}...", case.name);
-                    let outcome = harness::faults::run::run(case, &mut services, binary).await;
-                    let text = outcome.map(|o| harness::faults::render::outcome(&o));
-                    rendered.push((case.name.clone(), text.map_err(|e| format!("{e:#}"))));
-                }
-                drop(services);
-                rendered
+                let mut cells: Vec<Cell> = rendered
                     .iter()
                     .map(|(case, text)| {
                         let text = text.as_deref().map_err(String::as_str);
                         matrix::classify(case, text, versions, &default)
                     })
-                    .collect()
+                    .collect();
+                for case in &faults {
+                    let kraft = versions.kafka_mode() == KafkaMode::Kraft;
+                    if kraft && case.scenario.as_ref().is_some_and(|s| s.breaks_zookeeper()) {
+                        let why = "breaks ZooKeeper; Kafka runs without it in KRaft mode";
+                        cells.push(Cell::NotApplicable(why.into()));
+                        continue;
+                    }
+                    let binary = binary.as_deref().expect("built above");
+                    eprintln!("fault case {}...", case.name);
+                    let outcome = harness::faults::run::run(case, &mut services, binary).await;
+                    let text = outcome.map(|o| harness::faults::render::outcome(&o));
+                    let text = text.map_err(|e| format!("{e:#}"));
+                    let text = text.as_deref().map_err(String::as_str);
+                    cells.push(matrix::classify(&case.name, text, versions, &default));
+                }
+                drop(services);
+                cells
             }
         };
         columns.push(cells);
