@@ -137,7 +137,7 @@ impl Default for Operations {
         Operations {
             metrics_listen: None,
             startup_timeout: Duration::from_secs(300),
-            startup_backoff_max: Duration::from_secs(10),
+            startup_backoff_max: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(10),
         }
     }

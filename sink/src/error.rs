@@ -99,11 +99,10 @@ pub enum SinkError {
         last: DbError,
     },
     /// Kafka or QuestDB did not answer within `startup.timeout.ms` at start-up.
-    #[error("gave up waiting for {what} after {waited_ms} ms and {attempts} attempts (startup.timeout.ms); last error: {last}")]
+    #[error("gave up waiting for {what}: no answer within startup.timeout.ms ({timeout_ms} ms); last error: {last}")]
     NotReachable {
         what: String,
-        waited_ms: u128,
-        attempts: u32,
+        timeout_ms: u128,
         last: String,
     },
     /// The shutdown signal came while QuestDB was being retried: a clean stop, nothing from

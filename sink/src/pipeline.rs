@@ -131,7 +131,8 @@ async fn run_inner(
     // both before joining the group, which would otherwise expect polls meanwhile.
     let kafka = format!("Kafka at {}", options.bootstrap_servers);
     let waited = startup::wait_for(&kafka, &config.operations, started, &mut shutdown, || {
-        let answer = consumer.fetch_metadata(None, Duration::from_secs(2));
+        let limit = startup::attempt_timeout(&config.operations, started, Duration::from_secs(2));
+        let answer = consumer.fetch_metadata(None, limit);
         async move {
             match answer {
                 Ok(_) => Attempt::Ready(()),

@@ -1,6 +1,11 @@
 //! Start-up while Kafka or QuestDB is not up yet (an orchestrator starts everything at once):
 //! each is tried again with a growing pause until it answers or `startup.timeout.ms` is spent,
 //! saying in the log what the sink waits for. A SIGTERM meanwhile ends the wait at once.
+//!
+//! Deviation: the JDBC sink tries a connection `connection.attempts` (3) times
+//! `connection.backoff.ms` (10 s) apart and then fails the task, which Connect does not
+//! restart; this sink waits up to `startup.timeout.ms` (5 min) for Kafka and QuestDB, since
+//! under an orchestrator the services start together and a failed process only restarts later.
 
 use crate::config::Operations;
 use crate::error::SinkError;
@@ -81,15 +86,15 @@ where
         };
         crate::telemetry::startup_retry(what_kind(what));
         let Some(pause) = backoff.pause(started.elapsed()) else {
+            tracing::warn!("{what} did not answer in {attempts} attempts");
             return Err(SinkError::NotReachable {
                 what: what.to_string(),
-                waited_ms: started.elapsed().as_millis(),
-                attempts,
+                timeout_ms: operations.startup_timeout.as_millis(),
                 last,
             });
         };
         tracing::warn!(
-            "waiting for {what}: {last}; attempt {attempts}, next in {:.1} s, giving up in {:.0} s (startup.timeout.ms)",
+            "waiting for {what} (attempt {attempts}, next in {:.1} s, giving up in {:.1} s: startup.timeout.ms): {last}",
             pause.as_secs_f64(),
             operations
                 .startup_timeout
@@ -130,6 +135,15 @@ pub async fn sleep_or_stop(pause: Duration, shutdown: &mut Option<watch::Receive
             }
         }
     }
+}
+
+/// What is left of `startup.timeout.ms` since `started`, for one attempt's own timeout:
+/// at most `cap`, at least 100 ms.
+pub fn attempt_timeout(operations: &Operations, started: Instant, cap: Duration) -> Duration {
+    operations
+        .startup_timeout
+        .saturating_sub(started.elapsed())
+        .clamp(Duration::from_millis(100), cap)
 }
 
 /// An error as one line, for the wait's log.
