@@ -256,7 +256,7 @@ pub async fn metrics_run(target: &Target, binary: &Path, good: u64) -> anyhow::R
     config.connection.port = target.pg_port;
     let table = config.table_name(&topic);
     let mut sink = SinkProcess::start(binary, &file, target, 0)?;
-    let timeout = replay::case_timeout();
+    let timeout = crate::wait::case_timeout();
     let log = |sink: &SinkProcess| format!("sink log:\n{}", sink.log_tail(20));
 
     let live = tokio::task::block_in_place(|| {
@@ -369,7 +369,7 @@ pub async fn sigterm_run(
     let table = config.table_name(&topic);
     let group = config.group_id();
     let db = QuestDb::connect(&config.connection).await?;
-    let timeout = replay::case_timeout();
+    let timeout = crate::wait::case_timeout();
     let committed = |bootstrap: &str| -> anyhow::Result<i64> {
         Ok(kafka::committed_offset(bootstrap, &group, &topic, 0)?.unwrap_or(0))
     };
