@@ -28,6 +28,10 @@
 //! `questdb`, `kafka` or `zookeeper`; ACTION is `kill` (SIGKILL, started again at once, same
 //! ports and data), `restart` (a clean stop, then started again) or `stop` with `for=5s` (a clean
 //! stop, down that long, started again). `kill-sink` is short for `kill sink`.
+//!
+//! `@fault at=start stop questdb for=5s` strikes before the sinks start instead of after N
+//! rows: the service is stopped, the sinks are started while it is down, and it comes back
+//! after `for`. It must be the case's first fault, a `stop` of a service.
 
 use std::path::{Path, PathBuf};
 
@@ -89,6 +93,8 @@ pub struct FaultStep {
     pub line: usize,
     /// Rows stored before the fault strikes.
     pub after: u64,
+    /// `at=start`: the fault strikes before the sinks are started (`after` is 0).
+    pub at_start: bool,
     pub target: FaultTarget,
     pub action: FaultAction,
 }
@@ -124,14 +130,15 @@ fn parse_duration(text: &str) -> Option<std::time::Duration> {
     (n.is_finite() && n >= 0.0).then(|| std::time::Duration::from_secs_f64(n * scale))
 }
 
-/// `after=N ACTION TARGET [for=D]` (or `after=N kill-sink`).
+/// `after=N ACTION TARGET [for=D]` (or `after=N kill-sink`), or `at=start stop SERVICE for=D`.
 fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
-    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper";
+    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper";
     let mut words: Vec<&str> = rest.split_whitespace().collect();
     if let Some(i) = words.iter().position(|w| *w == "kill-sink") {
         words.splice(i..=i, ["kill", "sink"]);
     }
     let mut after = None;
+    let mut at_start = false;
     let mut down = None;
     let mut plain = Vec::new();
     for w in &words {
@@ -140,6 +147,13 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
                 n.parse::<u64>()
                     .map_err(|_| format!("`after={n}`: not a number of rows; {usage}"))?,
             );
+        } else if let Some(at) = w.strip_prefix("at=") {
+            if at != "start" {
+                return Err(format!(
+                    "`at={at}`: only `at=start` (before the sinks start); {usage}"
+                ));
+            }
+            at_start = true;
         } else if let Some(d) = w.strip_prefix("for=") {
             down = Some(
                 parse_duration(d)
@@ -149,7 +163,16 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
             plain.push(*w);
         }
     }
-    let after = after.ok_or_else(|| format!("no `after=N`; {usage}"))?;
+    let after = match (after, at_start) {
+        (Some(_), true) => {
+            return Err(format!(
+                "`at=start` and `after=N` exclude each other; {usage}"
+            ))
+        }
+        (Some(n), false) => n,
+        (None, true) => 0,
+        (None, false) => return Err(format!("no `after=N`; {usage}")),
+    };
     let [action, target] = plain[..] else {
         return Err(format!("`@fault {rest}`: {usage}"));
     };
@@ -180,9 +203,18 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
         }
         _ => return Err(format!("unknown action `{action}`; {usage}")),
     };
+    if at_start
+        && !(matches!(target, FaultTarget::Service(_))
+            && matches!(action, FaultAction::Stop { .. }))
+    {
+        return Err(format!(
+            "`at=start {action} {target}`: before the sinks start, only `stop SERVICE for=DURATION` makes sense"
+        ));
+    }
     Ok(FaultStep {
         line,
         after,
+        at_start,
         target,
         action,
     })
@@ -307,6 +339,12 @@ impl Case {
                 return Err(syntax(
                     m.line,
                     "a fault case generates its records (@records): it has no record lines".into(),
+                ));
+            }
+            if let Some(f) = scenario.faults.iter().skip(1).find(|f| f.at_start) {
+                return Err(syntax(
+                    f.line,
+                    "`at=start` strikes before the sinks start: it must be the first @fault".into(),
                 ));
             }
             for f in &scenario.faults {
@@ -478,6 +516,28 @@ mod tests {
                 ),
             ]
         );
+        let start =
+            parse("@records 5\n@fault at=start stop questdb for=5s\n@fault after=3 kill sink")
+                .unwrap()
+                .scenario
+                .unwrap();
+        assert_eq!(
+            start
+                .faults
+                .iter()
+                .map(|f| (f.at_start, f.after, f.target, f.action))
+                .collect::<Vec<_>>(),
+            vec![
+                (
+                    true,
+                    0,
+                    FaultTarget::Service(QuestDb),
+                    FaultAction::Stop { down: secs(5000) }
+                ),
+                (false, 3, FaultTarget::Sink { task: 0 }, FaultAction::Kill),
+            ]
+        );
+        assert!(s.faults.iter().all(|f| !f.at_start));
         let plain = parse("@records 5").unwrap().scenario.unwrap();
         assert_eq!(
             (plain.partitions, plain.sinks, plain.key.as_str()),
@@ -529,6 +589,31 @@ mod tests {
             ),
             ("@records 0", ":1:", "positive number of records"),
             ("@records 5\n@key", ":2:", "names a column"),
+            (
+                "@records 10\n@fault at=start kill questdb",
+                ":2:",
+                "only `stop SERVICE for=DURATION`",
+            ),
+            (
+                "@records 10\n@fault at=start stop sink for=1s",
+                ":2:",
+                "only `stop SERVICE for=DURATION`",
+            ),
+            (
+                "@records 10\n@fault at=start after=5 stop kafka for=1s",
+                ":2:",
+                "exclude each other",
+            ),
+            (
+                "@records 10\n@fault at=end stop kafka for=1s",
+                ":2:",
+                "only `at=start`",
+            ),
+            (
+                "@records 10\n@fault after=1 kill sink\n@fault at=start stop kafka for=1s",
+                ":3:",
+                "must be the first @fault",
+            ),
         ] {
             let e = err(text);
             assert!(e.contains(line) && e.contains(needle), "{text:?}: {e}");

@@ -8,7 +8,8 @@
 //! - [`connect`]: a real Kafka Connect worker and its sink connector as the sink under test;
 //! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots;
 //! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them;
-//! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with.
+//! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with;
+//! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart.
 pub mod bench;
 pub mod compare;
 pub mod connect;
@@ -18,6 +19,7 @@ pub mod fixture;
 pub mod kafka;
 pub mod kill9;
 pub mod matrix;
+pub mod operate;
 pub mod oracle;
 pub mod outcomes_table;
 pub mod process;

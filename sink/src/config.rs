@@ -109,8 +109,38 @@ pub struct SinkConfig {
     pub native: Option<NativeTable>,
     /// What to do with integer values that JsonConverter would wrap (`sink.integer.overflow`).
     pub overflow: Overflow,
+    /// How the process is operated: metrics and health, the start-up wait, the stop time.
+    pub operations: Operations,
     /// Accepted keys that do nothing here, or values that only name the reference implementation.
     pub notices: Vec<String>,
+}
+
+/// The sink's own keys for running it as a service (none of them is a Connect key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operations {
+    /// `metrics.listen=HOST:PORT`: serve `/metrics` (Prometheus text format) and
+    /// `/health/live`, `/health/ready` there. Off unless set.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `startup.timeout.ms`: how long the sink waits at start-up for Kafka and QuestDB to
+    /// answer before it gives up (0: give up on the first failure).
+    pub startup_timeout: Duration,
+    /// `startup.backoff.max.ms`: the longest pause between two start-up attempts (the pause
+    /// doubles from 250 ms up to this).
+    pub startup_backoff_max: Duration,
+    /// `shutdown.timeout.ms`: after SIGTERM/SIGINT, how long the batch in progress may take
+    /// to be stored and committed before it is abandoned (not committed, so replayed).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Operations {
+    fn default() -> Operations {
+        Operations {
+            metrics_listen: None,
+            startup_timeout: Duration::from_secs(300),
+            startup_backoff_max: Duration::from_secs(2),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Keys this sink reads or knowingly accepts; anything else is reported as unused, as Connect does.
@@ -156,6 +186,10 @@ const KNOWN_KEYS: &[&str] = &[
     "table.partition.by",
     "table.wal.enabled",
     "client.conf.string",
+    "metrics.listen",
+    "startup.timeout.ms",
+    "startup.backoff.max.ms",
+    "shutdown.timeout.ms",
 ];
 
 const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -415,6 +449,8 @@ impl SinkConfig {
             return Err(err("batch.size", "must be at least 1"));
         }
 
+        let operations = operations(&p)?;
+
         for key in props.keys() {
             if !KNOWN_KEYS.contains(&key.as_str()) && !key.starts_with("consumer.override.") {
                 notices.push(format!("{key}: not a key this sink knows; ignored"));
@@ -452,6 +488,7 @@ impl SinkConfig {
             ilp,
             native,
             overflow,
+            operations,
             notices,
         })
     }
@@ -465,6 +502,35 @@ impl SinkConfig {
     pub fn group_id(&self) -> String {
         format!("connect-{}", self.name)
     }
+}
+
+fn operations(p: &Props) -> Result<Operations, ConfigError> {
+    let defaults = Operations::default();
+    let millis = |key: &str, default: Duration| -> Result<Duration, ConfigError> {
+        match p.get(key) {
+            None => Ok(default),
+            Some(v) => Ok(Duration::from_millis(p.parse(key, v)?)),
+        }
+    };
+    let metrics_listen = match p.get("metrics.listen").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(addr) => Some(addr.parse().map_err(|_| {
+            err(
+                "metrics.listen",
+                format!("`{addr}` is not an address and port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 for every interface)"),
+            )
+        })?),
+    };
+    let startup_backoff_max = millis("startup.backoff.max.ms", defaults.startup_backoff_max)?;
+    if startup_backoff_max.is_zero() {
+        return Err(err("startup.backoff.max.ms", "must be at least 1"));
+    }
+    Ok(Operations {
+        metrics_listen,
+        startup_timeout: millis("startup.timeout.ms", defaults.startup_timeout)?,
+        startup_backoff_max,
+        shutdown_timeout: millis("shutdown.timeout.ms", defaults.shutdown_timeout)?,
+    })
 }
 
 /// The native table the keys ask for, if any: one of the QuestDB connector's timestamp keys
@@ -684,6 +750,10 @@ mod tests {
         "value.converter.replace.null.with.default"
     )]
     #[case::decimal_format("value.converter.decimal.format=HEX", "value.converter.decimal.format")]
+    #[case::metrics_listen("metrics.listen=9464", "metrics.listen")]
+    #[case::startup_timeout("startup.timeout.ms=5m", "startup.timeout.ms")]
+    #[case::startup_backoff("startup.backoff.max.ms=0", "startup.backoff.max.ms")]
+    #[case::shutdown_timeout("shutdown.timeout.ms=-1", "shutdown.timeout.ms")]
     #[case::cache_size(
         "value.converter.schemas.cache.size=many",
         "value.converter.schemas.cache.size"
@@ -784,6 +854,27 @@ mod tests {
             Dedup::Fields(vec!["id".into(), "region".into()])
         );
         assert!(c.notices.is_empty(), "{:?}", c.notices);
+    }
+
+    #[test]
+    fn operations_are_off_or_defaulted_for_the_seed_and_read_from_their_keys() {
+        let seed = config("").unwrap().operations;
+        assert_eq!(seed, Operations::default());
+        assert_eq!(seed.metrics_listen, None, "metrics are opt-in");
+        let c = config(
+            "metrics.listen=127.0.0.1:9464\nstartup.timeout.ms=0\nstartup.backoff.max.ms=500\nshutdown.timeout.ms=2000",
+        )
+        .unwrap();
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
+        assert_eq!(
+            c.operations,
+            Operations {
+                metrics_listen: Some("127.0.0.1:9464".parse().unwrap()),
+                startup_timeout: Duration::ZERO,
+                startup_backoff_max: Duration::from_millis(500),
+                shutdown_timeout: Duration::from_secs(2),
+            }
+        );
     }
 
     #[test]

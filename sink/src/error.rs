@@ -98,6 +98,23 @@ pub enum SinkError {
         at: RecordAt,
         last: DbError,
     },
+    /// Kafka or QuestDB did not answer within `startup.timeout.ms` at start-up.
+    #[error("gave up waiting for {what}: no answer within startup.timeout.ms ({timeout_ms} ms); last error: {last}")]
+    NotReachable {
+        what: String,
+        timeout_ms: u128,
+        last: String,
+    },
+    /// The shutdown signal came while QuestDB was being retried: a clean stop, nothing from
+    /// `at` on stored or committed.
+    #[error("stopped while QuestDB was unavailable; nothing from {at} on is committed")]
+    Interrupted { at: RecordAt },
+    /// The metrics and health endpoint could not listen.
+    #[error("cannot listen on {addr} (metrics.listen): {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("bad record (errors.tolerance=none stops the sink; its offset is not committed): {0}")]
     Record(#[from] RecordError),
     #[error("{0}")]

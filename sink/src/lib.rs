@@ -11,10 +11,13 @@
 //! I/O at the edges:
 //! - [`questdb`]: QuestDB over its PostgreSQL wire protocol;
 //! - [`pipeline`]: the consume -> decode -> write -> commit loop over rdkafka;
-//! - [`report`]: the JSON summary the binary writes at exit.
+//! - [`report`]: the JSON summary the binary writes at exit;
+//! - [`startup`], [`stop`]: waiting for Kafka and QuestDB at start-up, a clean stop on a signal;
+//! - [`telemetry`], [`endpoint`]: metrics, and the opt-in HTTP endpoint for metrics and health.
 pub mod config;
 pub mod connect;
 pub mod ddl;
+pub mod endpoint;
 pub mod error;
 pub mod mapping;
 pub mod native;
@@ -23,6 +26,9 @@ mod prepare;
 pub mod properties;
 pub mod questdb;
 pub mod report;
+pub mod startup;
+pub mod stop;
+pub mod telemetry;
 pub mod writer;
 
 pub use config::SinkConfig;

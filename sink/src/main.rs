@@ -4,6 +4,7 @@ use clap::Parser;
 use sink::{RunOptions, SinkConfig, StopWhen};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 /// Kafka -> QuestDB, as Kafka Connect's JDBC sink with the JSON converter would do it.
 #[derive(Parser, Debug)]
@@ -29,12 +30,59 @@ struct Cli {
     /// Write what the run did (DDL issued, coercions, committed offsets, the error) to this JSON file.
     #[arg(long)]
     summary: Option<PathBuf>,
+    /// Serve metrics (Prometheus text format, /metrics) and health checks (/health/live,
+    /// /health/ready) on this address, e.g. 127.0.0.1:9464; overrides `metrics.listen`.
+    #[arg(long, env = "KQ_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Which task of the connector this process is (0, 1, ...): processes of one connector
     /// share its topics' partitions, each with its own task number. A restarted task takes its
     /// partitions back at once (static group membership).
     #[arg(long, env = "KQ_TASK", default_value_t = 0)]
     task: u32,
 }
+
+/// SIGTERM (an orchestrator's stop) or SIGINT (Ctrl-C): the sink stops after the batch in
+/// progress (or abandons it after `shutdown.timeout.ms`), commits what it stored, leaves its
+/// group and exits 0. A second signal exits at once; should the stop hang anyway (a broker
+/// that does not answer the commit), a watchdog exits 1 after the bound, committing nothing
+/// more (a restart replays the rest).
+async fn stop_on_signal(
+    stop: tokio::sync::watch::Sender<bool>,
+    grace: Duration,
+    signalled: std::sync::Arc<std::sync::OnceLock<(&'static str, Instant)>>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot handle SIGTERM/SIGINT: they stop the sink without a clean stop");
+        return;
+    };
+    let first = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    let _ = signalled.set((first, Instant::now()));
+    let bound = grace + WATCHDOG_MARGIN;
+    tracing::info!(
+        "{first}: stopping after the batch in progress (abandoned after {grace:?}, shutdown.timeout.ms), then committing and leaving the group; a second signal exits at once"
+    );
+    let _ = stop.send(true);
+    std::thread::spawn(move || {
+        std::thread::sleep(bound);
+        eprintln!("error: the sink did not stop within {bound:?} of {first}; exiting without a clean stop (what was not committed is read again on restart)");
+        std::process::exit(1);
+    });
+    let second = tokio::select! {
+        _ = term.recv() => 143,
+        _ = int.recv() => 130,
+    };
+    std::process::exit(second);
+}
+
+/// Time past `shutdown.timeout.ms` for the last commit and leaving the group.
+const WATCHDOG_MARGIN: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -70,15 +118,14 @@ async fn main() -> ExitCode {
         config.connection.port = port;
     }
 
+    if let Some(addr) = cli.metrics_listen {
+        config.operations.metrics_listen = Some(addr);
+    }
+
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("stopping after the batch in progress (Ctrl-C again to abort)");
-            let _ = stop.send(true);
-            let _ = tokio::signal::ctrl_c().await;
-            std::process::exit(130);
-        }
-    });
+    let stop_grace = config.operations.shutdown_timeout;
+    let signalled = std::sync::Arc::new(std::sync::OnceLock::new());
+    tokio::spawn(stop_on_signal(stop, stop_grace, signalled.clone()));
     let mut options = RunOptions::new(cli.bootstrap_servers);
     options.shutdown = Some(shutdown);
     options.task = cli.task;
@@ -94,6 +141,9 @@ async fn main() -> ExitCode {
         options.bootstrap_servers
     );
     let result = sink::run(&config, options).await;
+    if let Some((signal, at)) = signalled.get() {
+        tracing::info!("stopped {} ms after {signal}", at.elapsed().as_millis());
+    }
     if let Some(path) = &cli.summary {
         let (summary, error) = match &result {
             Ok(summary) => (summary, None),

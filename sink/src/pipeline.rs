@@ -11,10 +11,13 @@
 
 use crate::config::{SinkConfig, Tolerance, Topics};
 use crate::ddl;
+use crate::endpoint::Health;
 use crate::error::{Problem, RecordError, SinkError};
 use crate::mapping::{Column, SqlParam};
 use crate::prepare::{at, Prepared, Preparer, Row};
 use crate::questdb::{DbError, QuestDb};
+use crate::startup::{self, Attempt};
+use crate::telemetry::{self, SinkContext};
 use crate::writer::Writer;
 use futures_util::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -23,8 +26,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// The sink's consumer: its context turns librdkafka's statistics into metrics.
+type KafkaConsumer = StreamConsumer<SinkContext>;
 
 /// When `run` returns on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +46,8 @@ pub struct RunOptions {
     /// Kafka's `bootstrap.servers` (a Connect worker setting, not a connector one).
     pub bootstrap_servers: String,
     pub stop_when: StopWhen,
-    /// Flip to `true` to stop after the batch in progress.
+    /// Flip to `true` to stop: the batch in progress is stored and committed (or abandoned
+    /// after `shutdown.timeout.ms`), then the consumer leaves its group.
     pub shutdown: Option<watch::Receiver<bool>>,
     /// How long one poll waits for the first record of a batch.
     pub poll_timeout: Duration,
@@ -108,9 +115,57 @@ async fn run_inner(
         message: e.to_string(),
         bootstrap: options.bootstrap_servers.clone(),
     };
-    let consumer: StreamConsumer = consumer_config(config, options)
-        .create()
+    let started = Instant::now();
+    let mut shutdown = options.shutdown.clone();
+    // First, so that probes see the sink live (and not ready) while it waits at start-up.
+    let health = Arc::new(Health::new(config.connection.clone()));
+    let _endpoint = match config.operations.metrics_listen {
+        Some(addr) => Some(crate::endpoint::start(addr, health.clone()).await?),
+        None => None,
+    };
+    let consumer: KafkaConsumer = consumer_config(config, options)
+        .create_with_context(SinkContext)
         .map_err(|e| kafka_err("consumer", e))?;
+
+    // Kafka and QuestDB may still be starting (an orchestrator starts all at once): wait for
+    // both before joining the group, which would otherwise expect polls meanwhile.
+    let kafka = format!("Kafka at {}", options.bootstrap_servers);
+    let waited = startup::wait_for(&kafka, &config.operations, started, &mut shutdown, || {
+        let limit = startup::attempt_timeout(&config.operations, started, Duration::from_secs(2));
+        let answer = consumer.fetch_metadata(None, limit);
+        async move {
+            match answer {
+                Ok(_) => Attempt::Ready(()),
+                Err(e) => Attempt::Retry(e.to_string()),
+            }
+        }
+    })
+    .await?;
+    if waited.is_none() {
+        return Ok(()); // stopped while waiting
+    }
+    let questdb = format!(
+        "QuestDB at {}:{}",
+        config.connection.host, config.connection.port
+    );
+    let db = startup::wait_for(
+        &questdb,
+        &config.operations,
+        started,
+        &mut shutdown,
+        || async {
+            match QuestDb::connect(&config.connection).await {
+                Ok(db) => Attempt::Ready(db),
+                Err(e) if e.is_unreachable() => Attempt::Retry(startup::one_line(e)),
+                Err(e) => Attempt::Fatal(e.into()),
+            }
+        },
+    )
+    .await?;
+    let Some(db) = db else {
+        return Ok(());
+    };
+
     let patterns: Vec<String> = match &config.topics {
         Topics::List(topics) => topics.clone(),
         // librdkafka treats a subscription starting with ^ as a regular expression.
@@ -130,7 +185,6 @@ async fn run_inner(
         ),
         _ => None,
     };
-    let db = QuestDb::connect(&config.connection).await?;
     let writer = Writer::new(
         config.ilp.as_deref(),
         config.native.as_ref().map(|n| n.timestamp_column()),
@@ -143,8 +197,9 @@ async fn run_inner(
         dlq,
         summary,
         done: BTreeMap::new(),
+        stop: options.shutdown.clone(),
+        stopping: false,
     };
-    let mut shutdown = options.shutdown.clone();
     let mut preparer = Some(Preparer::new(Arc::new(config.clone())));
     // The next batch, polled and prepared while the last one was written.
     let mut ahead = None;
@@ -152,6 +207,9 @@ async fn run_inner(
     loop {
         if shutdown.as_ref().is_some_and(|s| *s.borrow()) {
             break;
+        }
+        if config.operations.metrics_listen.is_some() {
+            health.set_assigned(consumer.assignment().map_or(0, |a| a.count()));
         }
         let (batch, prepared) = match ahead.take() {
             Some(ready) => ready,
@@ -174,7 +232,7 @@ async fn run_inner(
         // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
         let drained = batch.len() < config.batch_size;
         if !batch.is_empty() {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             // While this batch is written and committed, the next one is polled and prepared
             // on a thread of its own, if more is waiting; it is only stored after this one is
             // committed.
@@ -203,7 +261,14 @@ async fn run_inner(
                 preparer = Some(p);
                 Ok(Some((batch, prepared)))
             };
-            let (processed, next) = tokio::join!(sink.process(&batch, prepared), next);
+            // After a shutdown signal the batch gets `shutdown.timeout.ms` to be stored.
+            let work = async { tokio::join!(sink.process(&batch, prepared), next) };
+            let finished = crate::stop::unless_abandoned(
+                work,
+                options.shutdown.clone(),
+                config.operations.shutdown_timeout,
+            )
+            .await;
             tracing::debug!(
                 "batch of {} processed in {:?}",
                 batch.len(),
@@ -214,17 +279,32 @@ async fn run_inner(
                 // The offsets stay pending and go with the next commit; until then a restart
                 // would replay these rows (the JDBC sink's window too).
                 Err(e) if is_transient(&e) => {
+                    telemetry::error("kafka_commit");
                     tracing::warn!(
                         "Kafka: commit: {e}; the offsets are committed with the next batch"
                     )
                 }
                 other => other.map_err(|e| kafka_err("commit", e))?,
             }
-            processed?;
+            telemetry::batch_done(started.elapsed());
+            let Some((processed, next)) = finished else {
+                tracing::warn!(
+                    "stopping: the batch in progress took longer than shutdown.timeout.ms ({:?}) and was abandoned; what was stored of it is committed, the rest is read again on restart",
+                    config.operations.shutdown_timeout
+                );
+                break;
+            };
+            match processed {
+                Err(SinkError::Interrupted { at }) => {
+                    tracing::info!("stopping while QuestDB was unavailable: nothing from {at} on is committed, a restart resumes there");
+                    break;
+                }
+                other => other?,
+            }
             ahead = next?;
         }
         // A check that cannot reach the broker just says "not yet".
-        let caught_up = |c: &StreamConsumer| match caught_up(c) {
+        let caught_up = |c: &KafkaConsumer| match caught_up(c) {
             Err(e) if is_transient(&e) => Ok(false),
             other => other,
         };
@@ -234,6 +314,12 @@ async fn run_inner(
         {
             break;
         }
+    }
+    // Prefetched records are dropped unstored and uncommitted: read again on restart.
+    drop(ahead);
+    drop(sink);
+    if options.stop_when == StopWhen::Never {
+        crate::stop::leave_and_close(consumer).await;
     }
     Ok(())
 }
@@ -267,6 +353,10 @@ fn consumer_config(config: &SinkConfig, options: &RunOptions) -> ClientConfig {
     // (`reconnect.backoff.max.ms` 1000 there; librdkafka's default of 10 s left the sink idle
     // for up to 10 s after the broker was back).
     consumer_config.set("reconnect.backoff.max.ms", "1000");
+    if config.operations.metrics_listen.is_some() {
+        // Per-partition lag and committed offsets for the metrics, from librdkafka.
+        consumer_config.set("statistics.interval.ms", "1000");
+    }
     for (key, value) in &config.consumer_overrides {
         consumer_config.set(key, value);
     }
@@ -282,7 +372,7 @@ fn consumer_config(config: &SinkConfig, options: &RunOptions) -> ClientConfig {
 
 /// Waits up to `timeout` for a first record, then takes what else is ready, up to `max`.
 async fn next_batch(
-    consumer: &StreamConsumer,
+    consumer: &KafkaConsumer,
     max: usize,
     timeout: Duration,
     shutdown: &mut Option<watch::Receiver<bool>>,
@@ -300,6 +390,7 @@ async fn next_batch(
     match first.await {
         None => return Ok(batch),
         Some(Err(e)) if is_transient(&e) => {
+            telemetry::error("kafka");
             tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
             return Ok(batch);
         }
@@ -314,6 +405,7 @@ async fn next_batch(
         };
         match next {
             Ok(Err(e)) if is_transient(&e) => {
+                telemetry::error("kafka");
                 tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
                 break;
             }
@@ -348,7 +440,7 @@ fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
 
 /// Whether every assigned partition has been handled up to its high watermark.
 /// It runs right after a commit, so the group's committed offsets are the sink's progress.
-fn caught_up(consumer: &StreamConsumer) -> Result<bool, rdkafka::error::KafkaError> {
+fn caught_up(consumer: &KafkaConsumer) -> Result<bool, rdkafka::error::KafkaError> {
     let assignment = consumer.assignment()?;
     if assignment.count() == 0 {
         return Ok(false);
@@ -378,6 +470,10 @@ struct Sink<'a> {
     summary: &'a mut RunSummary,
     /// The highest offset handled (stored or reported) per partition, not yet committed.
     done: BTreeMap<(String, i32), i64>,
+    /// The shutdown signal: it cuts retry pauses short.
+    stop: Option<watch::Receiver<bool>>,
+    /// The signal came during a retry pause: the sink gives up on QuestDB and stops cleanly.
+    stopping: bool,
 }
 
 impl Sink<'_> {
@@ -388,6 +484,7 @@ impl Sink<'_> {
         prepared: Vec<Prepared>,
     ) -> Result<(), SinkError> {
         self.summary.records += batch.len() as u64;
+        telemetry::consumed(batch);
         let mut pending: Vec<Row> = Vec::new();
         for (message, record) in batch.iter().zip(prepared) {
             for note in record.coercions {
@@ -437,6 +534,9 @@ impl Sink<'_> {
                     }
                     attempt += 1;
                     connect_failed = self.pause_and_reconnect(&e, attempt).await;
+                    if self.stopping {
+                        return Err(self.unavailable(&table, first, e));
+                    }
                 }
                 other => break other,
             }
@@ -462,6 +562,7 @@ impl Sink<'_> {
                     self.mark_done(&batch[index]);
                 }
                 self.summary.rows += indexes.len() as u64;
+                stored_per_topic(batch, &indexes);
                 Ok(())
             }
             // Retried already: QuestDB is away, not refusing a record. Splitting the run would
@@ -480,6 +581,7 @@ impl Sink<'_> {
                         Ok(()) => {
                             self.mark_done(&batch[index]);
                             self.summary.rows += 1;
+                            telemetry::stored(batch[index].topic(), 1);
                         }
                         Err(e) if e.is_transient() => {
                             return Err(self.unavailable(&table, &batch[index], e))
@@ -494,6 +596,9 @@ impl Sink<'_> {
 
     /// The sink gives up on QuestDB from `message` on (nothing from there is marked done).
     fn unavailable(&self, table: &str, message: &OwnedMessage, last: DbError) -> SinkError {
+        if self.stopping {
+            return SinkError::Interrupted { at: at(message) };
+        }
         SinkError::Unavailable {
             host: self.config.connection.host.clone(),
             port: self.config.connection.port,
@@ -507,13 +612,23 @@ impl Sink<'_> {
 
     /// `retry.backoff.ms`, then a new connection. A failed connect is the error to report if
     /// the retries run out: it says more than the dead connection's "connection closed".
+    /// A shutdown signal ends the pause and sets `stopping` instead.
     async fn pause_and_reconnect(&mut self, e: &DbError, attempt: u32) -> Option<DbError> {
+        telemetry::error("questdb_unavailable");
+        if self.stop.as_ref().is_some_and(|s| *s.borrow()) {
+            self.stopping = true;
+            return None;
+        }
         tracing::warn!(
             "{e}; retry {attempt} of {} in {:?}",
             self.config.max_retries,
             self.config.retry_backoff
         );
-        tokio::time::sleep(self.config.retry_backoff).await;
+        telemetry::retry("questdb_write");
+        if startup::sleep_or_stop(self.config.retry_backoff, &mut self.stop).await {
+            self.stopping = true;
+            return None;
+        }
         match QuestDb::connect(&self.config.connection).await {
             Ok(db) => {
                 self.db = db;
@@ -534,11 +649,17 @@ impl Sink<'_> {
         let mut attempt = 0;
         let mut connect_failed = None;
         loop {
-            match self.writer.write(&mut self.db, table, columns, rows).await {
+            let started = Instant::now();
+            let written = self.writer.write(&mut self.db, table, columns, rows).await;
+            telemetry::write_attempt(started.elapsed());
+            match written {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_transient() && attempt < self.config.max_retries => {
                     attempt += 1;
                     connect_failed = self.pause_and_reconnect(&e, attempt).await;
+                    if self.stopping {
+                        return Err(e);
+                    }
                 }
                 // Out of retries: the last reconnect's error, if it failed, names the cause.
                 Err(e) if e.is_transient() => return Err(connect_failed.unwrap_or(e)),
@@ -656,6 +777,7 @@ impl Sink<'_> {
 
     /// A bad record: stop (tolerance none) or report it and count it as handled (tolerance all).
     async fn reject(&mut self, message: &OwnedMessage, problem: Problem) -> Result<(), SinkError> {
+        telemetry::error(telemetry::problem_kind(&problem));
         let error = RecordError {
             at: at(message),
             problem,
@@ -686,12 +808,13 @@ impl Sink<'_> {
                     bootstrap: String::new(),
                 })?;
         }
+        telemetry::skipped(message.topic(), self.dlq.is_some());
         self.summary.reported += 1;
         self.mark_done(message);
         Ok(())
     }
 
-    fn commit(&mut self, consumer: &StreamConsumer) -> Result<(), rdkafka::error::KafkaError> {
+    fn commit(&mut self, consumer: &KafkaConsumer) -> Result<(), rdkafka::error::KafkaError> {
         if self.done.is_empty() {
             return Ok(());
         }
@@ -701,11 +824,23 @@ impl Sink<'_> {
         }
         consumer.commit(&offsets, CommitMode::Sync)?;
         for ((topic, partition), offset) in std::mem::take(&mut self.done) {
+            telemetry::committed(&topic, partition, offset + 1);
             self.summary
                 .committed
                 .insert((topic, partition), offset + 1);
         }
         Ok(())
+    }
+}
+
+/// Rows stored, counted per topic (a table may take several topics' records).
+fn stored_per_topic(batch: &[OwnedMessage], indexes: &[usize]) {
+    let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+    for &i in indexes {
+        *per_topic.entry(batch[i].topic()).or_default() += 1;
+    }
+    for (topic, rows) in per_topic {
+        telemetry::stored(topic, rows);
     }
 }
 
@@ -757,6 +892,9 @@ mod tests {
         assert_eq!(c.get("group.instance.id"), Some("local-jdbc-sink-0"));
         assert_eq!(c.get("bootstrap.servers"), Some("kafka:9092"));
         assert_eq!(c.get("fetch.wait.max.ms"), None, "only in batch mode");
+        assert_eq!(c.get("statistics.interval.ms"), None, "only with metrics");
+        let with_metrics = consumer("metrics.listen=127.0.0.1:9464");
+        assert_eq!(with_metrics.get("statistics.interval.ms"), Some("1000"));
     }
 
     #[test]

@@ -41,6 +41,12 @@ impl DbError {
         }
     }
 
+    /// QuestDB did not answer at all (refused, unreachable, timed out), as while it starts;
+    /// not a server that answered with an error (a wrong password), which waiting won't fix.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, DbError::Connect { source, .. } if source.as_db_error().is_none())
+    }
+
     /// Whether retrying could help: lost connections, not rejected statements.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -6,6 +6,7 @@ mod cases;
 mod commit;
 mod kill9;
 mod native;
+mod operate;
 mod properties;
 mod type_mapping;
 

@@ -58,6 +58,8 @@ pub struct FaultReport {
     /// `kill questdb`, `stop kafka for 5s`, ...
     pub fault: String,
     pub after: u64,
+    /// It struck before the sinks started (`at=start`).
+    pub at_start: bool,
     /// Rows in the table when it struck: fewer than produced means mid-stream.
     pub stored_before: u64,
     /// From the strike until the service (or the sink) was running again (not rendered).

@@ -25,17 +25,26 @@ pub fn outcome(o: &FaultOutcome) -> String {
         yes_no(o.dedup)
     );
     for f in &o.faults {
-        let _ = writeln!(
-            s,
-            "\nfault (line {}): after {} rows stored, {}",
-            f.line, f.after, f.fault
-        );
-        let mid_stream = if f.stored_before < o.produced {
-            "yes".to_string()
+        if f.at_start {
+            let _ = writeln!(
+                s,
+                "\nfault (line {}): before the sink started, {}",
+                f.line, f.fault
+            );
+            let _ = writeln!(s, "  sink started while it was down: yes");
         } else {
-            format!("no (all {} rows were stored already)", f.stored_before)
-        };
-        let _ = writeln!(s, "  struck mid-stream: {mid_stream}");
+            let _ = writeln!(
+                s,
+                "\nfault (line {}): after {} rows stored, {}",
+                f.line, f.after, f.fault
+            );
+            let mid_stream = if f.stored_before < o.produced {
+                "yes".to_string()
+            } else {
+                format!("no (all {} rows were stored already)", f.stored_before)
+            };
+            let _ = writeln!(s, "  struck mid-stream: {mid_stream}");
+        }
         let _ = writeln!(s, "  sink resumed: {}", resume_bucket(f.resumed));
     }
 
@@ -157,6 +166,7 @@ mod tests {
                 line: 3,
                 fault: "kill questdb".into(),
                 after: 10,
+                at_start: false,
                 stored_before: 12,
                 took: Duration::from_secs(3),
                 resumed: Some(Duration::from_millis(700)),

@@ -173,9 +173,17 @@ pub async fn run(
             .map(|(k, v)| format!("{k}={v}\n"))
             .collect::<String>(),
     )?;
-    let mut sinks = (0..scenario.sinks)
-        .map(|task| SinkProcess::start(binary, &file, &target, task))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let start_sinks = || {
+        (0..scenario.sinks)
+            .map(|task| SinkProcess::start(binary, &file, &target, task))
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    // An `at=start` fault starts them itself, while its service is down.
+    let mut sinks = if scenario.faults.first().is_some_and(|f| f.at_start) {
+        Vec::new()
+    } else {
+        start_sinks()?
+    };
     let mut probe = Probe {
         connection: config.connection.clone(),
         table: table.clone(),
@@ -198,7 +206,7 @@ pub async fn run(
         let deadline = Instant::now() + timeout;
         let stored_before = loop {
             let rows = probe.rows().await;
-            if rows >= step.after {
+            if rows >= step.after || step.at_start {
                 break rows;
             }
             if let Some(s) = sinks.iter().find(|s| s.exited().is_some()) {
@@ -240,8 +248,16 @@ pub async fn run(
                 sink.spawn()?;
             }
             FaultTarget::Service(service) => {
+                let mut started = Ok(());
                 let injected = tokio::task::block_in_place(|| {
                     services.inject(service, step.action, |down| {
+                        if step.at_start {
+                            // The sinks start while the service is down.
+                            match start_sinks() {
+                                Ok(started_sinks) => sinks = started_sinks,
+                                Err(e) => started = Err(e),
+                            }
+                        }
                         // The fault itself: down this long, noting sinks that give up meanwhile.
                         let until = Instant::now() + down;
                         while Instant::now() < until {
@@ -254,6 +270,7 @@ pub async fn run(
                         }
                     })
                 });
+                started?;
                 if let Err(e) = injected {
                     bail!(
                         "{}: the fault of line {} ({fault}): {e}\n--- {service} log:\n{}",
@@ -317,6 +334,7 @@ pub async fn run(
             line: step.line,
             fault,
             after: step.after,
+            at_start: step.at_start,
             stored_before,
             took,
             resumed,

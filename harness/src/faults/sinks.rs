@@ -89,6 +89,37 @@ impl SinkProcess {
         Ok(())
     }
 
+    /// SIGTERM, as an orchestrator stops a container: waits up to `timeout` for the process to
+    /// exit and returns how it ended (`exit status 0` for a clean stop) and how long it took.
+    pub fn terminate(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<(String, std::time::Duration)> {
+        let Some(p) = &self.process else {
+            anyhow::bail!("sink task {} is not running", self.task);
+        };
+        let sent = Instant::now();
+        // SAFETY: as in `kill`.
+        unsafe { libc::kill(p.pid() as i32, libc::SIGTERM) };
+        // Polled every 5 ms (bounded by `timeout`) so the stop time is measured closely.
+        let ended = loop {
+            if let Some(how) = self.exited() {
+                break how;
+            }
+            if sent.elapsed() > timeout {
+                anyhow::bail!(
+                    "sink task {} still running {timeout:?} after SIGTERM; its log:\n{}",
+                    self.task,
+                    self.log_tail(20)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let took = sent.elapsed();
+        drop(self.process.take());
+        Ok((ended, took))
+    }
+
     /// `Some(how it ended)` once the process has exited on its own; `None` while it runs (or
     /// after [`Self::kill`]).
     pub fn exited(&self) -> Option<String> {

@@ -1,0 +1,328 @@
+//! The sink's metrics, recorded through the `metrics` facade and rendered in Prometheus' text
+//! format by `metrics-exporter-prometheus` (served by [`crate::endpoint`]). Until
+//! [`install`] runs (`metrics.listen` set) the facade has no recorder and every call here is
+//! a no-op, so a sink without metrics pays nothing and behaves as before.
+//!
+//! Counters only count: rows/s is `rate(sink_rows_stored_total[1m])`, the scraper's job.
+
+use crate::error::Problem;
+use metrics::{counter, gauge, histogram, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::Statistics;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub const RECORDS_CONSUMED: &str = "sink_records_consumed_total";
+pub const ROWS_STORED: &str = "sink_rows_stored_total";
+pub const RECORDS_SKIPPED: &str = "sink_records_skipped_total";
+pub const RECORDS_DEAD_LETTERED: &str = "sink_records_dead_lettered_total";
+pub const BATCH_RECORDS: &str = "sink_batch_records";
+pub const BATCH_SECONDS: &str = "sink_batch_duration_seconds";
+pub const WRITE_SECONDS: &str = "sink_write_duration_seconds";
+pub const RETRIES: &str = "sink_retries_total";
+pub const ERRORS: &str = "sink_errors_total";
+pub const CONSUMER_LAG: &str = "sink_consumer_lag";
+pub const COMMITTED_OFFSET: &str = "sink_committed_offset";
+pub const ASSIGNED_PARTITIONS: &str = "sink_assigned_partitions";
+
+/// Records per batch: up to `batch.size` (3000 by default).
+const BATCH_BUCKETS: &[f64] = &[
+    1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 3000.0, 5000.0, 10000.0,
+];
+/// Seconds: a write of a few rows takes about a millisecond, a retried one seconds.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Installs the process-wide Prometheus recorder once and returns its handle (a second run
+/// in the same process, as the harness does, shares it and its counts).
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(BATCH_RECORDS.into()), BATCH_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                })
+                .expect("the bucket lists are not empty");
+            let handle = match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is installed (an embedding program's): render ours anyway.
+                Err(e) => {
+                    tracing::warn!("metrics: {e}; the endpoint shows no sink metrics");
+                    PrometheusBuilder::new().build_recorder().handle()
+                }
+            };
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(RECORDS_CONSUMED, "Records read from Kafka, per topic");
+    describe_counter!(
+        ROWS_STORED,
+        "Rows QuestDB committed, per topic; rate() of it is rows per second"
+    );
+    describe_counter!(
+        RECORDS_SKIPPED,
+        "Bad records reported and skipped (errors.tolerance=all), per topic"
+    );
+    describe_counter!(
+        RECORDS_DEAD_LETTERED,
+        "Bad records written to the dead letter queue topic, per source topic"
+    );
+    describe_histogram!(BATCH_RECORDS, Unit::Count, "Records per batch");
+    describe_histogram!(
+        BATCH_SECONDS,
+        Unit::Seconds,
+        "A batch from its records polled to its offsets committed"
+    );
+    describe_histogram!(
+        WRITE_SECONDS,
+        Unit::Seconds,
+        "One write to QuestDB: one transaction of one table's rows, each attempt"
+    );
+    describe_counter!(
+        RETRIES,
+        "Attempts repeated: questdb_write (max.retries), questdb_startup, kafka_startup (startup.timeout.ms)"
+    );
+    describe_counter!(ERRORS, "Errors seen, by kind");
+    describe_gauge!(
+        CONSUMER_LAG,
+        "Records in the partition after the group's committed offset (librdkafka's statistics, every second)"
+    );
+    describe_gauge!(
+        COMMITTED_OFFSET,
+        "The group's committed offset (next record to read) of the partition"
+    );
+    describe_gauge!(
+        ASSIGNED_PARTITIONS,
+        "Partitions this process is assigned in its consumer group"
+    );
+}
+
+/// A polled batch: records per topic and the batch's size.
+pub fn consumed(batch: &[OwnedMessage]) {
+    let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+    for m in batch {
+        *per_topic.entry(m.topic()).or_default() += 1;
+    }
+    for (topic, n) in per_topic {
+        counter!(RECORDS_CONSUMED, "topic" => topic.to_owned()).increment(n);
+    }
+    histogram!(BATCH_RECORDS).record(batch.len() as f64);
+}
+
+pub fn batch_done(took: Duration) {
+    histogram!(BATCH_SECONDS).record(took.as_secs_f64());
+}
+
+pub fn stored(topic: &str, rows: u64) {
+    counter!(ROWS_STORED, "topic" => topic.to_owned()).increment(rows);
+}
+
+pub fn write_attempt(took: Duration) {
+    histogram!(WRITE_SECONDS).record(took.as_secs_f64());
+}
+
+/// A bad record reported and skipped; `dead_lettered` if it went to the dead letter queue.
+pub fn skipped(topic: &str, dead_lettered: bool) {
+    counter!(RECORDS_SKIPPED, "topic" => topic.to_owned()).increment(1);
+    if dead_lettered {
+        counter!(RECORDS_DEAD_LETTERED, "topic" => topic.to_owned()).increment(1);
+    }
+}
+
+pub fn retry(reason: &'static str) {
+    counter!(RETRIES, "reason" => reason).increment(1);
+}
+
+pub fn startup_retry(reason: &'static str) {
+    retry(reason);
+    error(match reason {
+        "kafka_startup" => "kafka_unreachable",
+        _ => "questdb_unavailable",
+    });
+}
+
+pub fn error(kind: &'static str) {
+    counter!(ERRORS, "kind" => kind).increment(1);
+}
+
+/// The kind of a bad record's problem, for [`ERRORS`].
+pub fn problem_kind(problem: &Problem) -> &'static str {
+    match problem {
+        Problem::Decode(_) | Problem::Tombstone => "decode",
+        Problem::Key(_) | Problem::MissingKey => "key",
+        Problem::Mapping(_) => "mapping",
+        Problem::TableMissing { .. }
+        | Problem::MissingFields { .. }
+        | Problem::RequiredFieldAdded { .. }
+        | Problem::TableRefused { .. } => "table",
+        Problem::Write(_) => "questdb_rejected",
+    }
+}
+
+pub fn committed(topic: &str, partition: i32, offset: i64) {
+    gauge!(COMMITTED_OFFSET, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .set(offset as f64);
+}
+
+pub fn assigned(partitions: usize) {
+    gauge!(ASSIGNED_PARTITIONS).set(partitions as f64);
+}
+
+/// One assigned partition as librdkafka's statistics describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionState {
+    pub topic: String,
+    pub partition: i32,
+    /// Records after the committed offset; `None` while the end of the partition is unknown.
+    pub lag: Option<i64>,
+    /// `None` while the group has no committed offset for it.
+    pub committed: Option<i64>,
+}
+
+/// The partitions this consumer is assigned (librdkafka's "desired" ones), from its statistics.
+pub fn partition_states(stats: &Statistics) -> Vec<PartitionState> {
+    let mut states = Vec::new();
+    for (topic, t) in &stats.topics {
+        for (&partition, p) in &t.partitions {
+            // -1 is librdkafka's internal "unassigned" partition.
+            if partition < 0 || !p.desired {
+                continue;
+            }
+            let committed = (p.committed_offset >= 0).then_some(p.committed_offset);
+            let lag = match committed {
+                _ if p.consumer_lag >= 0 => Some(p.consumer_lag),
+                // Nothing committed yet: all of it is still to read.
+                None if p.hi_offset >= 0 => Some(p.hi_offset - p.lo_offset.max(0)),
+                _ => None,
+            };
+            states.push(PartitionState {
+                topic: topic.clone(),
+                partition,
+                lag,
+                committed,
+            });
+        }
+    }
+    states.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    states
+}
+
+/// The consumer's rdkafka context: it turns librdkafka's statistics (emitted every
+/// `statistics.interval.ms`, set only when metrics are on) into the per-partition gauges.
+#[derive(Default)]
+pub struct SinkContext;
+
+impl ClientContext for SinkContext {
+    fn stats(&self, stats: Statistics) {
+        for s in partition_states(&stats) {
+            let labels = [
+                ("topic", s.topic.clone()),
+                ("partition", s.partition.to_string()),
+            ];
+            if let Some(lag) = s.lag {
+                gauge!(CONSUMER_LAG, &labels).set(lag as f64);
+            }
+            if let Some(offset) = s.committed {
+                gauge!(COMMITTED_OFFSET, &labels).set(offset as f64);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for SinkContext {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::statistics::{Partition, Topic};
+
+    fn partition(id: i32, desired: bool, committed: i64, lag: i64, lo: i64, hi: i64) -> Partition {
+        Partition {
+            partition: id,
+            desired,
+            committed_offset: committed,
+            consumer_lag: lag,
+            lo_offset: lo,
+            hi_offset: hi,
+            ..Partition::default()
+        }
+    }
+
+    #[test]
+    fn assigned_partitions_with_their_lag_and_committed_offset() {
+        let mut topic = Topic::default();
+        for p in [
+            partition(-1, true, -1001, -1, -1, -1), // librdkafka's internal one
+            partition(0, true, 40, 60, 0, 100),
+            partition(1, true, -1001, -1, 5, 30), // nothing committed yet
+            partition(2, false, 10, 90, 0, 100),  // another member's
+            partition(3, true, -1001, -1, -1, -1), // end not known yet
+        ] {
+            topic.partitions.insert(p.partition, p);
+        }
+        let mut stats = Statistics::default();
+        stats.topics.insert("t".into(), topic);
+        let state = |partition, lag, committed| PartitionState {
+            topic: "t".into(),
+            partition,
+            lag,
+            committed,
+        };
+        assert_eq!(
+            partition_states(&stats),
+            vec![
+                state(0, Some(60), Some(40)),
+                state(1, Some(25), None),
+                state(3, None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_record_problem_has_a_kind() {
+        assert_eq!(problem_kind(&Problem::Tombstone), "decode");
+        assert_eq!(problem_kind(&Problem::MissingKey), "key");
+        assert_eq!(
+            problem_kind(&Problem::TableMissing { table: "t".into() }),
+            "table"
+        );
+    }
+
+    #[test]
+    fn renders_prometheus_text_with_histograms_not_summaries() {
+        let handle = install();
+        stored("telemetry-test", 3);
+        stored("telemetry-test", 2);
+        histogram!(BATCH_RECORDS).record(7.0);
+        committed("telemetry-test", 1, 42);
+        let text = handle.render();
+        assert!(
+            text.contains("sink_rows_stored_total{topic=\"telemetry-test\"} 5"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sink_committed_offset{topic=\"telemetry-test\",partition=\"1\"} 42"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sink_batch_records_bucket{le=\"10\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP sink_rows_stored_total Rows QuestDB committed"),
+            "{text}"
+        );
+    }
+}
