@@ -8,8 +8,9 @@
 //!   topic and table per case and path. When a case fails, proptest shrinks it (running only the
 //!   paths that failed) and the minimal input is written as a ready-to-commit fixture per
 //!   failing path to `target/proptest-fixtures/` (the path and a suggested
-//!   `fixtures/properties/` or `fixtures/native/` name are printed). `KQ_PROPTEST_INJECT_FAILURE=1` makes the oracle expect a wrong DOUBLE rendering,
-//!   to exercise that path; it disables the regression file so no bogus seed is persisted.
+//!   `fixtures/properties/` or `fixtures/native/` name are printed).
+//!   `KQ_PROPTEST_INJECT_FAILURE=1` makes the oracle expect a wrong DOUBLE rendering, to
+//!   exercise that path; it disables the regression file so no bogus seed is persisted.
 //! - Without services: the fixture writer's output parses as a `Case`, and the oracle's
 //!   renderings agree with the accepted snapshots.
 //!
@@ -438,6 +439,40 @@ fn fixture_writer_output_parses_as_a_case() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rows of one designated timestamp may read back in any order: `align` reorders them to meet
+/// the oracle's, and nothing else (a different row stays a difference).
+#[test]
+fn align_reorders_only_rows_of_one_timestamp() {
+    let row = |v: &str| vec![Some(v.to_string())];
+    let want: Vec<(usize, Vec<Option<String>>)> = ["a", "b", "c", "d"]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, row(v)))
+        .collect();
+    let keys = [1, 2, 2, 3];
+    // b and c share a timestamp: swapped is fine.
+    let got = vec![row("a"), row("c"), row("b"), row("d")];
+    assert_eq!(
+        align(&got, &want, &keys),
+        vec![row("a"), row("b"), row("c"), row("d")]
+    );
+    // a and b do not: no reordering across timestamps.
+    let got = vec![row("b"), row("a"), row("c"), row("d")];
+    assert_eq!(align(&got, &want, &keys), got);
+    // A wrong row stays where it is; the right one still lines up.
+    let got = vec![row("a"), row("x"), row("b"), row("d")];
+    assert_eq!(
+        align(&got, &want, &keys),
+        vec![row("a"), row("b"), row("x"), row("d")]
+    );
+    // Fewer or more rows than expected: nothing is lost.
+    let got = vec![row("a"), row("c")];
+    assert_eq!(align(&got, &want, &keys), vec![row("a"), row("c")]);
+    let mut got: Vec<_> = want.iter().map(|(_, r)| r.clone()).collect();
+    got.push(row("e"));
+    assert_eq!(align(&got, &want, &keys).len(), 5);
 }
 
 /// The oracle's renderings agree with what the accepted snapshots show QuestDB reads back.
