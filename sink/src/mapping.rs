@@ -123,6 +123,12 @@ pub enum MappingError {
         key: &'static str,
         why: String,
     },
+    #[error("field \"{field}\" is the designated timestamp ({key}) {why}")]
+    DesignatedTimestamp {
+        field: String,
+        key: &'static str,
+        why: String,
+    },
     #[error("the record has no Kafka timestamp, which timestamp.kafka.native=true makes the designated timestamp; produce records with a timestamp or use timestamp.field.name")]
     NoKafkaTimestamp,
     #[error("the record value is null but the table needs a struct (a tombstone cannot be written with pk.mode=none)")]

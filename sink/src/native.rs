@@ -4,12 +4,17 @@
 //! keys (`timestamp.field.name`, `timestamp.kafka.native`) so that a config written for that
 //! connector reads the same here. Without them the sink creates exactly the tables it always did.
 
-use crate::mapping::{Column, MappingError, Source, SqlType};
+use crate::mapping::{Column, MappingError, Source, SqlParam, SqlType};
 
 /// The column holding the Kafka record timestamp with `timestamp.kafka.native=true`.
 /// Deviation: the QuestDB connector calls it `timestamp`; named like the `pk.mode=kafka`
 /// coordinates here so it cannot clash with a value field of the record.
 pub const KAFKA_TIMESTAMP_COLUMN: &str = "__connect_timestamp";
+
+/// The designated timestamps QuestDB stores, in microseconds: from 1970-01-01 to the end of
+/// 9999-12-31. Outside them it refuses the row ("designated timestamp before 1970-01-01 / beyond
+/// 9999-12-31 is not allowed", over PG wire and ILP alike; measured on 9.3.4).
+pub const DESIGNATED_MICROS: std::ops::RangeInclusive<i64> = 0..=253_402_300_799_999_999;
 
 /// Where the designated timestamp comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +132,44 @@ impl NativeTable {
         }
         Ok(columns)
     }
+
+    /// Refuses a row QuestDB cannot store, naming the field: its designated timestamp is null
+    /// (a null or missing optional field) or outside [`DESIGNATED_MICROS`]. Checked here so
+    /// that the record is a bad record with a clear error on every write path, not a write
+    /// QuestDB (or the ILP client) rejects with a message about the table.
+    pub fn check_row(&self, columns: &[Column], params: &[SqlParam]) -> Result<(), MappingError> {
+        let name = self.timestamp_column();
+        let Some(param) = columns
+            .iter()
+            .position(|c| c.name == name)
+            .and_then(|i| params.get(i))
+        else {
+            return Ok(());
+        };
+        let why = match param {
+            SqlParam::Null => {
+                "but is null, and QuestDB stores no row without its designated timestamp".into()
+            }
+            SqlParam::TimestampMicros(us) if !DESIGNATED_MICROS.contains(us) => format!(
+                "but is {} ms since 1970-01-01, and QuestDB refuses a designated timestamp {}",
+                us.div_euclid(1000),
+                if *us < 0 {
+                    "before 1970-01-01"
+                } else {
+                    "beyond 9999-12-31"
+                }
+            ),
+            _ => return Ok(()),
+        };
+        Err(MappingError::DesignatedTimestamp {
+            field: name.to_string(),
+            key: match self.timestamp {
+                DesignatedTimestamp::Field(_) => "timestamp.field.name",
+                DesignatedTimestamp::Kafka => "timestamp.kafka.native",
+            },
+            why,
+        })
+    }
 }
 
 fn find<'c>(
@@ -211,6 +254,57 @@ mod tests {
         let n = native(DesignatedTimestamp::Field("nope".into()), Dedup::None);
         let e = n.columns(kafka_columns()).unwrap_err().to_string();
         assert!(e.contains("\"nope\"") && e.contains("not a field"), "{e}");
+    }
+
+    #[test]
+    fn designated_timestamp_must_be_set_and_in_questdbs_range() {
+        let n = native(DesignatedTimestamp::Field("at".into()), Dedup::None);
+        let columns = kafka_columns();
+        let row = |at: SqlParam| {
+            let mut params = vec![
+                SqlParam::Text("t".into()),
+                SqlParam::I32(0),
+                SqlParam::I64(0),
+                SqlParam::I32(1),
+            ];
+            params.push(at);
+            n.check_row(&columns, &params)
+        };
+        for ok in [0, 1_767_225_600_000_000, 253_402_300_799_999_999] {
+            assert_eq!(row(SqlParam::TimestampMicros(ok)), Ok(()), "{ok}");
+        }
+        for (bad, what) in [
+            (SqlParam::Null, "is null"),
+            (SqlParam::TimestampMicros(-1), "-1 ms since 1970-01-01"),
+            (SqlParam::TimestampMicros(-1000), "before 1970-01-01"),
+            (
+                SqlParam::TimestampMicros(253_402_300_800_000_000),
+                "beyond 9999-12-31",
+            ),
+        ] {
+            let e = row(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("field \"at\"")
+                    && e.contains("timestamp.field.name")
+                    && e.contains(what),
+                "{e}"
+            );
+        }
+        let n = native(DesignatedTimestamp::Kafka, Dedup::None);
+        let columns = n.columns(kafka_columns()).unwrap();
+        let params = vec![
+            SqlParam::Text("t".into()),
+            SqlParam::I32(0),
+            SqlParam::I64(0),
+            SqlParam::TimestampMicros(-5_000),
+            SqlParam::I32(1),
+            SqlParam::TimestampMicros(-5_000),
+        ];
+        let e = n.check_row(&columns, &params).unwrap_err().to_string();
+        assert!(
+            e.contains("__connect_timestamp") && e.contains("timestamp.kafka.native"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -185,6 +185,9 @@ impl Preparer {
             timestamp_ms: message.timestamp().to_millis(),
         };
         let params = mapping::row(&columns, value, key, coordinates)?;
+        if let Some(native) = &self.config.native {
+            native.check_row(&columns, &params)?;
+        }
         Ok(Row {
             index,
             table: self.config.table_name(message.topic()),

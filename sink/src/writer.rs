@@ -34,6 +34,17 @@ impl Writer {
     ) -> Result<(), DbError> {
         match self {
             Writer::PgWire => db.insert(&ddl::insert(table, columns), rows).await,
+            // ILP cannot spell a row whose only value is its timestamp (QuestDB answers "Field
+            // value is missing", the client refuses the call to `at`): such a run goes over PG
+            // wire as a whole, so it is still one transaction and the row reads back as it
+            // does in PG-wire mode (every other column NULL).
+            Writer::Ilp(ilp)
+                if rows
+                    .iter()
+                    .any(|row| !has_a_field(columns, row, &ilp.designated)) =>
+            {
+                db.insert(&ddl::insert(table, columns), rows).await
+            }
             Writer::Ilp(ilp) => ilp.write(table, columns, rows).await,
         }
     }
@@ -126,6 +137,15 @@ impl IlpWriter {
     }
 }
 
+/// Whether `row` has a non-null value besides the designated timestamp: an ILP line needs at
+/// least one field.
+fn has_a_field(columns: &[Column], row: &[SqlParam], designated: &str) -> bool {
+    columns
+        .iter()
+        .zip(row)
+        .any(|(c, p)| c.name != designated && !matches!(p, SqlParam::Null))
+}
+
 /// Encodes the rows as ILP. NULL is an absent column, as ILP spells it.
 fn fill(
     buffer: &mut Buffer,
@@ -184,4 +204,52 @@ fn fill(
             .map_err(|e| bad(designated, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{Source, SqlType};
+
+    fn columns() -> Vec<Column> {
+        ["ts", "n", "s"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Column {
+                name: name.to_string(),
+                sql_type: if i == 0 {
+                    SqlType::Timestamp
+                } else {
+                    SqlType::Text
+                },
+                nullable: i > 0,
+                has_default: false,
+                source: Source::Field(i),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_row_of_only_its_timestamp_has_no_ilp_field() {
+        let ts = SqlParam::TimestampMicros(1_767_225_600_000_000);
+        let only_ts = [ts.clone(), SqlParam::Null, SqlParam::Null];
+        assert!(!has_a_field(&columns(), &only_ts, "ts"));
+        let with_s = [ts, SqlParam::Null, SqlParam::Text(String::new())];
+        assert!(has_a_field(&columns(), &with_s, "ts"));
+        // A table of the timestamp alone: never an ILP line.
+        assert!(!has_a_field(&columns()[..1], &with_s[..1], "ts"));
+    }
+
+    /// What the fallback exists for: the ILP client refuses such a row.
+    #[test]
+    fn the_ilp_buffer_refuses_a_row_of_only_its_timestamp() {
+        let mut buffer = Buffer::new(questdb::ingress::ProtocolVersion::V2);
+        let row = [
+            SqlParam::TimestampMicros(1_767_225_600_000_000),
+            SqlParam::Null,
+            SqlParam::Null,
+        ];
+        let e = fill(&mut buffer, "t", &columns(), &[row.to_vec()], "ts").unwrap_err();
+        assert!(e.to_string().contains("Bad call to `at`"), "{e}");
+    }
 }

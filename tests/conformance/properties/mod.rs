@@ -3,11 +3,15 @@
 //! says. The envelopes are JSON text built here, and the expectation comes from an oracle
 //! written from the document, never from `sink::mapping` or `sink::connect`.
 //!
-//! - `end_to_end`: `PROPTEST_CASES` cases (default 24), one topic and table per case. When a case
-//!   fails, proptest shrinks it and the minimal input is written as a ready-to-commit fixture to
-//!   `target/proptest-fixtures/` (the path and a suggested `fixtures/properties/` name are
-//!   printed). `KQ_PROPTEST_INJECT_FAILURE=1` makes the oracle expect a wrong DOUBLE rendering,
-//!   to exercise that path; it disables the regression file so no bogus seed is persisted.
+//! - `end_to_end`: `PROPTEST_CASES` cases (default 12, since each runs three sinks), each
+//!   through every [`WritePath`] at once (the seed's PG wire; native mode over ILP; native mode
+//!   with `pk.mode=kafka` DEDUP), one
+//!   topic and table per case and path. When a case fails, proptest shrinks it (running only the
+//!   paths that failed) and the minimal input is written as a ready-to-commit fixture per
+//!   failing path to `target/proptest-fixtures/` (the path and a suggested
+//!   `fixtures/properties/` or `fixtures/native/` name are printed).
+//!   `KQ_PROPTEST_INJECT_FAILURE=1` makes the oracle expect a wrong DOUBLE rendering, to
+//!   exercise that path; it disables the regression file so no bogus seed is persisted.
 //! - Without services: the fixture writer's output parses as a `Case`, and the oracle's
 //!   renderings agree with the accepted snapshots.
 //!
@@ -19,7 +23,11 @@
 //! every one below 1e7 and longer ones for 35% of those from 1e7 up (`1.36575998E16`);
 //! DOUBLE is rendered as the shortest round-trip digits in Java's layout (QuestDB prints
 //! `4.9E-324` as `5.0E-324`, so it is not `Double.toString`). Dates and timestamps stay in
-//! years 1..=292277 (no BC years). Decimals stay within i128 (38 digits).
+//! years 1..=292277 (no BC years). Decimals stay within i128 (38 digits). Surrogates (Unicode
+//! class Cs) cannot be in UTF-8 text; every other class is drawn (`UNICODE_CLASSES`).
+//! The designated timestamp is drawn on both sides of QuestDB's bounds (1970-01-01 and
+//! 9999-12-31) and from a few values often, so that records share a timestamp; native tables
+//! read back in timestamp order, and rows of one timestamp are compared in any order.
 
 mod envelope;
 mod model;
@@ -43,6 +51,64 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// The write paths every drawn case runs through, each into a table of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WritePath {
+    /// The seed's: a plain table, prepared inserts over PG wire.
+    PgWire,
+    /// Native mode: the designated timestamp field, a WAL table (DAY), ILP over HTTP.
+    Ilp,
+    /// The same with `pk.mode=kafka`: DEDUP UPSERT KEYS on the timestamp and the coordinates.
+    IlpDedup,
+}
+
+impl WritePath {
+    const ALL: [WritePath; 3] = [WritePath::PgWire, WritePath::Ilp, WritePath::IlpDedup];
+
+    fn name(self) -> &'static str {
+        match self {
+            WritePath::PgWire => "pg",
+            WritePath::Ilp => "ilp",
+            WritePath::IlpDedup => "ilp-dedup",
+        }
+    }
+
+    fn native(self) -> bool {
+        self != WritePath::PgWire
+    }
+
+    fn dedup(self) -> bool {
+        self == WritePath::IlpDedup
+    }
+
+    /// The connector properties on top of the seed's.
+    fn properties(self, plan: &Plan) -> Vec<(String, String)> {
+        let mut props = Vec::new();
+        if self.native() {
+            let designated = &plan.fields[plan.designated].name;
+            props.push(("timestamp.field.name".into(), designated.clone()));
+            // The harness puts the run's QuestDB in (replay::run_case).
+            props.push((
+                "client.conf.string".into(),
+                "http::addr=(the run's QuestDB);".into(),
+            ));
+        }
+        if self.dedup() {
+            props.push(("pk.mode".into(), "kafka".into()));
+        }
+        props
+    }
+
+    /// Where a case this path found belongs.
+    fn fixture_area(self) -> &'static str {
+        if self.native() {
+            "native"
+        } else {
+            "properties"
+        }
+    }
+}
+
 /// Records per case at most (a case produces 1..=MAX_RECORDS records of one schema).
 pub(crate) const MAX_RECORDS: usize = 8;
 pub(crate) const MAX_FIELDS: usize = 50;
@@ -64,13 +130,23 @@ fn topic_for(style: u8, base: &str) -> String {
     }
 }
 
-/// A `.case` file: a comment header saying where it came from and what differed, then one
-/// envelope per line. Returns its path.
-fn write_fixture(dir: &Path, name: &str, plan: &Plan, differences: &[String]) -> PathBuf {
+/// A `.case` file: a comment header saying where it came from and what differed, the
+/// path's properties, then one envelope per line. Returns its path.
+fn write_fixture(
+    dir: &Path,
+    name: &str,
+    plan: &Plan,
+    path: WritePath,
+    differences: &[String],
+) -> PathBuf {
     let mut text = String::new();
-    text.push_str("# Found by the end-to-end property test (tests/conformance/properties.rs), shrunk by proptest.\n");
+    let _ = writeln!(
+        text,
+        "# Found by the end-to-end property test (tests/conformance/properties/, write path {}), shrunk by proptest.",
+        path.name()
+    );
     text.push_str(
-        "# What QuestDB read back differed from docs/type-mapping.md's oracle as follows:\n",
+        "# What QuestDB read back differed from the oracle (docs/type-mapping.md, docs/native-tables.md) as follows:\n",
     );
     for d in differences {
         for line in d.lines() {
@@ -79,6 +155,9 @@ fn write_fixture(dir: &Path, name: &str, plan: &Plan, differences: &[String]) ->
     }
     if plan.table_style != 0 {
         let _ = writeln!(text, "@topic {}", topic_for(plan.table_style, name));
+    }
+    for (k, v) in path.properties(plan) {
+        let _ = writeln!(text, "@set {k}={v}");
     }
     for line in envelopes(plan) {
         text.push_str(&line);
@@ -91,7 +170,7 @@ fn write_fixture(dir: &Path, name: &str, plan: &Plan, differences: &[String]) ->
 }
 
 /// A fixture name from the first difference: the kind of the field it names, or what it is.
-fn fixture_name(plan: &Plan, differences: &[String]) -> String {
+fn fixture_name(plan: &Plan, path: WritePath, differences: &[String]) -> String {
     let first = differences.first().map(String::as_str).unwrap_or("");
     let what = plan
         .fields
@@ -113,7 +192,10 @@ fn fixture_name(plan: &Plan, differences: &[String]) -> String {
                 "outcome".into()
             }
         });
-    format!("prop-{what}")
+    match path {
+        WritePath::PgWire => format!("prop-{what}"),
+        _ => format!("prop-{}-{what}", path.name()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +212,7 @@ fn nonce() -> String {
 fn config() -> Config {
     let env = |k: &str| std::env::var(k).ok().and_then(|s| s.parse().ok());
     Config {
-        cases: env("PROPTEST_CASES").unwrap_or(24),
+        cases: env("PROPTEST_CASES").unwrap_or(12),
         max_shrink_iters: env("PROPTEST_MAX_SHRINK_ITERS").unwrap_or(1000),
         // Each attempt is a real Kafka/QuestDB round trip (~1.5 s): bound the shrinking.
         max_shrink_time: env("PROPTEST_MAX_SHRINK_TIME").unwrap_or(240_000),
@@ -146,16 +228,16 @@ fn config() -> Config {
     }
 }
 
-/// One case on the real services: produce, run the sink, read back, compare with the oracle.
-fn run_one(plan: &Plan, counter: &AtomicUsize, run_nonce: &str, dir: &Path) -> TestCaseResult {
-    let n = counter.fetch_add(1, Ordering::SeqCst);
-    let expected = oracle(plan);
-    let topic = topic_for(plan.table_style, &format!("prop-{n}-{run_nonce}"));
+/// One case through one write path on the real services: produce, run the sink, read back,
+/// compare with the oracle. Returns the differences.
+async fn run_path(plan: Plan, path: WritePath, topic: String) -> Vec<String> {
+    let plan = &plan;
+    let expected = oracle(plan, path, &topic);
     let case = Case {
-        path: PathBuf::from(format!("properties/{topic}.case")),
-        name: format!("properties/{topic}"),
+        path: PathBuf::from(format!("{}/{topic}.case", path.fixture_area())),
+        name: format!("{}/{topic}", path.fixture_area()),
         topic,
-        properties: vec![],
+        properties: path.properties(plan),
         setup_sql: vec![],
         messages: envelopes(plan)
             .into_iter()
@@ -167,29 +249,95 @@ fn run_one(plan: &Plan, counter: &AtomicUsize, run_nonce: &str, dir: &Path) -> T
             .collect(),
         scenario: None,
     };
+    let target = crate::target();
+    let mut diffs = match replay::run_case(&case, &target, &SinkMode::InProcess).await {
+        Ok(outcome) => differences(plan, &expected, &outcome),
+        Err(e) => vec![format!("replay failed: {e}")],
+    };
+    // Every case leaves up to three tables, a native one a partition per distinct day of its
+    // timestamps (each with its column files): dropped at once, so that a long hunt's disk use
+    // stays that of one case (200 cases of 50 columns kept filled a disk).
+    if let Err(e) = drop_table(&target, &case).await {
+        diffs.push(format!("cannot drop the case's table: {e}"));
+    }
+    diffs
+}
+
+async fn drop_table(
+    target: &harness::replay::Target,
+    case: &Case,
+) -> Result<(), sink::questdb::DbError> {
+    let mut props = replay::case_properties(case).expect("the case's properties");
+    if props.contains_key("client.conf.string") {
+        props.insert("client.conf.string".into(), target.ilp_conf());
+    }
+    let config = sink::SinkConfig::from_properties(&props).expect("the case's config");
+    let table = config.table_name(&case.topic);
+    let db = sink::questdb::QuestDb::connect(&harness::readback::connection(
+        &target.pg_host,
+        target.pg_port,
+    ))
+    .await?;
+    db.execute(&format!(
+        "DROP TABLE IF EXISTS {}",
+        sink::ddl::quote(&table)
+    ))
+    .await
+}
+
+/// One case through each of `paths` at once (each its own topic, table and consumer group).
+/// Failing paths leave a fixture each; the message names the path of every difference.
+fn run_one(
+    plan: &Plan,
+    paths: &[WritePath],
+    counter: &AtomicUsize,
+    run_nonce: &str,
+    dir: &Path,
+) -> TestCaseResult {
+    let n = counter.fetch_add(1, Ordering::SeqCst);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let outcome = runtime
-        .block_on(replay::run_case(
-            &case,
-            &crate::target(),
-            &SinkMode::InProcess,
-        ))
-        .map_err(|e| TestCaseError::fail(format!("replay failed: {e}")))?;
-    let diffs = differences(plan, &expected, &outcome);
-    if diffs.is_empty() {
-        return Ok(());
+    let results: Vec<Vec<String>> = runtime.block_on(async {
+        let runs: Vec<_> = paths
+            .iter()
+            .map(|&path| {
+                let base = format!("prop-{n}-{}-{run_nonce}", path.name());
+                let topic = topic_for(plan.table_style, &base);
+                tokio::spawn(run_path(plan.clone(), path, topic))
+            })
+            .collect();
+        let mut results = Vec::new();
+        for run in runs {
+            results.push(
+                run.await
+                    .unwrap_or_else(|e| vec![format!("the run panicked: {e}")]),
+            );
+        }
+        results
+    });
+    let mut message = Vec::new();
+    for (&path, diffs) in paths.iter().zip(results) {
+        if diffs.is_empty() {
+            continue;
+        }
+        // Overwritten on every failing attempt while shrinking: the last one is the minimal.
+        let fixture = write_fixture(dir, &fixture_name(plan, path, &diffs), plan, path, &diffs);
+        for d in diffs {
+            message.push(format!(
+                "[{}] {d} (fixture: {})",
+                path.name(),
+                fixture.display()
+            ));
+        }
     }
-    // Overwritten on every failing attempt while shrinking: the last one is the minimal.
-    let path = write_fixture(dir, &fixture_name(plan, &diffs), plan, &diffs);
-    Err(TestCaseError::fail(format!(
-        "{} (fixture: {})",
-        diffs.join("\n"),
-        path.display()
-    )))
+    if message.is_empty() {
+        Ok(())
+    } else {
+        Err(TestCaseError::fail(message.join("\n")))
+    }
 }
 
 #[test]
@@ -201,18 +349,34 @@ fn end_to_end() {
     // Shrinking often changes only what the plan ignores (slots past `records`, indexes that
     // resolve the same): such an attempt reuses the verdict of the identical input.
     let verdicts: Mutex<HashMap<Vec<String>, Option<String>>> = Mutex::default();
+    // Once a case failed, proptest only shrinks it: shrinking runs only the paths that failed,
+    // which makes each attempt cheaper (one round trip instead of three).
+    let focus: Mutex<Vec<WritePath>> = Mutex::new(WritePath::ALL.to_vec());
     let mut runner = TestRunner::new(config());
     let result = runner.run(&model(), |model| {
         let plan = plan(&model);
+        let paths = focus.lock().unwrap().clone();
         let mut key = envelopes(&plan);
         key.push(plan.table_style.to_string());
+        key.push(plan.fields[plan.designated].name.clone());
+        key.extend(paths.iter().map(|p| p.name().to_string()));
         if let Some(verdict) = verdicts.lock().unwrap().get(&key) {
             return match verdict {
                 None => Ok(()),
                 Some(message) => Err(TestCaseError::fail(message.clone())),
             };
         }
-        let verdict = run_one(&plan, &counter, &run_nonce, &dir);
+        let verdict = run_one(&plan, &paths, &counter, &run_nonce, &dir);
+        if let Err(TestCaseError::Fail(reason)) = &verdict {
+            let failed: Vec<WritePath> = paths
+                .iter()
+                .copied()
+                .filter(|p| reason.message().contains(&format!("[{}] ", p.name())))
+                .collect();
+            if !failed.is_empty() {
+                *focus.lock().unwrap() = failed;
+            }
+        }
         verdicts.lock().unwrap().insert(
             key,
             verdict.as_ref().err().map(|e| match e {
@@ -233,22 +397,34 @@ fn end_to_end() {
         Ok(()) => {}
         Err(TestError::Fail(reason, minimal)) => {
             let plan = plan(&minimal);
-            let diffs: Vec<String> = reason.message().lines().map(String::from).collect();
-            let diffs: Vec<String> = diffs
-                .into_iter()
-                .map(|l| match l.rfind(" (fixture: ") {
-                    Some(i) => l[..i].to_string(),
-                    None => l,
-                })
-                .collect();
-            let name = fixture_name(&plan, &diffs);
-            let path = write_fixture(&dir, &name, &plan, &diffs);
+            let mut written = Vec::new();
+            for path in WritePath::ALL {
+                let prefix = format!("[{}] ", path.name());
+                let diffs: Vec<String> = reason
+                    .message()
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(&prefix))
+                    .map(|l| match l.rfind(" (fixture: ") {
+                        Some(i) => l[..i].to_string(),
+                        None => l.to_string(),
+                    })
+                    .collect();
+                if diffs.is_empty() {
+                    continue;
+                }
+                let name = fixture_name(&plan, path, &diffs);
+                let file = write_fixture(&dir, &name, &plan, path, &diffs);
+                written.push(format!(
+                    "{} -> fixtures/{}/{name}.case",
+                    file.display(),
+                    path.fixture_area()
+                ));
+            }
             panic!(
                 "the end-to-end property failed; minimal input after shrinking:\n{}\n\n\
-                 fixture written to {}\nreview it, then move it to fixtures/properties/{name}.case \
-                 and accept its snapshot",
+                 fixtures written (review each, move it where the arrow says, accept its snapshot):\n{}",
                 reason.message(),
-                path.display()
+                written.join("\n")
             );
         }
         Err(TestError::Abort(reason)) => panic!("the end-to-end property aborted: {reason}"),
@@ -272,25 +448,62 @@ fn fixture_writer_output_parses_as_a_case() {
                 "record 0, field \"x\": reads back \"1\", oracle expects \"2\"".to_string(),
                 "a second\nline".to_string(),
             ];
-            let path = write_fixture(&dir, "selftest", &plan, &diffs);
-            let text = std::fs::read_to_string(&path).unwrap();
-            let case = Case::parse(&path, "properties/selftest.case", &text)
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(case.messages.len(), plan.records.len());
-            prop_assert!(text.starts_with("# Found by the end-to-end property test"));
-            for m in &case.messages {
-                let v: serde_json::Value =
-                    serde_json::from_str(m.value.as_deref().unwrap()).unwrap();
-                prop_assert!(v.get("schema").is_some() && v.get("payload").is_some());
-                prop_assert_eq!(
-                    v["schema"]["fields"].as_array().unwrap().len(),
-                    plan.fields.len()
-                );
+            for write_path in WritePath::ALL {
+                let path = write_fixture(&dir, "selftest", &plan, write_path, &diffs);
+                let text = std::fs::read_to_string(&path).unwrap();
+                let case = Case::parse(&path, "properties/selftest.case", &text)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(case.messages.len(), plan.records.len());
+                prop_assert_eq!(&case.properties, &write_path.properties(&plan));
+                prop_assert!(text.starts_with("# Found by the end-to-end property test"));
+                for m in &case.messages {
+                    let v: serde_json::Value =
+                        serde_json::from_str(m.value.as_deref().unwrap()).unwrap();
+                    prop_assert!(v.get("schema").is_some() && v.get("payload").is_some());
+                    prop_assert_eq!(
+                        v["schema"]["fields"].as_array().unwrap().len(),
+                        plan.fields.len()
+                    );
+                }
             }
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rows of one designated timestamp may read back in any order: `align` reorders them to meet
+/// the oracle's, and nothing else (a different row stays a difference).
+#[test]
+fn align_reorders_only_rows_of_one_timestamp() {
+    let row = |v: &str| vec![Some(v.to_string())];
+    let want: Vec<(usize, Vec<Option<String>>)> = ["a", "b", "c", "d"]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, row(v)))
+        .collect();
+    let keys = [1, 2, 2, 3];
+    // b and c share a timestamp: swapped is fine.
+    let got = vec![row("a"), row("c"), row("b"), row("d")];
+    assert_eq!(
+        align(&got, &want, &keys),
+        vec![row("a"), row("b"), row("c"), row("d")]
+    );
+    // a and b do not: no reordering across timestamps.
+    let got = vec![row("b"), row("a"), row("c"), row("d")];
+    assert_eq!(align(&got, &want, &keys), got);
+    // A wrong row stays where it is; the right one still lines up.
+    let got = vec![row("a"), row("x"), row("b"), row("d")];
+    assert_eq!(
+        align(&got, &want, &keys),
+        vec![row("a"), row("b"), row("x"), row("d")]
+    );
+    // Fewer or more rows than expected: nothing is lost.
+    let got = vec![row("a"), row("c")];
+    assert_eq!(align(&got, &want, &keys), vec![row("a"), row("c")]);
+    let mut got: Vec<_> = want.iter().map(|(_, r)| r.clone()).collect();
+    got.push(row("e"));
+    assert_eq!(align(&got, &want, &keys).len(), 5);
 }
 
 /// The oracle's renderings agree with what the accepted snapshots show QuestDB reads back.

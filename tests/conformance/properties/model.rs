@@ -64,6 +64,13 @@ pub(super) struct FieldSpec {
 pub(super) struct Model {
     pub(super) table_style: u8,
     pub(super) fields: Vec<FieldSpec>,
+    /// The Timestamp field native mode designates, and where it goes among `fields`. Every
+    /// path sees it; on the default path it is an ordinary TIMESTAMP column.
+    pub(super) designated: (Index, FieldSpec),
+    /// Every other field optional without a default, so that all-null rows can happen.
+    pub(super) all_optional: bool,
+    /// Per record: every optional field without a default is null (or missing) in it.
+    pub(super) all_null: Vec<bool>,
     pub(super) records: usize,
     /// A field renamed to a name QuestDB rejects.
     pub(super) rejected: Option<(Index, String)>,
@@ -76,6 +83,8 @@ pub(super) struct Model {
 pub(super) struct Plan {
     pub(super) table_style: u8,
     pub(super) fields: Vec<FieldSpec>,
+    /// The index in `fields` of native mode's designated timestamp.
+    pub(super) designated: usize,
     /// `records[r][f]`.
     pub(super) records: Vec<Vec<Slot>>,
     pub(super) rejected: Vec<String>,
@@ -85,6 +94,14 @@ pub(super) struct Plan {
 
 pub(super) fn plan(model: &Model) -> Plan {
     let mut fields = model.fields.clone();
+    if model.all_optional {
+        for f in &mut fields {
+            f.optional = true;
+            f.default = None;
+        }
+    }
+    let designated = model.designated.0.index(fields.len() + 1);
+    fields.insert(designated, model.designated.1.clone());
     // QuestDB column names are case-insensitive: keep them unique that way.
     let mut seen = std::collections::HashSet::new();
     for (i, f) in fields.iter_mut().enumerate() {
@@ -103,7 +120,27 @@ pub(super) fn plan(model: &Model) -> Plan {
         rejected.push(name);
     }
     let mut records: Vec<Vec<Slot>> = (0..model.records)
-        .map(|r| fields.iter().map(|f| f.slots[r].clone()).collect())
+        .map(|r| {
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let nullable = f.optional && f.default.is_none();
+                    match f.slots[r].clone() {
+                        // Null and missing alike, both spellings in one row.
+                        _ if model.all_null[r] && nullable && i != designated => {
+                            if i % 2 == 0 {
+                                Slot::Null
+                            } else {
+                                Slot::Missing
+                            }
+                        }
+                        // A value drawn for a field made optional stays a value.
+                        slot => slot,
+                    }
+                })
+                .collect()
+        })
         .collect();
     let mut fault = None;
     if let (Some((record, field, variant)), true) = (&model.fault, rejected.is_empty()) {
@@ -123,6 +160,7 @@ pub(super) fn plan(model: &Model) -> Plan {
     Plan {
         table_style: model.table_style,
         fields,
+        designated,
         records,
         rejected,
         fault,
@@ -364,6 +402,7 @@ pub(super) fn value(kind: &Kind) -> BoxedStrategy<Val> {
         Kind::String => prop_oneof![
             3 => "[a-zA-Z0-9 ]{0,20}",
             3 => "[^\u{0}]{0,20}",
+            3 => unicode_classes(),
             1 => prop::sample::select(vec![
                 "", "NULL", "null", "quote \" and 'single'", "back\\slash", "line\nbreak\ttab\r",
                 "café 中文 😀", "  padded  ", "\u{7f}\u{1}\u{1f}", "\u{feff}bom", "\u{10ffff}",
@@ -428,6 +467,125 @@ pub(super) fn value(kind: &Kind) -> BoxedStrategy<Val> {
     }
 }
 
+/// Characters of every Unicode general category, a few of each (the astral planes too).
+/// Not drawn: NUL (PG wire text cannot carry it) and surrogates (Cs), which no UTF-8 text
+/// and no JSON string that decodes to one can hold.
+pub(super) const UNICODE_CLASSES: &[(&str, &[char])] = &[
+    ("Lu", &['A', 'Ä', 'Ω', 'Ж', '\u{1D400}']),
+    ("Ll", &['a', 'ß', 'ω', 'ж', '\u{1D41A}']),
+    ("Lt", &['\u{01C5}', '\u{1F88}']),
+    ("Lm", &['\u{02B0}', '\u{30FC}']),
+    ("Lo", &['中', 'א', 'ا', 'ก', '\u{20000}']),
+    ("Mn", &['\u{0301}', '\u{0651}', '\u{FE0F}']),
+    ("Mc", &['\u{0903}', '\u{1D165}']),
+    ("Me", &['\u{20DD}', '\u{0488}']),
+    ("Nd", &['0', '\u{0663}', '\u{0967}', '\u{1D7D8}']),
+    ("Nl", &['\u{216B}', '\u{3007}']),
+    ("No", &['²', '½', '\u{2460}']),
+    ("Pc", &['_', '\u{203F}']),
+    ("Pd", &['-', '\u{2014}']),
+    ("Ps", &['(', '\u{300C}']),
+    ("Pe", &[')', '\u{300D}']),
+    ("Pi", &['«', '\u{2018}']),
+    ("Pf", &['»', '\u{2019}']),
+    ("Po", &['!', '"', '\'', '\\', '¿', ',', '=', '\u{3002}']),
+    ("Sm", &['+', '=', '\u{2211}']),
+    ("Sc", &['$', '€', '\u{20BF}']),
+    ("Sk", &['^', '`', '\u{1F3FB}']),
+    ("So", &['©', '\u{1F600}', '\u{1F004}']),
+    ("Zs", &[' ', '\u{A0}', '\u{2009}', '\u{3000}']),
+    ("Zl", &['\u{2028}']),
+    ("Zp", &['\u{2029}']),
+    (
+        "Cc",
+        &[
+            '\u{1}', '\t', '\n', '\r', '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}',
+        ],
+    ),
+    (
+        "Cf",
+        &[
+            '\u{AD}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{202E}',
+            '\u{FEFF}',
+            '\u{E0001}',
+        ],
+    ),
+    ("Co", &['\u{E000}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}']),
+    (
+        "Cn",
+        &[
+            '\u{0378}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{E0080}',
+            '\u{10FFFF}',
+        ],
+    ),
+];
+
+/// A string of characters drawn across [`UNICODE_CLASSES`], or one of every class at once.
+pub(super) fn unicode_classes() -> BoxedStrategy<String> {
+    let pick = |(class, choice): (Index, Index)| {
+        let (_, chars) = UNICODE_CLASSES[class.index(UNICODE_CLASSES.len())];
+        *choice.get(chars)
+    };
+    prop_oneof![
+        3 => prop::collection::vec((any::<Index>(), any::<Index>()), 1..12)
+            .prop_map(move |picks| picks.into_iter().map(pick).collect::<String>()),
+        1 => prop::collection::vec(any::<Index>(), UNICODE_CLASSES.len())
+            .prop_map(|choices| UNICODE_CLASSES
+                .iter()
+                .zip(choices)
+                .map(|((_, chars), choice)| *choice.get(chars))
+                .collect::<String>()),
+    ]
+    .boxed()
+}
+
+/// Epoch milliseconds for the designated timestamp: QuestDB's bounds and beyond them on both
+/// sides (before 1970, after 9999-12-31), and a few values drawn often so that records share
+/// a timestamp.
+pub(super) fn designated_millis() -> BoxedStrategy<i64> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            0i64, 1, 1_767_225_600_000, 1_767_225_600_001, 253_402_300_799_999,
+        ]),
+        3 => 946_684_800_000i64..4_102_444_800_000,
+        1 => 4_102_444_800_000i64..=253_402_300_799_999,
+        1 => prop::sample::select(vec![-1i64, -86_400_000, -62_135_596_800_000]),
+        1 => -62_135_596_800_000i64..0,
+        1 => 253_402_300_800_000i64..=9_223_372_036_854_775,
+    ]
+    .boxed()
+}
+
+/// The designated timestamp's field: a Connect Timestamp, mostly required.
+pub(super) fn designated_field() -> impl Strategy<Value = FieldSpec> {
+    (
+        field_name(),
+        prop::bool::weighted(0.2),
+        prop::option::weighted(0.1, designated_millis()),
+    )
+        .prop_flat_map(|(name, optional, default)| {
+            let nullable = optional || default.is_some();
+            let slot = prop_oneof![
+                12 => designated_millis().prop_map(|ms| Slot::Value(Val::Timestamp(ms))),
+                (if nullable { 1 } else { 0 }) => Just(Slot::Null),
+                (if nullable { 1 } else { 0 }) => Just(Slot::Missing),
+            ];
+            prop::collection::vec(slot, MAX_RECORDS).prop_map(move |slots| FieldSpec {
+                name: name.clone(),
+                kind: Kind::Timestamp,
+                optional,
+                default: default.map(Val::Timestamp),
+                slots,
+            })
+        })
+}
+
 pub(super) fn field() -> impl Strategy<Value = FieldSpec> {
     (
         field_name(),
@@ -467,16 +625,35 @@ pub(super) fn field() -> impl Strategy<Value = FieldSpec> {
 pub(super) fn model() -> impl Strategy<Value = Model> {
     (
         0u8..3,
-        prop::collection::vec(field(), 1..=MAX_FIELDS),
+        prop::collection::vec(field(), 0..MAX_FIELDS),
+        (any::<Index>(), designated_field()),
+        prop::bool::weighted(0.25),
+        prop::collection::vec(prop::bool::weighted(0.2), MAX_RECORDS),
         1..=MAX_RECORDS,
         prop::option::weighted(0.1, (any::<Index>(), rejected_name())),
         prop::option::weighted(0.2, (any::<Index>(), any::<Index>(), 0u8..4)),
     )
-        .prop_map(|(table_style, fields, records, rejected, fault)| Model {
-            table_style,
-            fields,
-            records,
-            rejected,
-            fault,
-        })
+        .prop_map(
+            |(
+                table_style,
+                fields,
+                designated,
+                all_optional,
+                all_null,
+                records,
+                rejected,
+                fault,
+            )| {
+                Model {
+                    table_style,
+                    fields,
+                    designated,
+                    all_optional,
+                    all_null,
+                    records,
+                    rejected,
+                    fault,
+                }
+            },
+        )
 }

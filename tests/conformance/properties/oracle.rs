@@ -183,22 +183,63 @@ pub(super) fn inject_failure() -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Expected {
     pub(super) columns: Vec<(String, String)>,
-    /// The rows stored: every record before the first refused one.
-    pub(super) rows: Vec<Vec<Option<String>>>,
+    /// Columns before the record's fields (the Kafka coordinates with `pk.mode=kafka`).
+    pub(super) leading: usize,
+    /// The rows stored, in the order they read back: every record before the first refused
+    /// one, each with its record's index.
+    pub(super) rows: Vec<(usize, Vec<Option<String>>)>,
+    /// A native table reads back in designated-timestamp order; rows with equal timestamps
+    /// (the key, one per row) may come in any order.
+    pub(super) order_keys: Option<Vec<i64>>,
     /// The refused record's offset, the fields its error may name, and why.
     pub(super) error: Option<(usize, Vec<String>, String)>,
 }
 
-pub(super) fn oracle(plan: &Plan) -> Expected {
-    let columns = plan
-        .fields
-        .iter()
-        .map(|f| (f.name.clone(), column_type(&f.kind)))
-        .collect();
+/// The designated timestamp of record `r`, in milliseconds, as the record resolves it (its
+/// value, else the field's default); `None` when null.
+pub(super) fn designated_millis_of(plan: &Plan, r: usize) -> Option<i64> {
+    let f = &plan.fields[plan.designated];
+    match (&plan.records[r][plan.designated], &f.default) {
+        (Slot::Value(Val::Timestamp(ms)), _) => Some(*ms),
+        (Slot::Null | Slot::Missing, Some(Val::Timestamp(ms))) => Some(*ms),
+        _ => None,
+    }
+}
+
+/// Why QuestDB cannot store a row with this designated timestamp, if it cannot
+/// (docs/native-tables.md: null, before 1970-01-01, beyond 9999-12-31).
+pub(super) fn designated_refusal(ms: Option<i64>) -> Option<&'static str> {
+    match ms {
+        None => Some("null designated timestamp"),
+        Some(ms) if ms < 0 => Some("designated timestamp before 1970-01-01"),
+        Some(ms) if ms > 253_402_300_799_999 => Some("designated timestamp beyond 9999-12-31"),
+        Some(_) => None,
+    }
+}
+
+pub(super) fn oracle(plan: &Plan, path: WritePath, topic: &str) -> Expected {
+    let mut columns: Vec<(String, String)> = Vec::new();
+    if path.dedup() {
+        for (name, ty) in [
+            ("__connect_topic", "STRING"),
+            ("__connect_partition", "INT"),
+            ("__connect_offset", "LONG"),
+        ] {
+            columns.push((name.into(), ty.into()));
+        }
+    }
+    let leading = columns.len();
+    columns.extend(
+        plan.fields
+            .iter()
+            .map(|f| (f.name.clone(), column_type(&f.kind))),
+    );
     if !plan.rejected.is_empty() {
         return Expected {
             columns,
+            leading,
             rows: vec![],
+            order_keys: None,
             error: Some((
                 0,
                 plan.rejected.clone(),
@@ -206,28 +247,111 @@ pub(super) fn oracle(plan: &Plan) -> Expected {
             )),
         };
     }
-    let stored = plan.fault.map_or(plan.records.len(), |(r, _, _)| r);
-    let rows = plan.records[..stored]
-        .iter()
-        .map(|record| {
-            plan.fields
-                .iter()
-                .zip(record)
-                .map(|(f, slot)| match (slot, &f.default) {
-                    (Slot::Value(v), _) => Some(render(&f.kind, v)),
-                    (Slot::Null | Slot::Missing, Some(d)) => Some(render(&f.kind, d)),
-                    (Slot::Null | Slot::Missing, None) => null_rendering(&f.kind),
-                })
-                .collect()
-        })
-        .collect();
+    // The first refused record: a bad value, or (native) a designated timestamp QuestDB
+    // cannot store. The record's value errors are found first, so either may be named.
+    let mut error = plan
+        .fault
+        .map(|(r, f, why)| (r, vec![plan.fields[f].name.clone()], why.to_string()));
+    if path.native() {
+        let refused = (0..plan.records.len())
+            .find_map(|r| designated_refusal(designated_millis_of(plan, r)).map(|why| (r, why)));
+        if let Some((r, why)) = refused {
+            let name = plan.fields[plan.designated].name.clone();
+            error = match error {
+                Some((fr, mut names, fwhy)) if fr == r => {
+                    names.push(name);
+                    Some((r, names, format!("{fwhy}, or {why}")))
+                }
+                Some(e) if e.0 < r => Some(e),
+                _ => Some((r, vec![name], why.to_string())),
+            };
+        }
+    }
+    let stored = error.as_ref().map_or(plan.records.len(), |(r, _, _)| *r);
+    let mut rows: Vec<(usize, Vec<Option<String>>)> =
+        plan.records[..stored]
+            .iter()
+            .enumerate()
+            .map(|(r, record)| {
+                let mut row: Vec<Option<String>> = Vec::new();
+                if path.dedup() {
+                    row.extend([
+                        Some(topic.to_string()),
+                        Some("0".into()),
+                        Some(r.to_string()),
+                    ]);
+                }
+                row.extend(plan.fields.iter().zip(record).map(|(f, slot)| {
+                    match (slot, &f.default) {
+                        (Slot::Value(v), _) => Some(render(&f.kind, v)),
+                        (Slot::Null | Slot::Missing, Some(d)) => Some(render(&f.kind, d)),
+                        (Slot::Null | Slot::Missing, None) => null_rendering(&f.kind),
+                    }
+                }));
+                (r, row)
+            })
+            .collect();
+    let order_keys = if path.native() {
+        // Stable: rows of one timestamp keep their record order (which is not checked).
+        rows.sort_by_key(|(r, _)| designated_millis_of(plan, *r));
+        Some(
+            rows.iter()
+                .map(|(r, _)| designated_millis_of(plan, *r).unwrap_or(0))
+                .collect(),
+        )
+    } else {
+        None
+    };
     Expected {
         columns,
+        leading,
         rows,
-        error: plan
-            .fault
-            .map(|(r, f, why)| (r, vec![plan.fields[f].name.clone()], why.to_string())),
+        order_keys,
+        error,
     }
+}
+
+/// `got` reordered within each run of equal order keys so that rows equal to the expected ones
+/// line up; what is left over keeps its order. Nothing is dropped or added.
+pub(super) fn align(
+    got: &[Vec<Option<String>>],
+    want: &[(usize, Vec<Option<String>>)],
+    keys: &[i64],
+) -> Vec<Vec<Option<String>>> {
+    let mut out: Vec<Vec<Option<String>>> = Vec::with_capacity(got.len());
+    let mut start = 0;
+    while start < got.len() {
+        let end = if start < keys.len() {
+            let mut end = start + 1;
+            while end < keys.len() && keys[end] == keys[start] {
+                end += 1;
+            }
+            end.min(got.len())
+        } else {
+            got.len()
+        };
+        let mut pool: Vec<Option<&Vec<Option<String>>>> =
+            got[start..end].iter().map(Some).collect();
+        let mut placed: Vec<Option<&Vec<Option<String>>>> = vec![None; end - start];
+        for (i, slot) in placed.iter_mut().enumerate() {
+            let Some((_, wanted)) = want.get(start + i) else {
+                continue;
+            };
+            if let Some(j) = pool.iter().position(|g| *g == Some(wanted)) {
+                *slot = pool[j].take();
+            }
+        }
+        let mut rest = pool.into_iter().flatten();
+        for slot in placed {
+            out.push(
+                slot.or_else(|| rest.next())
+                    .expect("one row per place")
+                    .clone(),
+            );
+        }
+        start = end;
+    }
+    out
 }
 
 /// Every way the outcome differs from the oracle; empty when they agree.
@@ -310,21 +434,34 @@ pub(super) fn differences(plan: &Plan, expected: &Expected, outcome: &Outcome) -
                     expected.rows.len()
                 ));
             }
-            for (r, (got, want)) in table.rows.iter().zip(&expected.rows).enumerate() {
+            let rows = match &expected.order_keys {
+                Some(keys) => align(&table.rows, &expected.rows, keys),
+                None => table.rows.clone(),
+            };
+            for (n, (got, (r, want))) in rows.iter().zip(&expected.rows).enumerate() {
                 for (c, (g, w)) in got.iter().zip(want).enumerate() {
-                    if g != w {
-                        let f = &plan.fields[c];
-                        out.push(format!(
-                            "record {r}, field {:?} ({:?}, written {}): reads back {g:?}, oracle expects {w:?}",
-                            f.name,
-                            f.kind,
-                            match &plan.records[r][c] {
-                                Slot::Value(v) => json_value(v),
-                                Slot::Null => "null".into(),
-                                Slot::Missing => "(missing)".into(),
-                            }
-                        ));
+                    if g == w {
+                        continue;
                     }
+                    let Some(f) = c.checked_sub(expected.leading) else {
+                        out.push(format!(
+                            "row {n} (record {r}), column {:?}: reads back {g:?}, oracle expects {w:?}",
+                            expected.columns[c].0
+                        ));
+                        continue;
+                    };
+                    let field = &plan.fields[f];
+                    out.push(format!(
+                        "record {r}, field {:?} ({:?}, written {}): reads back {g:?}, oracle expects {w:?}{}",
+                        field.name,
+                        field.kind,
+                        match &plan.records[*r][f] {
+                            Slot::Value(v) => json_value(v),
+                            Slot::Null => "null".into(),
+                            Slot::Missing => "(missing)".into(),
+                        },
+                        if n == *r { String::new() } else { format!(" (row {n})") },
+                    ));
                 }
             }
         }
