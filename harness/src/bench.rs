@@ -204,8 +204,7 @@ pub fn sink_binary(
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("connector.properties");
     let summary = dir.path().join("summary.json");
-    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(&file, text)?;
+    crate::replay::write_properties(&file, &props)?;
     let started = Instant::now();
     let child = std::process::Command::new(binary)
         .arg(&file)

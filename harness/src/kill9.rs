@@ -90,8 +90,7 @@ pub async fn run(
     let table = config.table_name(&topic);
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("connector.properties");
-    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(&file, text)?;
+    replay::write_properties(&file, &props)?;
     let db = QuestDb::connect(&config.connection).await?;
     let timeout = crate::wait::case_timeout();
 

@@ -153,13 +153,7 @@ fn properties_file(
         props.insert(k.to_string(), v.clone());
     }
     let file = dir.join("connector.properties");
-    std::fs::write(
-        &file,
-        props
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect::<String>(),
-    )?;
+    replay::write_properties(&file, &props)?;
     Ok((file, SinkConfig::from_properties(&props)?))
 }
 

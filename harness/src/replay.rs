@@ -141,6 +141,12 @@ pub fn seed_properties_path() -> PathBuf {
     crate::fixture::root().join("seed/connect-jdbc.properties")
 }
 
+/// Writes connector properties as a `.properties` file (`key=value` lines), for a `sink` process.
+pub fn write_properties(path: &Path, props: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(path, text)
+}
+
 /// The connector properties of a case: the seed's file, the case's `@set` lines, and the
 /// case's topic (the seed subscribes `example-events` but writes `example-topic`; see README).
 pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayError> {
@@ -341,8 +347,7 @@ async fn run_binary(
     let dir = tempfile::tempdir().map_err(|e| binary_error(e.to_string()))?;
     let file = dir.path().join("connector.properties");
     let summary_path = dir.path().join("summary.json");
-    let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(&file, text).map_err(|e| binary_error(e.to_string()))?;
+    write_properties(&file, props).map_err(|e| binary_error(e.to_string()))?;
     let child = tokio::process::Command::new(path)
         .arg(&file)
         .args(["--bootstrap-servers", &target.bootstrap])

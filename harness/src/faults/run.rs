@@ -166,13 +166,7 @@ pub async fn run(
         .prefix("kq-fault-case-")
         .tempdir()?;
     let file = dir.path().join("connector.properties");
-    std::fs::write(
-        &file,
-        props
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect::<String>(),
-    )?;
+    replay::write_properties(&file, &props)?;
     let start_sinks = || {
         (0..scenario.sinks)
             .map(|task| SinkProcess::start(binary, &file, &target, task))
