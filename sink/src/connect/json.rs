@@ -769,6 +769,26 @@ pub(crate) struct IntConversion {
 /// Exact for every literal, without building big integers: the low 64 bits of `d × 10^k` only
 /// depend on the low 64 bits of `d`, and are 0 once `k >= 64` (`10^k` is a multiple of `2^k`).
 pub(crate) fn wrap_integer(lit: &NumberLiteral, bits: u32) -> IntConversion {
+    if lit.exponent_beyond_int && !lit.is_zero() {
+        // Jackson's double is ±Infinity; Java's (long) / (int) casts saturate, and int8/int16
+        // are the (byte) / (short) of the saturated int.
+        let (long, int) = if lit.negative {
+            (i64::MIN, i32::MIN)
+        } else {
+            (i64::MAX, i32::MAX)
+        };
+        let value = match bits {
+            8 => i64::from(int as i8),
+            16 => i64::from(int as i16),
+            32 => i64::from(int),
+            _ => long,
+        };
+        return IntConversion {
+            value,
+            in_range: false,
+            fraction: false,
+        };
+    }
     if lit.is_zero() {
         return IntConversion {
             value: 0,

@@ -135,6 +135,10 @@ pub(crate) struct NumberLiteral {
     pub exp10: i64,
     /// No fraction and no exponent: Jackson reads such a token as an integer node.
     pub integer_token: bool,
+    /// The exponent as written is above `i32::MAX`: Jackson cannot make a BigDecimal of it and
+    /// reads a double (±Infinity), so JsonConverter's integers saturate (measured with the
+    /// oracle: `5e2147483647` reads as a BigDecimal, `5e2147483648` as a double).
+    pub exponent_beyond_int: bool,
 }
 
 impl NumberLiteral {
@@ -162,6 +166,7 @@ impl NumberLiteral {
             return None;
         }
         let mut exp10: i64 = 0;
+        let mut exponent_beyond_int = false;
         if let Some(e) = exponent {
             let (neg, digits) = match e.as_bytes().first() {
                 Some(b'-') => (true, &e[1..]),
@@ -174,6 +179,7 @@ impl NumberLiteral {
             for b in digits.bytes() {
                 exp10 = (exp10 * 10 + i64::from(b - b'0')).min(Self::EXP_LIMIT);
             }
+            exponent_beyond_int = !neg && exp10 > i64::from(i32::MAX);
             if neg {
                 exp10 = -exp10;
             }
@@ -189,6 +195,7 @@ impl NumberLiteral {
             digits,
             exp10,
             integer_token: exponent.is_none() && frac.is_empty(),
+            exponent_beyond_int,
         })
     }
 
@@ -340,6 +347,8 @@ mod tests {
     #[case("1e3", false, "1", 3, false)]
     #[case("-12.5E-2", true, "125", -3, false)]
     #[case("1e99999999999999999999", false, "1", 1_000_000_000_000_000, false)]
+    #[case("5e2147483647", false, "5", 2_147_483_647, false)]
+    #[case("5.1e2147483648", false, "51", 2_147_483_647, false)]
     fn number_literal(
         #[case] text: &str,
         #[case] negative: bool,
@@ -354,7 +363,9 @@ mod tests {
                 negative,
                 digits: digits.into(),
                 exp10,
-                integer_token
+                integer_token,
+                exponent_beyond_int: text.ends_with("e99999999999999999999")
+                    || text.ends_with("e2147483648"),
             }
         );
     }
