@@ -120,9 +120,12 @@ pub const CLASSES: &[Class] = &[
         cases: &[
             "native/dedup-kafka.case",
             "native/ilp-decimal.case",
+            "native/ilp-designated-timestamp-limits.case",
             "native/ilp-every-type.case",
             "native/partition-month-no-wal.case",
             "native/pg-every-type.case",
+            "native/prop-ilp-beyond-9999.case",
+            "native/prop-ilp-only-timestamp.case",
             "native/timestamp-field-missing.case",
             "native/timestamp-field-not-timestamp.case",
             "native/timestamp-field.case",
