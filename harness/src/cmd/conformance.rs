@@ -61,14 +61,9 @@ pub async fn run(args: Args) -> ExitCode {
         cases.len() + fault_cases.len(),
         fault_cases.len()
     );
-    // The sink binary is built (when missing or stale) only if a case runs it.
-    let fault_binary = if fault_cases.is_empty() {
-        None
-    } else {
-        match replay::sink_binary_or_build() {
-            Ok(binary) => Some(binary),
-            Err(e) => return fail(format!("fault cases run the sink binary: {e}")),
-        }
+    let fault_binary = match super::sink_binary_for(&fault_cases) {
+        Ok(binary) => binary,
+        Err(e) => return fail(e),
     };
     let set = match args.sink.snapshot_set(args.plugin_path.as_deref()) {
         Ok(set) => set,

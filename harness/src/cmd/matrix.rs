@@ -6,7 +6,7 @@ use super::{fail, report};
 use harness::fixture::Case;
 use harness::matrix::{self, Cell, Matrix};
 use harness::render;
-use harness::replay::{self, SinkMode, Target};
+use harness::replay::{SinkMode, Target};
 use harness::services::{BackendChoice, Services};
 use harness::versions::{KafkaMode, Versions};
 use std::path::PathBuf;
@@ -48,13 +48,9 @@ pub async fn run(args: Args) -> ExitCode {
     let (faults, ordinary): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
     let total = ordinary.len() + faults.len();
-    let binary = if faults.is_empty() {
-        None
-    } else {
-        match replay::sink_binary_or_build() {
-            Ok(b) => Some(b),
-            Err(e) => return fail(format!("fault cases run the sink binary: {e}")),
-        }
+    let binary = match super::sink_binary_for(&faults) {
+        Ok(binary) => binary,
+        Err(e) => return fail(e),
     };
     let mut columns: Vec<Vec<Cell>> = Vec::new();
     for (i, versions) in combos.iter().enumerate() {

@@ -151,6 +151,17 @@ pub fn discover_all(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
+/// The sink binary fault cases run, built first when missing or stale; `None` (and no build)
+/// when there are no fault cases.
+pub fn sink_binary_for(faults: &[Case]) -> Result<Option<PathBuf>, String> {
+    if faults.is_empty() {
+        return Ok(None);
+    }
+    replay::sink_binary_or_build()
+        .map(Some)
+        .map_err(|e| format!("fault cases run the sink binary: {e}"))
+}
+
 /// Runs the cases, `jobs` at once, with a progress bar; returns each case with its outcome, in
 /// the order given.
 pub async fn run_all(
