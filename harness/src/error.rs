@@ -146,6 +146,28 @@ pub enum ContainerError {
         log_tail: String,
     },
 
+    /// A container that should have exited (a run to the end of its input) still runs.
+    #[error(
+        "container {container} did not exit within {waited:.1?}; last observed: {last_observed}\n\
+         --- last lines of the {container} log ---\n{log_tail}"
+    )]
+    NoExit {
+        container: String,
+        waited: Duration,
+        last_observed: String,
+        log_tail: String,
+    },
+
+    /// The sink's image is missing, or was built from another binary than this checkout's.
+    #[error(
+        "sink image {image}: {problem}; build it: bash ci/docker/build-sink-image.sh {binary}"
+    )]
+    SinkImage {
+        image: String,
+        problem: String,
+        binary: String,
+    },
+
     /// A setting in the environment has a value the backend does not know.
     #[error("{variable}={value:?} is not valid: expected {expected}")]
     Config {

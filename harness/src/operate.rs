@@ -1,8 +1,9 @@
-//! Operating the `sink` binary (issue 20), on real services: its metrics endpoint scraped during
-//! a run and compared with what was produced, and a SIGTERM mid-stream followed by a restart.
+//! Operating the sink (issue 20), as the binary or its image, on real services: its metrics
+//! endpoint scraped during a run and compared with what was produced, and a SIGTERM mid-stream
+//! followed by a restart.
 //! `tests/conformance/operate.rs` runs both and asserts; the functions here only observe.
 
-use crate::faults::sinks::SinkProcess;
+use crate::faults::sinks::{Launch, SinkProcess};
 use crate::kafka;
 use crate::replay::{self, Target};
 use crate::wait::wait_until_async;
@@ -207,25 +208,35 @@ pub struct MetricsRun {
     pub stop_time: Duration,
 }
 
-/// Bad records at these positions of the stream (so both partitions get some).
+/// Bad records at these positions of the stream (so both partitions get some), those up to
+/// the number of good records.
 const BAD_AT: [u64; 3] = [100, 101, 2001];
 
 /// Produces `good` seed envelopes and three bad records over two partitions, runs the `sink`
-/// binary with `metrics.listen` and `errors.tolerance=all` plus a dead letter queue, and
+/// sink with `metrics.listen` and `errors.tolerance=all` plus a dead letter queue, and
 /// scrapes `/metrics` until the committed offsets reach the ends.
-pub async fn metrics_run(target: &Target, binary: &Path, good: u64) -> anyhow::Result<MetricsRun> {
+pub async fn metrics_run(
+    target: &Target,
+    launch: &Launch,
+    good: u64,
+) -> anyhow::Result<MetricsRun> {
     let topic = format!("operate-metrics-{}", std::process::id());
     let partitions = 2;
     kafka::create_topic_with(&target.bootstrap, &topic, partitions).await?;
-    let total = good + BAD_AT.len() as u64;
-    let values = (0..total).map(move |i| {
-        if BAD_AT.contains(&i) {
-            b"not json".to_vec()
-        } else {
-            // id64 counts good records only, so the table's ids are 0..good.
-            crate::bench::envelope(i - BAD_AT.iter().filter(|&&b| b < i).count() as u64)
-        }
-    });
+    // The bad positions within reach of this many good records (a short run has fewer).
+    let bad_at: Vec<u64> = BAD_AT.iter().copied().filter(|&b| b <= good).collect();
+    let total = good + bad_at.len() as u64;
+    let values = {
+        let bad_at = bad_at.clone();
+        (0..total).map(move |i| {
+            if bad_at.contains(&i) {
+                b"not json".to_vec()
+            } else {
+                // id64 counts good records only, so the table's ids are 0..good.
+                crate::bench::envelope(i - bad_at.iter().filter(|&&b| b < i).count() as u64)
+            }
+        })
+    };
     let (bootstrap, t) = (target.bootstrap.clone(), topic.clone());
     tokio::task::spawn_blocking(move || kafka::produce_spread(&bootstrap, &t, partitions, values))
         .await??;
@@ -249,7 +260,7 @@ pub async fn metrics_run(target: &Target, binary: &Path, good: u64) -> anyhow::R
     config.connection.host = target.pg_host.clone();
     config.connection.port = target.pg_port;
     let table = config.table_name(&topic);
-    let mut sink = SinkProcess::start(binary, &file, target, 0)?;
+    let mut sink = SinkProcess::start(launch, &file, target, 0)?;
     let timeout = crate::wait::case_timeout();
     let log = |sink: &SinkProcess| format!("sink log:\n{}", sink.log_tail(20));
 
@@ -305,7 +316,7 @@ pub async fn metrics_run(target: &Target, binary: &Path, good: u64) -> anyhow::R
     Ok(MetricsRun {
         topic,
         good,
-        bad: BAD_AT.len() as u64,
+        bad: bad_at.len() as u64,
         per_partition,
         live,
         ready,
@@ -340,11 +351,11 @@ pub struct SigtermRun {
     pub final_exit: String,
 }
 
-/// Streams `records` seed envelopes through the `sink` binary, sends it SIGTERM once `after`
+/// Streams `records` seed envelopes through the sink, sends it SIGTERM once `after`
 /// rows are stored, waits for it to exit, restarts it and lets it finish.
 pub async fn sigterm_run(
     target: &Target,
-    binary: &Path,
+    launch: &Launch,
     records: u64,
     after: u64,
 ) -> anyhow::Result<SigtermRun> {
@@ -368,7 +379,7 @@ pub async fn sigterm_run(
         Ok(kafka::committed_offset(bootstrap, &group, &topic, 0)?.unwrap_or(0))
     };
 
-    let mut sink = SinkProcess::start(binary, &file, target, 0)?;
+    let mut sink = SinkProcess::start(launch, &file, target, 0)?;
     let deadline = Instant::now() + timeout;
     let stored_at_signal = loop {
         let (rows, _) = counts(&db, &table).await;

@@ -50,6 +50,9 @@ pub enum SinkMode {
     Binary(PathBuf),
     /// A sink connector in a real Kafka Connect worker.
     Connect(std::sync::Arc<crate::connect::ConnectWorker>),
+    /// The sink's container image, run as a deployment would (host networking, the properties
+    /// file mounted, not root); it must store exactly what the binary stores.
+    Image(crate::services::docker::SinkImage),
 }
 
 /// Everything a case produced, ready to render.
@@ -111,6 +114,12 @@ pub enum ReplayError {
     Binary {
         case: String,
         path: PathBuf,
+        message: String,
+    },
+    #[error("case {case}: cannot run the sink image {image}: {message}")]
+    Image {
+        case: String,
+        image: String,
         message: String,
     },
 }
@@ -261,8 +270,8 @@ pub async fn run_case(
                 }
             }
         }
-        SinkMode::Binary(path) => {
-            let summary = run_binary(case, &props, target, path, timeout).await?;
+        SinkMode::Binary(_) | SinkMode::Image(_) => {
+            let summary = run_sink_process(case, &props, target, mode, timeout).await?;
             let error = summary
                 .error
                 .map(|e| with_fixture_line(case, e, summary.error_offset));
@@ -331,53 +340,99 @@ fn timeout_error(
     }
 }
 
-/// Runs the sink binary with `--until-caught-up`; returns the summary it wrote.
-async fn run_binary(
+/// Runs the case through the `sink` binary or its image (the same arguments either way) until
+/// it is caught up, and reads its `--summary`.
+async fn run_sink_process(
     case: &Case,
     props: &BTreeMap<String, String>,
     target: &Target,
-    path: &Path,
+    mode: &SinkMode,
     timeout: Duration,
 ) -> Result<SummaryFile, ReplayError> {
-    let binary_error = |message: String| ReplayError::Binary {
-        case: case.name.clone(),
-        path: path.into(),
-        message,
+    let failed = |message: String| match mode {
+        SinkMode::Image(image) => ReplayError::Image {
+            case: case.name.clone(),
+            image: image.image.clone(),
+            message,
+        },
+        SinkMode::Binary(path) => ReplayError::Binary {
+            case: case.name.clone(),
+            path: path.clone(),
+            message,
+        },
+        _ => unreachable!("only the binary and the image run as a process"),
     };
-    let dir = tempfile::tempdir().map_err(|e| binary_error(e.to_string()))?;
-    let file = dir.path().join("connector.properties");
-    let summary_path = dir.path().join("summary.json");
-    write_properties(&file, props).map_err(|e| binary_error(e.to_string()))?;
-    let child = tokio::process::Command::new(path)
-        .arg(&file)
-        .args(["--bootstrap-servers", &target.bootstrap])
-        .args(["--pg-host", &target.pg_host])
-        .args(["--pg-port", &target.pg_port.to_string()])
-        .arg("--until-caught-up")
-        .arg("--summary")
-        .arg(&summary_path)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| binary_error(format!("{e}; build it with `cargo build -p sink`")))?;
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(output) => output.map_err(|e| binary_error(e.to_string()))?,
-        Err(_) => return Err(binary_error(format!("no exit within {timeout:?}"))),
+    let dir = tempfile::tempdir().map_err(|e| failed(e.to_string()))?;
+    write_properties(&dir.path().join("connector.properties"), props)
+        .map_err(|e| failed(e.to_string()))?;
+    let (success, stderr, status) = match mode {
+        SinkMode::Binary(path) => {
+            let child = tokio::process::Command::new(path)
+                .args(sink_args(dir.path(), target))
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| failed(format!("{e}; build it with `cargo build -p sink`")))?;
+            let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+                Ok(output) => output.map_err(|e| failed(e.to_string()))?,
+                Err(_) => return Err(failed(format!("no exit within {timeout:?}"))),
+            };
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            (output.status.success(), stderr, output.status.to_string())
+        }
+        SinkMode::Image(image) => {
+            let run = crate::services::docker::SinkRun {
+                dir: dir.path().to_owned(),
+                args: sink_args(Path::new(crate::services::docker::RUN_DIR), target),
+                env: vec![
+                    ("RUST_LOG".into(), "warn".into()),
+                    // One metrics port per container would collide on the host network.
+                    ("KQ_METRICS_LISTEN".into(), String::new()),
+                ],
+                timeout,
+            };
+            let image = image.clone();
+            let exited = tokio::task::spawn_blocking(move || {
+                let container = image.start(&run)?;
+                let code = container.wait_exit(timeout)?;
+                Ok::<_, crate::error::ContainerError>((code, container.log_tail(40)))
+            })
+            .await
+            .expect("sink container")
+            .map_err(|e| failed(e.to_string()))?;
+            let (code, log) = exited;
+            (code == 0, log, format!("exit code {code}"))
+        }
+        _ => unreachable!("only the binary and the image run as a process"),
     };
-    let summary = std::fs::read_to_string(&summary_path)
+    let summary = std::fs::read_to_string(dir.path().join("summary.json"))
         .ok()
         .and_then(|t| SummaryFile::parse(&t));
     match summary {
         // The exit status and the summary must agree: an error exactly when the run failed.
-        Some(s) if s.error.is_some() != output.status.success() => Ok(s),
-        _ => Err(binary_error(format!(
-            "exit {} without a matching summary; stderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+        Some(s) if s.error.is_some() != success => Ok(s),
+        _ => Err(failed(format!(
+            "{status} without a matching summary; stderr:\n{stderr}"
         ))),
     }
+}
+
+/// The sink's arguments for a case whose files are in `dir` (as the sink sees that folder).
+fn sink_args(dir: &Path, target: &Target) -> Vec<String> {
+    vec![
+        dir.join("connector.properties").display().to_string(),
+        "--bootstrap-servers".into(),
+        target.bootstrap.clone(),
+        "--pg-host".into(),
+        target.pg_host.clone(),
+        "--pg-port".into(),
+        target.pg_port.to_string(),
+        "--until-caught-up".into(),
+        "--summary".into(),
+        dir.join("summary.json").display().to_string(),
+    ]
 }
 
 /// The `sink` binary: `KQ_SINK_BIN`, else next to the running executable or one folder up

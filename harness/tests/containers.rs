@@ -195,3 +195,80 @@ fn a_missing_image_is_never_pulled_and_says_how_to_build_it() {
     );
     assert!(stdout.contains("KQ_KAFKA_IMAGE"), "{stdout}");
 }
+
+/// The sink's image (`ci/docker/build-sink-image.sh`) run as a deployment would run it: the
+/// seed's case stores exactly the binary's snapshot; a long run serves metrics and health that
+/// count what was produced, and `docker stop`'s SIGTERM ends it with exit 0, everything
+/// committed; no container of the run is left afterwards.
+#[test]
+fn the_sink_image_stores_what_the_binary_stores_and_stops_cleanly() {
+    use harness::faults::sinks::Launch;
+    use harness::fixture::{self, Case};
+    use harness::replay::{self, SinkMode, Target};
+    use harness::services::docker::SinkImage;
+    use harness::{operate, render, snapshot};
+    use sink::telemetry as m;
+
+    if !docker_requested("the_sink_image_stores_what_the_binary_stores_and_stops_cleanly") {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let binary = replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
+    let image = SinkImage::from_env();
+    image.check(&binary).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        image.user().unwrap_or_else(|e| panic!("{e}")),
+        "10001:10001",
+        "the image runs as a user of its own, not root"
+    );
+    let services = Services::start_on(BackendChoice::Docker).unwrap_or_else(|e| panic!("{e}"));
+    let target: Target = services.endpoints().into();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+
+    let root = fixture::root().canonicalize().expect("fixtures folder");
+    let case =
+        Case::load(&root.join("seed/example-topic.case"), &root).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = runtime
+        .block_on(replay::run_case(
+            &case,
+            &target,
+            &SinkMode::Image(image.clone()),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rendered = render::outcome(&outcome);
+    let accepted = snapshot::accepted(&case.name).expect("the seed's snapshot");
+    assert!(
+        snapshot::matches(&accepted, &rendered),
+        "{}",
+        snapshot::first_difference(&case.name, &accepted, &rendered)
+    );
+
+    let run = runtime
+        .block_on(operate::metrics_run(&target, &Launch::Image(image), 1000))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!(
+        "image: ready {:?}; stopped after SIGTERM in {:?}: {}",
+        run.ready, run.stop_time, run.exit
+    );
+    let topic = [("topic", run.topic.as_str())];
+    assert_eq!(run.live, (200, "live\n".to_string()));
+    assert_eq!(
+        run.scrape.value(m::ROWS_STORED, &topic),
+        Some(run.good as f64)
+    );
+    assert_eq!(run.rows, run.good, "rows in the table");
+    assert_eq!(run.dead_letters as u64, run.bad, "dead letters");
+    for (p, end) in run.per_partition.iter().enumerate() {
+        let labels = [("topic", run.topic.as_str()), ("partition", &p.to_string())];
+        assert_eq!(
+            run.scrape.value(m::COMMITTED_OFFSET, &labels),
+            Some(*end as f64)
+        );
+    }
+    assert_eq!(run.exit, "exit status 0");
+
+    let run_id = docker::run_id().to_owned();
+    drop(runtime);
+    drop(services);
+    assert_eq!(no_containers_left(&run_id), Ok(()));
+}

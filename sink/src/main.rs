@@ -31,9 +31,11 @@ struct Cli {
     #[arg(long)]
     summary: Option<PathBuf>,
     /// Serve metrics (Prometheus text format, /metrics) and health checks (/health/live,
-    /// /health/ready) on this address, e.g. 127.0.0.1:9464; overrides `metrics.listen`.
+    /// /health/ready) on this address, e.g. 127.0.0.1:9464; overrides `metrics.listen`. Empty
+    /// is the same as not given (the container image sets 0.0.0.0:9464; `-e KQ_METRICS_LISTEN=`
+    /// leaves it to the properties file).
     #[arg(long, env = "KQ_METRICS_LISTEN")]
-    metrics_listen: Option<std::net::SocketAddr>,
+    metrics_listen: Option<String>,
     /// Which task of the connector this process is (0, 1, ...): processes of one connector
     /// share its topics' partitions, each with its own task number. A restarted task takes its
     /// partitions back at once (static group membership).
@@ -118,8 +120,15 @@ async fn main() -> ExitCode {
         config.connection.port = port;
     }
 
-    if let Some(addr) = cli.metrics_listen {
-        config.operations.metrics_listen = Some(addr);
+    match cli.metrics_listen.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some(addr) => match addr.parse() {
+            Ok(addr) => config.operations.metrics_listen = Some(addr),
+            Err(e) => {
+                eprintln!("error: --metrics-listen / KQ_METRICS_LISTEN `{addr}`: {e}; give HOST:PORT, e.g. 127.0.0.1:9464, or leave it empty");
+                return ExitCode::from(2);
+            }
+        },
     }
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);

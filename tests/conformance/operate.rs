@@ -3,6 +3,7 @@
 //! the sink cleanly (exit 0, everything stored committed, nothing more, the group left) so that
 //! a restart resumes at once and loses nothing.
 
+use harness::faults::sinks::Launch;
 use harness::operate;
 use sink::telemetry as m;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_health_match_what_was_produced() {
     let binary = harness::replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
-    let run = operate::metrics_run(&crate::target(), &binary, 4000)
+    let run = operate::metrics_run(&crate::target(), &Launch::Binary(binary), 4000)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     println!("scrape once caught up:\n{}", run.scrape.text);
@@ -74,7 +75,7 @@ async fn metrics_and_health_match_what_was_produced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_stream_stops_cleanly_and_a_restart_resumes_at_once() {
     let binary = harness::replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
-    let run = operate::sigterm_run(&crate::target(), &binary, 30_000, 2000)
+    let run = operate::sigterm_run(&crate::target(), &Launch::Binary(binary), 30_000, 2000)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     println!("{run:#?}");

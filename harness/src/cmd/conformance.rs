@@ -49,7 +49,7 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let (mut fault_cases, cases): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
-    if !args.sink.is_ours() && !fault_cases.is_empty() {
+    if !args.sink.runs_fault_cases() && !fault_cases.is_empty() {
         eprintln!(
             "leaving out {} fault cases: they test the sink binary",
             fault_cases.len()

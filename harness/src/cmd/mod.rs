@@ -26,6 +26,9 @@ use std::time::Duration;
 pub enum Sink {
     InProcess,
     Binary,
+    /// The sink's container image (KQ_SINK_IMAGE, default kq/sink:dev, built from the sink
+    /// binary by ci/docker/build-sink-image.sh); needs a Docker engine, whatever the backend.
+    Image,
     /// The Debezium JDBC sink in a Kafka Connect worker (snapshots: tests/snapshots/debezium).
     Debezium,
     /// Confluent's JdbcSinkConnector from `--plugin-path` in a Kafka Connect worker (snapshots:
@@ -41,7 +44,7 @@ impl Sink {
         plugin_path: Option<&std::path::Path>,
     ) -> Result<Option<String>, String> {
         match self {
-            Sink::InProcess | Sink::Binary => Ok(None),
+            Sink::InProcess | Sink::Binary | Sink::Image => Ok(None),
             Sink::Debezium => Ok(Some(Connector::Debezium.name().to_owned())),
             Sink::Connect => match plugin_path {
                 // `mode` says what is missing.
@@ -56,13 +59,19 @@ impl Sink {
         match self {
             Sink::InProcess => "in-process",
             Sink::Binary => "binary",
+            Sink::Image => "image",
             Sink::Debezium => "debezium",
             Sink::Connect => "connect",
         }
     }
 
-    /// Whether this is this project's sink (which alone runs the fault cases).
+    /// Whether this is this project's sink (judged by this project's snapshots).
     pub fn is_ours(self) -> bool {
+        matches!(self, Sink::InProcess | Sink::Binary | Sink::Image)
+    }
+
+    /// Whether the fault cases run with it: they start and break the sink binary themselves.
+    pub fn runs_fault_cases(self) -> bool {
         matches!(self, Sink::InProcess | Sink::Binary)
     }
 
@@ -75,6 +84,12 @@ impl Sink {
         let connector = match self {
             Sink::InProcess => return Ok(SinkMode::InProcess),
             Sink::Binary => return replay::sink_binary_or_build().map(SinkMode::Binary),
+            Sink::Image => {
+                let binary = replay::sink_binary_or_build()?;
+                let image = harness::services::docker::SinkImage::from_env();
+                image.check(&binary).map_err(|e| e.to_string())?;
+                return Ok(SinkMode::Image(image));
+            }
             Sink::Debezium => Connector::Debezium,
             Sink::Connect => {
                 if plugin_path.is_none() {

@@ -5,7 +5,7 @@
 //! the service is back, as an operator restarts a failed Connect task; what it said and whether
 //! its committed offsets stayed behind what the table held are part of the outcome.
 
-use super::sinks::SinkProcess;
+use super::sinks::{Launch, SinkProcess};
 use super::{FaultOutcome, FaultReport, GaveUp};
 use crate::fixture::{Case, FaultTarget, Scenario};
 use crate::kafka;
@@ -167,9 +167,10 @@ pub async fn run(
         .tempdir()?;
     let file = dir.path().join("connector.properties");
     replay::write_properties(&file, &props)?;
+    let launch = Launch::Binary(binary.to_owned());
     let start_sinks = || {
         (0..scenario.sinks)
-            .map(|task| SinkProcess::start(binary, &file, &target, task))
+            .map(|task| SinkProcess::start(&launch, &file, &target, task))
             .collect::<anyhow::Result<Vec<_>>>()
     };
     // An `at=start` fault starts them itself, while its service is down.

@@ -1,39 +1,61 @@
-//! The `sink` binary processes of a fault case, one per task of the connector. Each runs as a
-//! [`ServiceProcess`] (its own process group, a guardian), so none outlives the run, even
-//! after a panic or a SIGKILL of the harness.
+//! The sink processes of a fault case or an operations run, one per task of the connector:
+//! the `sink` binary as a [`ServiceProcess`] (its own process group, a guardian), or the sink's
+//! image as a container of this run ([`Launch`]), so none outlives the run, even after a panic
+//! or a SIGKILL of the harness.
 
 use crate::process::ServiceProcess;
 use crate::replay::Target;
+use crate::services::docker::{ServiceContainer, SinkImage, SinkRun, RUN_DIR};
 use sink::report::SummaryFile;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How a sink process is launched.
+#[derive(Debug, Clone)]
+pub enum Launch {
+    /// The `sink` binary at this path.
+    Binary(PathBuf),
+    /// The sink's image, host networking, the properties file mounted.
+    Image(SinkImage),
+}
+
+/// The running sink.
+enum Handle {
+    Process(ServiceProcess),
+    /// The container, and the folder mounted into it (properties in, summary out), removed
+    /// with it.
+    Container {
+        container: Box<ServiceContainer>,
+        _mounted: tempfile::TempDir,
+    },
+}
 
 pub struct SinkProcess {
     pub task: u32,
-    binary: PathBuf,
+    launch: Launch,
     properties: PathBuf,
     target: Target,
-    process: Option<ServiceProcess>,
+    handle: Option<Handle>,
     summary: PathBuf,
     /// When the current process was spawned.
     pub spawned: Instant,
 }
 
 impl SinkProcess {
-    /// Starts `binary properties --task task` against `target`, running until stopped.
+    /// Starts `sink properties --task task` against `target`, running until stopped.
     pub fn start(
-        binary: &Path,
+        launch: &Launch,
         properties: &Path,
         target: &Target,
         task: u32,
     ) -> anyhow::Result<SinkProcess> {
         let mut sink = SinkProcess {
             task,
-            binary: binary.into(),
+            launch: launch.clone(),
             properties: properties.into(),
             target: target.clone(),
-            process: None,
+            handle: None,
             summary: PathBuf::new(),
             spawned: Instant::now(),
         };
@@ -41,66 +63,118 @@ impl SinkProcess {
         Ok(sink)
     }
 
+    /// The arguments after the properties file, with the summary written to `summary`.
+    fn args(&self, summary: &Path) -> Vec<String> {
+        vec![
+            "--bootstrap-servers".into(),
+            self.target.bootstrap.clone(),
+            "--pg-host".into(),
+            self.target.pg_host.clone(),
+            "--pg-port".into(),
+            self.target.pg_port.to_string(),
+            "--task".into(),
+            self.task.to_string(),
+            "--summary".into(),
+            summary.display().to_string(),
+        ]
+    }
+
     /// Starts the process again (after a kill, a stop or giving up).
     pub fn spawn(&mut self) -> anyhow::Result<()> {
-        drop(self.process.take());
+        drop(self.handle.take());
         let dir = tempfile::Builder::new().prefix("kq-sink-").tempdir()?;
         self.summary = dir.path().join("summary.json");
-        let mut cmd = Command::new(&self.binary);
-        cmd.arg(&self.properties)
-            .args(["--bootstrap-servers", &self.target.bootstrap])
-            .args(["--pg-host", &self.target.pg_host])
-            .args(["--pg-port", &self.target.pg_port.to_string()])
-            .args(["--task", &self.task.to_string()])
-            .arg("--summary")
-            .arg(&self.summary)
-            .env("RUST_LOG", "warn");
         self.spawned = Instant::now();
-        self.process = Some(ServiceProcess::spawn("sink", cmd, dir)?);
+        self.handle = Some(match &self.launch {
+            Launch::Binary(binary) => {
+                let mut cmd = Command::new(binary);
+                cmd.arg(&self.properties)
+                    .args(self.args(&self.summary))
+                    .env("RUST_LOG", "warn");
+                Handle::Process(ServiceProcess::spawn("sink", cmd, dir)?)
+            }
+            Launch::Image(image) => {
+                let inside = Path::new(RUN_DIR);
+                std::fs::copy(&self.properties, dir.path().join("connector.properties"))?;
+                let mut args = vec![inside.join("connector.properties").display().to_string()];
+                args.extend(self.args(&inside.join("summary.json")));
+                let run = SinkRun {
+                    dir: dir.path().to_owned(),
+                    args,
+                    env: vec![
+                        ("RUST_LOG".into(), "warn".into()),
+                        // The properties file's metrics.listen, as for the binary.
+                        ("KQ_METRICS_LISTEN".into(), String::new()),
+                    ],
+                    timeout: Duration::from_secs(60),
+                };
+                let container = image.start(&run)?;
+                Handle::Container {
+                    container: Box::new(container),
+                    _mounted: dir,
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Sends `signal` to the sink.
+    fn send(&self, signal: libc::c_int, name: &str) -> anyhow::Result<()> {
+        match &self.handle {
+            // SAFETY: kill(2) on the pid of a child not reaped yet (the handle holds it).
+            Some(Handle::Process(p)) => unsafe {
+                libc::kill(p.pid() as i32, signal);
+            },
+            Some(Handle::Container { container, .. }) => container.signal(name)?,
+            None => {}
+        }
         Ok(())
     }
 
     /// SIGKILL, as a crash (or `kill -9`) would; reaped at once.
     pub fn kill(&mut self) {
-        if let Some(p) = self.process.take() {
-            // SAFETY: kill(2) on the pid of a child not reaped yet (`p` holds it).
-            unsafe { libc::kill(p.pid() as i32, libc::SIGKILL) };
-            drop(p);
+        match self.handle.take() {
+            Some(Handle::Process(p)) => {
+                // SAFETY: as in `send`.
+                unsafe { libc::kill(p.pid() as i32, libc::SIGKILL) };
+                drop(p);
+            }
+            Some(Handle::Container { container, .. }) => {
+                if let Err(e) = container.kill() {
+                    eprintln!("warning: killing sink task {}: {e}", self.task);
+                }
+            }
+            None => {}
         }
     }
 
     /// Ctrl-C: the sink stops after the batch in progress and commits it; waits for the exit.
     pub fn interrupt(&mut self) -> anyhow::Result<()> {
-        let Some(p) = &self.process else {
+        if self.handle.is_none() {
             return Ok(());
-        };
-        // SAFETY: as in `kill`.
-        unsafe { libc::kill(p.pid() as i32, libc::SIGINT) };
+        }
+        self.send(libc::SIGINT, "SIGINT")?;
         crate::wait::wait_until(
             &format!("sink task {} to stop after Ctrl-C", self.task),
-            std::time::Duration::from_secs(30),
-            || match p.check_alive() {
-                Ok(()) => Err("still running".into()),
-                Err(_) => Ok(()),
+            Duration::from_secs(30),
+            || match self.exited() {
+                None => Err("still running".into()),
+                Some(_) => Ok(()),
             },
         )
-        .map_err(|e| anyhow::anyhow!("{e}; its log:\n{}", p.log_tail(20)))?;
-        drop(self.process.take());
+        .map_err(|e| anyhow::anyhow!("{e}; its log:\n{}", self.log_tail(20)))?;
+        drop(self.handle.take());
         Ok(())
     }
 
     /// SIGTERM, as an orchestrator stops a container: waits up to `timeout` for the process to
     /// exit and returns how it ended (`exit status 0` for a clean stop) and how long it took.
-    pub fn terminate(
-        &mut self,
-        timeout: std::time::Duration,
-    ) -> anyhow::Result<(String, std::time::Duration)> {
-        let Some(p) = &self.process else {
+    pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<(String, Duration)> {
+        if self.handle.is_none() {
             anyhow::bail!("sink task {} is not running", self.task);
-        };
+        }
         let sent = Instant::now();
-        // SAFETY: as in `kill`.
-        unsafe { libc::kill(p.pid() as i32, libc::SIGTERM) };
+        self.send(libc::SIGTERM, "SIGTERM")?;
         // Polled every 5 ms (bounded by `timeout`) so the stop time is measured closely.
         let ended = loop {
             if let Some(how) = self.exited() {
@@ -113,21 +187,27 @@ impl SinkProcess {
                     self.log_tail(20)
                 );
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(5));
         };
         let took = sent.elapsed();
-        drop(self.process.take());
+        drop(self.handle.take());
         Ok((ended, took))
     }
 
-    /// `Some(how it ended)` once the process has exited on its own; `None` while it runs (or
-    /// after [`Self::kill`]).
+    /// `Some(how it ended)` once the process has exited on its own (`exit status N`, as for a
+    /// process, for a container too); `None` while it runs (or after [`Self::kill`]).
     pub fn exited(&self) -> Option<String> {
-        let p = self.process.as_ref()?;
-        p.check_alive().err().map(|e| match e {
-            crate::error::ServiceError::Exited { status, .. } => status,
-            other => other.to_string(),
-        })
+        match self.handle.as_ref()? {
+            Handle::Process(p) => p.check_alive().err().map(|e| match e {
+                crate::error::ServiceError::Exited { status, .. } => status,
+                other => other.to_string(),
+            }),
+            Handle::Container { container, .. } => match container.exit_code() {
+                Ok(None) => None,
+                Ok(Some(code)) => Some(format!("exit status {code}")),
+                Err(e) => Some(e.to_string()),
+            },
+        }
     }
 
     /// The error the process reported in its summary, else how it ended and its log's end.
@@ -146,8 +226,10 @@ impl SinkProcess {
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
-        self.process
-            .as_ref()
-            .map_or("(not running)".into(), |p| p.log_tail(lines))
+        match &self.handle {
+            Some(Handle::Process(p)) => p.log_tail(lines),
+            Some(Handle::Container { container, .. }) => container.log_tail(lines),
+            None => "(not running)".into(),
+        }
     }
 }

@@ -252,7 +252,10 @@ impl Kafka {
             bridge_network: bridge_network.map(str::to_owned),
             ports: vec![port],
             port,
-            ready_line: KAFKA_STARTED,
+            ready_line: Some(KAFKA_STARTED),
+            instance: None,
+            cmd: Vec::new(),
+            mounts: Vec::new(),
             timeout,
         };
         let container = ServiceContainer::run(&spec).map_err(|e| e.into_service_error("kafka"))?;

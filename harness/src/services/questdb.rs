@@ -189,7 +189,10 @@ impl QuestDb {
             bridge_network: bridge_network.map(str::to_owned),
             ports: ports.clone(),
             port: http_port,
-            ready_line: QUESTDB_STARTED,
+            ready_line: Some(QUESTDB_STARTED),
+            instance: None,
+            cmd: Vec::new(),
+            mounts: Vec::new(),
             timeout: options.timeout,
         };
         let container =

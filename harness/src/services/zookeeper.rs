@@ -149,7 +149,10 @@ impl ZooKeeper {
             bridge_network: bridge_network.map(str::to_owned),
             ports: vec![port],
             port,
-            ready_line: ZOOKEEPER_STARTED,
+            ready_line: Some(ZOOKEEPER_STARTED),
+            instance: None,
+            cmd: Vec::new(),
+            mounts: Vec::new(),
             timeout,
         };
         let container =

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use testcontainers::bollard::query_parameters::KillContainerOptionsBuilder;
 use testcontainers::core::logs::LogFrame;
-use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::core::{ContainerPort, Mount, WaitFor};
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, GenericImage, ImageExt, TestcontainersError};
 
@@ -37,8 +37,15 @@ pub(crate) struct ContainerSpec {
     pub port: u16,
     /// A line the service logs once it listens: testcontainers' wait condition. The protocol
     /// probe afterwards is the real readiness check; the line makes a container that exits
-    /// during startup fail at once (its log ends without it).
-    pub ready_line: &'static str,
+    /// during startup fail at once (its log ends without it). `None`: started is enough (the
+    /// sink, whose readiness is its own health endpoint, or its exit).
+    pub ready_line: Option<&'static str>,
+    /// Told apart from other containers of the same service in this run (`kq-sink-<run>-3`).
+    pub instance: Option<String>,
+    /// The command (arguments to the image's entrypoint); empty: the image's own.
+    pub cmd: Vec<String>,
+    /// Host folders bind-mounted into the container: (host path, container path).
+    pub mounts: Vec<(std::path::PathBuf, String)>,
     /// How long the start may take, up to the line.
     pub timeout: Duration,
 }
@@ -118,12 +125,19 @@ impl ServiceContainer {
     /// Starts `spec`'s container, labelled with this run, and waits for its ready line.
     pub(crate) fn run(spec: &ContainerSpec) -> Result<ServiceContainer, ContainerError> {
         prepare_run()?;
-        let name = format!("kq-{}-{}", spec.service, run_id());
+        let name = match &spec.instance {
+            Some(instance) => format!("kq-{}-{}-{instance}", spec.service, run_id()),
+            None => format!("kq-{}-{}", spec.service, run_id()),
+        };
         let (repository, tag) = split_image(&spec.image);
         let captured = Arc::new(Mutex::new(LogCapture::default()));
         let capture = captured.clone();
+        let wait = match spec.ready_line {
+            Some(line) => WaitFor::message_on_either_std(line),
+            None => WaitFor::Nothing,
+        };
         let mut request = GenericImage::new(repository, tag)
-            .with_wait_for(WaitFor::message_on_either_std(spec.ready_line))
+            .with_wait_for(wait)
             .with_container_name(&name)
             .with_label(SERVICE_LABEL, spec.service)
             .with_startup_timeout(spec.timeout)
@@ -137,6 +151,12 @@ impl ServiceContainer {
         }
         for (key, value) in &spec.env {
             request = request.with_env_var(key, value);
+        }
+        for (host, inside) in &spec.mounts {
+            request = request.with_mount(Mount::bind_mount(host.to_string_lossy(), inside));
+        }
+        if !spec.cmd.is_empty() {
+            request = request.with_cmd(spec.cmd.clone());
         }
         request = match spec.network {
             Network::Host => request.with_network("host"),
@@ -310,22 +330,32 @@ impl ServiceContainer {
         }
     }
 
+    /// Waits (bounded) until the container's process has exited; its exit code.
+    pub fn wait_exit(&self, timeout: Duration) -> Result<i64, ContainerError> {
+        let outcome = wait_until(&format!("{} to exit", self.name), timeout, || {
+            match self.with("inspecting the container", |c| {
+                Ok((c.is_running()?, c.exit_code()?))
+            }) {
+                Ok((false, Some(code))) => Ok(Ok(code)),
+                Ok((running, code)) => Err(format!("running: {running}, exit code: {code:?}")),
+                Err(e) => Ok(Err(e)),
+            }
+        });
+        match outcome {
+            Ok(result) => result,
+            Err(timeout) => Err(ContainerError::NoExit {
+                container: self.name.clone(),
+                waited: timeout.waited,
+                last_observed: timeout.last_observed,
+                log_tail: self.log_tail(LOG_TAIL_LINES),
+            }),
+        }
+    }
+
     /// Kills the container's process with SIGKILL, as a crash would; the container and its
     /// filesystem (the service's data) stay. testcontainers can only stop (SIGTERM first).
     pub fn kill(&self) -> Result<(), ContainerError> {
-        let id = self.id.clone();
-        let killed = engine(ENGINE_TIMEOUT, |docker| async move {
-            let options = KillContainerOptionsBuilder::default()
-                .signal("SIGKILL")
-                .build();
-            docker.kill_container(&id, Some(options)).await
-        });
-        match killed {
-            Ok(()) => {}
-            // It exited on its own already (a broker that could not register, say): as good.
-            Err(EngineError::Api(e)) if is_not_running(&e) => {}
-            Err(e) => return Err(e.into_container_error(&self.name, "killing the container")),
-        }
+        self.signal("SIGKILL")?;
         // Killed means not running: wait for the engine to say so before anything starts it.
         wait_until(
             &format!("{} to stop", self.name),
@@ -341,6 +371,32 @@ impl ServiceContainer {
             operation: "killing the container",
             detail: format!("still running after {:.1?}", t.waited),
         })?
+    }
+
+    /// Sends `signal` (`SIGTERM`, `SIGINT`, `SIGKILL`) to the container's main process and
+    /// returns at once; a container that already exited is not an error.
+    pub fn signal(&self, signal: &str) -> Result<(), ContainerError> {
+        let id = self.id.clone();
+        let sent = engine(ENGINE_TIMEOUT, |docker| async move {
+            let options = KillContainerOptionsBuilder::default()
+                .signal(signal)
+                .build();
+            docker.kill_container(&id, Some(options)).await
+        });
+        match sent {
+            Ok(()) => Ok(()),
+            // It exited on its own already (a broker that could not register, say): as good.
+            Err(EngineError::Api(e)) if is_not_running(&e) => Ok(()),
+            Err(e) => Err(e.into_container_error(&self.name, "signalling the container")),
+        }
+    }
+
+    /// `None` while the container's process runs, else its exit code.
+    pub fn exit_code(&self) -> Result<Option<i64>, ContainerError> {
+        let (running, code) = self.with("inspecting the container", |c| {
+            Ok((c.is_running()?, c.exit_code()?))
+        })?;
+        Ok(if running { None } else { code.or(Some(-1)) })
     }
 
     /// Stops the container cleanly (SIGTERM; SIGKILL after `grace`), keeping it and its

@@ -12,6 +12,7 @@
 //!   127.0.0.1, a wait for the line the service logs when it is up, the log captured for error
 //!   messages; then the harness's own protocol probe, as for processes.
 //! - [`run`]: what makes sure nothing survives a run: labels, the guardian, the sweep.
+//! - [`sink`]: the sink's own image, run like a service ([`SinkImage`]).
 //!
 //! The engine itself (is it there, are the images, the sweep, a bridge network with labels) is
 //! asked through bollard, the client testcontainers is built on and re-exports; testcontainers
@@ -19,10 +20,12 @@
 
 mod container;
 mod run;
+mod sink;
 
 pub use container::ServiceContainer;
 pub(crate) use container::{remove_all, ContainerSpec};
 pub use run::{containers_of_run, run_id, sweep_dead_runs, RunNetwork, RUN_LABEL};
+pub use sink::{SinkImage, SinkRun, DEFAULT_SINK_IMAGE, RUN_DIR};
 
 use std::fmt;
 use std::future::Future;
