@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use tempfile::TempDir;
-
 use super::{
-    data_dir, start_three, start_timeout, write_file, Kafka, QuestDb, QuestDbOptions, ZooKeeper,
+    start_three, start_timeout, write_file, Kafka, QuestDb, QuestDbOptions, ZooKeeper,
     KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT,
 };
 use crate::error::ServiceError;
@@ -273,9 +271,6 @@ pub struct SecuredServices {
     pub questdb: QuestDb,
     pub zookeeper: Option<ZooKeeper>,
     pub secrets: Secrets,
-    /// `ca.pem` (the CA that signed the broker's certificate) and `other-ca.pem` (one that
-    /// did not).
-    pub files: TempDir,
 }
 
 impl SecuredServices {
@@ -285,9 +280,7 @@ impl SecuredServices {
         let java = provision::java()?;
         let secrets = Secrets::generate();
         let pki = Pki::generate()?;
-        let files = data_dir("tls")?;
-        write_file(&files.path().join("ca.pem"), &pki.ca_pem)?;
-        write_file(&files.path().join("other-ca.pem"), &Pki::other_ca()?)?;
+        let ca_pem = pki.ca_pem.clone();
         let listener = SecuredListener {
             pki,
             user: secrets.kafka_user.clone(),
@@ -317,17 +310,20 @@ impl SecuredServices {
                 )
             },
         )?;
-        eprintln!(
-            "secured Kafka listener (SASL_SSL, SCRAM) on 127.0.0.1:{}",
-            kafka.secured_port.unwrap_or_default()
-        );
-        Ok(SecuredServices {
+        let services = SecuredServices {
             kafka,
             questdb,
             zookeeper,
             secrets,
-            files,
-        })
+        };
+        // In Kafka's data dir, which its guardian removes with it, however the run ends.
+        write_file(&services.ca_file(), &ca_pem)?;
+        write_file(&services.other_ca_file(), &Pki::other_ca()?)?;
+        eprintln!(
+            "secured Kafka listener (SASL_SSL, SCRAM) on {}",
+            services.secured_bootstrap()
+        );
+        Ok(services)
     }
 
     /// The secured services of this process, started on first use.
@@ -352,11 +348,11 @@ impl SecuredServices {
         )
     }
 
-    /// The CA that signed the broker's certificate, and one that did not.
+    /// The CA that signed the broker's certificate (PEM), and one that did not.
     pub fn ca_file(&self) -> PathBuf {
-        self.files.path().join("ca.pem")
+        self.kafka.process().data_dir().join("ca.pem")
     }
     pub fn other_ca_file(&self) -> PathBuf {
-        self.files.path().join("other-ca.pem")
+        self.kafka.process().data_dir().join("other-ca.pem")
     }
 }
