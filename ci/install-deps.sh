@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What a fresh machine needs before `cargo test`: a JDK (the services are JVMs), Maven (it
 # fetches the pinned service jars from Maven Central on first use), and a C toolchain with make,
-# which rdkafka uses to build the bundled librdkafka. Installs only what is missing, from
-# Debian's packages. Rust itself is expected (rustup); Debian's rustc is too old for the crates.
+# which rdkafka uses to build the bundled librdkafka (against OpenSSL: libssl-dev). Installs only
+# what is missing, from Debian's packages. Rust itself is expected (rustup); Debian's rustc is too old for the crates.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -19,6 +19,8 @@ need make make
 need pkg-config pkg-config
 need curl curl
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+# rdkafka's `ssl` feature (SASL_SSL, SCRAM) builds librdkafka against the system OpenSSL.
+[ -e /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"

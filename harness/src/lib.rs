@@ -30,6 +30,7 @@ pub mod recording;
 pub mod reference;
 pub mod render;
 pub mod replay;
+pub mod security;
 pub mod services;
 pub mod snapshot;
 pub mod versions;

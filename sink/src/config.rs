@@ -4,6 +4,7 @@
 //! are listed in [`SinkConfig::notices`] so the binary can say so at start-up.
 
 use crate::connect::json::Overflow;
+use crate::kafka_security;
 use crate::mapping::PkMode;
 use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
 use crate::properties;
@@ -54,6 +55,102 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// Kafka client settings (librdkafka's keys); `Debug` shows secrets as `***`.
+#[derive(Clone, PartialEq, Default)]
+pub struct ClientSettings(pub Vec<(String, String)>);
+
+impl ClientSettings {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| {
+                let shown = if kafka_security::is_secret(k) {
+                    "***"
+                } else {
+                    v
+                };
+                (k, shown)
+            }))
+            .finish()
+    }
+}
+
+/// `client.conf.string` (ILP over HTTP); `Debug` and [`IlpConf::redacted`] hide its
+/// `password` and `token`.
+#[derive(Clone, PartialEq)]
+pub struct IlpConf(String);
+
+impl IlpConf {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The conf string with the values of `password`, `token`, `token_x`, `token_y` replaced
+    /// by `***` (`;;` is an escaped `;` inside a value).
+    pub fn redacted(&self) -> String {
+        let mut out = String::new();
+        let (scheme, rest) = self.0.split_once("::").unwrap_or(("", self.0.as_str()));
+        out.push_str(scheme);
+        out.push_str("::");
+        for (key, _value, raw) in conf_pairs(rest) {
+            if ["password", "token", "token_x", "token_y"].contains(&key.trim()) {
+                out.push_str(&format!("{key}=***;"));
+            } else {
+                out.push_str(raw);
+            }
+        }
+        out
+    }
+
+    /// A value of the conf string (`addr`, `username`, ...), unescaped.
+    pub fn get(&self, wanted: &str) -> Option<String> {
+        let rest = self.0.split_once("::").map_or(self.0.as_str(), |(_, r)| r);
+        conf_pairs(rest)
+            .into_iter()
+            .find(|(k, _, _)| k.trim() == wanted)
+            .map(|(_, v, _)| v)
+    }
+}
+
+/// `key=value;` pairs of a conf string after its `scheme::`: key, unescaped value, raw text.
+fn conf_pairs(rest: &str) -> Vec<(String, String, &str)> {
+    let mut pairs = Vec::new();
+    let bytes = rest.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b';' {
+            if bytes.get(i + 1) == Some(&b';') {
+                i += 2;
+                continue;
+            }
+            let raw = &rest[start..=i];
+            let (k, v) = raw[..raw.len() - 1]
+                .split_once('=')
+                .unwrap_or((&raw[..raw.len() - 1], ""));
+            pairs.push((k.to_string(), v.replace(";;", ";"), raw));
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if start < rest.len() {
+        let raw = &rest[start..];
+        let (k, v) = raw.split_once('=').unwrap_or((raw, ""));
+        pairs.push((k.to_string(), v.replace(";;", ";"), raw));
+    }
+    pairs
+}
+
+impl std::fmt::Debug for IlpConf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("IlpConf").field(&self.redacted()).finish()
+    }
+}
+
 /// How record keys are read, with `pk.mode=record_key` (`key.converter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyConverter {
@@ -101,10 +198,13 @@ pub struct SinkConfig {
     pub fields_whitelist: Vec<String>,
     pub errors: ErrorPolicy,
     /// `consumer.override.*` keys, prefix removed: consumer settings, as Connect applies them
-    /// with `connector.client.config.override.policy=All`.
-    pub consumer_overrides: Vec<(String, String)>,
+    /// with `connector.client.config.override.policy=All`; Java's security keys translated to
+    /// librdkafka's ([`crate::kafka_security`]).
+    pub consumer_overrides: ClientSettings,
+    /// `producer.override.*` keys, the same way: the dead letter queue producer's settings.
+    pub producer_overrides: ClientSettings,
     /// ILP over HTTP instead of PG wire inserts (`client.conf.string`, QuestDB connector's key).
-    pub ilp: Option<String>,
+    pub ilp: Option<IlpConf>,
     /// A QuestDB-native table (designated timestamp, partitions, WAL, DEDUP), opt-in.
     pub native: Option<NativeTable>,
     /// What to do with integer values that JsonConverter would wrap (`sink.integer.overflow`).
@@ -403,7 +503,7 @@ impl SinkConfig {
             Some(_) if native.is_none() => {
                 return Err(err("client.conf.string", "ILP writes rows with a designated timestamp: set timestamp.field.name or timestamp.kafka.native=true too"))
             }
-            Some(conf) => Some(conf.to_string()),
+            Some(conf) => Some(IlpConf(conf.to_string())),
         };
 
         let errors = ErrorPolicy {
@@ -450,9 +550,14 @@ impl SinkConfig {
         }
 
         let operations = operations(&p)?;
+        let consumer_overrides = client_settings(props, "consumer.override.", &mut notices)?;
+        let producer_overrides = client_settings(props, "producer.override.", &mut notices)?;
 
         for key in props.keys() {
-            if !KNOWN_KEYS.contains(&key.as_str()) && !key.starts_with("consumer.override.") {
+            if !KNOWN_KEYS.contains(&key.as_str())
+                && !key.starts_with("consumer.override.")
+                && !key.starts_with("producer.override.")
+            {
                 notices.push(format!("{key}: not a key this sink knows; ignored"));
             }
         }
@@ -478,13 +583,8 @@ impl SinkConfig {
                 .map(split_list)
                 .unwrap_or_default(),
             errors,
-            consumer_overrides: props
-                .iter()
-                .filter_map(|(k, v)| {
-                    k.strip_prefix("consumer.override.")
-                        .map(|k| (k.to_string(), v.trim().to_string()))
-                })
-                .collect(),
+            consumer_overrides,
+            producer_overrides,
             ilp,
             native,
             overflow,
@@ -502,6 +602,21 @@ impl SinkConfig {
     pub fn group_id(&self) -> String {
         format!("connect-{}", self.name)
     }
+}
+
+/// The `prefix`ed keys (prefix removed), Java's security keys translated for librdkafka.
+fn client_settings(
+    props: &BTreeMap<String, String>,
+    prefix: &str,
+    notices: &mut Vec<String>,
+) -> Result<ClientSettings, ConfigError> {
+    let settings: Vec<(String, String)> = props
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone())))
+        .collect();
+    let (settings, dropped) = kafka_security::translate(prefix, &settings)?;
+    notices.extend(dropped);
+    Ok(ClientSettings(settings))
 }
 
 fn operations(p: &Props) -> Result<Operations, ConfigError> {
@@ -880,6 +995,52 @@ mod tests {
     #[test]
     fn password_stays_out_of_debug_output() {
         assert!(!format!("{:?}", config("").unwrap()).contains("quest\""));
+    }
+
+    #[test]
+    fn no_secret_shows_in_debug_output() {
+        let c = config(
+            "connection.password=pg-secret-1\n\
+             consumer.override.security.protocol=SASL_SSL\n\
+             consumer.override.sasl.mechanism=SCRAM-SHA-256\n\
+             consumer.override.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"kafka-secret-2\";\n\
+             consumer.override.ssl.keystore.type=PEM\n\
+             consumer.override.ssl.keystore.location=/k.pem\n\
+             consumer.override.ssl.key.password=key-secret-3\n\
+             producer.override.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=u password=dlq-secret-4;\n\
+             timestamp.kafka.native=true\n\
+             client.conf.string=http::addr=127.0.0.1:9000;username=ilp;password=ilp;;secret-5;retry_timeout=100;\n",
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in [
+            "pg-secret-1",
+            "kafka-secret-2",
+            "key-secret-3",
+            "dlq-secret-4",
+            "secret-5",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        // What is not secret still shows, so the output stays useful.
+        assert!(
+            debug.contains("sasl.username") && debug.contains("retry_timeout=100"),
+            "{debug}"
+        );
+        assert_eq!(
+            c.ilp.as_ref().unwrap().redacted(),
+            "http::addr=127.0.0.1:9000;username=ilp;password=***;retry_timeout=100;"
+        );
+        assert_eq!(
+            c.ilp.unwrap().get("password").as_deref(),
+            Some("ilp;secret-5")
+        );
+        assert_eq!(
+            c.producer_overrides
+                .iter()
+                .find(|(k, _)| *k == "sasl.password"),
+            Some(("sasl.password", "dlq-secret-4"))
+        );
     }
 
     #[test]

@@ -84,6 +84,15 @@ pub enum SinkError {
         message: String,
         bootstrap: String,
     },
+    /// The broker answered and refused the sink's login or its TLS handshake: waiting will
+    /// not help, so the sink stops at once.
+    #[error("Kafka at {bootstrap} refused the sink's {what}: {reason}. Fix: {fix}")]
+    KafkaRefused {
+        bootstrap: String,
+        what: &'static str,
+        reason: String,
+        fix: String,
+    },
     #[error("{0}")]
     Db(#[from] DbError),
     /// QuestDB stayed unreachable through every retry: the sink stops (like a Connect task

@@ -4,6 +4,7 @@
 //! Pure logic (no I/O, tested in microseconds):
 //! - [`properties`]: the Java `.properties` format Connect reads its config from;
 //! - [`config`]: the JDBC sink's config keys, validated;
+//! - [`kafka_security`]: Connect's Kafka security keys as librdkafka's;
 //! - [`connect`]: the Connect data model and the JsonConverter envelope decoder;
 //! - [`mapping`]: Connect schema -> column types, and values -> SQL parameters;
 //! - [`ddl`]: the CREATE / ALTER / INSERT text the JDBC sink would issue.
@@ -19,6 +20,7 @@ pub mod connect;
 pub mod ddl;
 pub mod endpoint;
 pub mod error;
+pub mod kafka_security;
 pub mod mapping;
 pub mod native;
 pub mod pipeline;

@@ -13,6 +13,7 @@ use crate::config::{SinkConfig, Tolerance, Topics};
 use crate::ddl;
 use crate::endpoint::Health;
 use crate::error::{Problem, RecordError, SinkError};
+use crate::kafka_security::Refusal;
 use crate::mapping::{Column, SqlParam};
 use crate::prepare::{at, Prepared, Preparer, Row};
 use crate::questdb::{DbError, QuestDb};
@@ -21,6 +22,7 @@ use crate::telemetry::{self, SinkContext};
 use crate::writer::Writer;
 use futures_util::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -124,7 +126,7 @@ async fn run_inner(
         None => None,
     };
     let consumer: KafkaConsumer = consumer_config(config, options)
-        .create_with_context(SinkContext)
+        .create_with_context(SinkContext::default())
         .map_err(|e| kafka_err("consumer", e))?;
 
     // Kafka and QuestDB may still be starting (an orchestrator starts all at once): wait for
@@ -133,10 +135,26 @@ async fn run_inner(
     let waited = startup::wait_for(&kafka, &config.operations, started, &mut shutdown, || {
         let limit = startup::attempt_timeout(&config.operations, started, Duration::from_secs(2));
         let answer = consumer.fetch_metadata(None, limit);
+        // A refused login or certificate is an error event on the consumer's queue (nothing
+        // polls it before the sink subscribes): librdkafka would try again forever, but it
+        // stays refused, so the sink stops at once.
+        let refused = match consumer.recv().now_or_never() {
+            Some(Err(
+                KafkaError::MessageConsumption(code) | KafkaError::MessageConsumptionFatal(code),
+            )) => Refusal::of(code).map(|r| (r, code)),
+            _ => None,
+        };
+        let reason = consumer.context().last_failure();
         async move {
-            match answer {
-                Ok(_) => Attempt::Ready(()),
-                Err(e) => Attempt::Retry(e.to_string()),
+            match (answer, refused) {
+                (Ok(_), _) => Attempt::Ready(()),
+                (Err(_), Some((refusal, code))) => Attempt::Fatal(SinkError::KafkaRefused {
+                    bootstrap: options.bootstrap_servers.clone(),
+                    what: refusal.what(),
+                    reason: reason.unwrap_or_else(|| code.to_string()),
+                    fix: refusal.fix("consumer.override."),
+                }),
+                (Err(e), None) => Attempt::Retry(e.to_string()),
             }
         }
     })
@@ -177,16 +195,24 @@ async fn run_inner(
         .map_err(|e| kafka_err("subscribe", e))?;
 
     let dlq = match (&config.errors.dlq_topic, config.errors.tolerance) {
-        (Some(_), Tolerance::All) => Some(
-            ClientConfig::new()
+        (Some(_), Tolerance::All) => Some({
+            // As Connect's dead letter queue producer: the `producer.override.` settings.
+            let mut producer = ClientConfig::new();
+            for (key, value) in config.producer_overrides.iter() {
+                producer.set(key, value);
+            }
+            producer
                 .set("bootstrap.servers", &options.bootstrap_servers)
                 .create::<FutureProducer>()
-                .map_err(|e| kafka_err("dead letter queue producer", e))?,
-        ),
+                .map_err(|e| kafka_err("dead letter queue producer", e))?
+        }),
         _ => None,
     };
+    if let Some(conf) = &config.ilp {
+        crate::writer::check_ilp_login(conf).await?;
+    }
     let writer = Writer::new(
-        config.ilp.as_deref(),
+        config.ilp.as_ref(),
         config.native.as_ref().map(|n| n.timestamp_column()),
     )?;
     let mut sink = Sink {
@@ -357,7 +383,7 @@ fn consumer_config(config: &SinkConfig, options: &RunOptions) -> ClientConfig {
         // Per-partition lag and committed offsets for the metrics, from librdkafka.
         consumer_config.set("statistics.interval.ms", "1000");
     }
-    for (key, value) in &config.consumer_overrides {
+    for (key, value) in config.consumer_overrides.iter() {
         consumer_config.set(key, value);
     }
     consumer_config
@@ -541,6 +567,14 @@ impl Sink<'_> {
                 other => break other,
             }
         };
+        if let Err(Problem::Write(e)) = &ensured {
+            if e.is_refused() {
+                let Err(Problem::Write(e)) = ensured else {
+                    unreachable!()
+                };
+                return Err(e.into());
+            }
+        }
         if let Err(problem) = ensured {
             // The table cannot take these records: each of them fails the same way.
             let reason = problem.to_string();
@@ -568,6 +602,8 @@ impl Sink<'_> {
             // Retried already: QuestDB is away, not refusing a record. Splitting the run would
             // retry every row again (rows x max.retries pauses) before giving up.
             Err(e) if e.is_transient() => Err(self.unavailable(&table, first, e)),
+            // Credentials refused: no record is to blame, so none is skipped or committed.
+            Err(e) if e.is_refused() => Err(e.into()),
             Err(e) if indexes.len() == 1 => {
                 self.reject(&batch[indexes[0]], Problem::Write(e)).await
             }

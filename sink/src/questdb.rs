@@ -18,6 +18,15 @@ pub enum DbError {
         user: String,
         source: tokio_postgres::Error,
     },
+    /// QuestDB answered and refused the sink's credentials (the PG wire login, ILP's HTTP
+    /// basic auth): neither waiting nor retrying helps, and no record is to blame.
+    #[error("QuestDB at {endpoint} refused the sink's {what}: {message}. Fix: {fix}")]
+    Refused {
+        endpoint: String,
+        what: String,
+        message: String,
+        fix: String,
+    },
     #[error("`{sql}` failed: {message}")]
     Statement {
         sql: String,
@@ -51,8 +60,14 @@ impl DbError {
     pub fn is_transient(&self) -> bool {
         match self {
             DbError::Connect { .. } => true,
+            DbError::Refused { .. } => false,
             DbError::Statement { transient, .. } => *transient,
         }
+    }
+
+    /// Credentials refused: the sink stops, whatever `errors.tolerance` says.
+    pub fn is_refused(&self) -> bool {
+        matches!(self, DbError::Refused { .. })
     }
 }
 
@@ -111,12 +126,25 @@ impl QuestDb {
             .user(&c.user)
             .password(&c.password);
         pg.connect_timeout(std::time::Duration::from_secs(10));
-        let (client, connection) = pg.connect(NoTls).await.map_err(|source| DbError::Connect {
-            host: c.host.clone(),
-            port: c.port,
-            database: c.database.clone(),
-            user: c.user.clone(),
-            source,
+        let (client, connection) = pg.connect(NoTls).await.map_err(|source| {
+            // QuestDB answers a connection only to refuse the login (pg.user / pg.password).
+            match source.as_db_error() {
+                Some(db) => DbError::Refused {
+                    endpoint: format!("{}:{} (PostgreSQL wire)", c.host, c.port),
+                    what: format!("login as user {}", c.user),
+                    message: db.message().to_string(),
+                    fix: "set connection.user and connection.password to QuestDB's pg.user and \
+                          pg.password (server.conf or QDB_PG_USER / QDB_PG_PASSWORD)"
+                        .into(),
+                },
+                None => DbError::Connect {
+                    host: c.host.clone(),
+                    port: c.port,
+                    database: c.database.clone(),
+                    user: c.user.clone(),
+                    source,
+                },
+            }
         })?;
         let connection = tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -220,11 +220,39 @@ pub fn partition_states(stats: &Statistics) -> Vec<PartitionState> {
 }
 
 /// The consumer's rdkafka context: it turns librdkafka's statistics (emitted every
-/// `statistics.interval.ms`, set only when metrics are on) into the per-partition gauges.
+/// `statistics.interval.ms`, set only when metrics are on) into the per-partition gauges, and
+/// keeps librdkafka's last error line (why a login or TLS handshake failed: the consumer's
+/// error events carry only a code) for the start-up wait's error.
 #[derive(Default)]
-pub struct SinkContext;
+pub struct SinkContext {
+    last_failure: std::sync::Mutex<Option<String>>,
+}
+
+impl SinkContext {
+    /// librdkafka's last error-level log line, if any.
+    pub fn last_failure(&self) -> Option<String> {
+        self.last_failure.lock().ok().and_then(|r| r.clone())
+    }
+}
 
 impl ClientContext for SinkContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        use rdkafka::config::RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                if let Ok(mut last) = self.last_failure.lock() {
+                    *last = Some(message.to_string());
+                }
+                tracing::error!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            L::Warning => tracing::warn!(target: "librdkafka", "librdkafka: {fac} {message}"),
+            L::Notice | L::Info => {
+                tracing::info!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            L::Debug => tracing::debug!(target: "librdkafka", "librdkafka: {fac} {message}"),
+        }
+    }
+
     fn stats(&self, stats: Statistics) {
         for s in partition_states(&stats) {
             let labels = [

@@ -4,6 +4,7 @@
 //! one call stores one run of rows of one table in one transaction, and tables are created and
 //! evolved over PG wire beforehand.
 
+use crate::config::IlpConf;
 use crate::ddl;
 use crate::mapping::{Column, SqlParam};
 use crate::questdb::{DbError, QuestDb};
@@ -17,7 +18,7 @@ pub enum Writer {
 
 impl Writer {
     /// The writer the config asks for: ILP when `client.conf.string` is set, else PG wire.
-    pub fn new(ilp_conf: Option<&str>, designated: Option<&str>) -> Result<Writer, DbError> {
+    pub fn new(ilp_conf: Option<&IlpConf>, designated: Option<&str>) -> Result<Writer, DbError> {
         match ilp_conf {
             None => Ok(Writer::PgWire),
             Some(conf) => Ok(Writer::Ilp(Box::new(IlpWriter::new(conf, designated)?))),
@@ -50,15 +51,96 @@ impl Writer {
     }
 }
 
+/// `http://HOST:PORT` of an ILP conf string (never its credentials).
+fn ilp_endpoint(conf: &IlpConf) -> String {
+    let scheme = conf.as_str().split("::").next().unwrap_or("http");
+    let addr = conf.get("addr").unwrap_or_else(|| "localhost:9000".into());
+    format!("{scheme}://{addr}")
+}
+
+/// QuestDB refused the ILP credentials (HTTP 401/403) or the TLS handshake.
+fn refused(conf: &IlpConf, tls: bool, message: &str) -> DbError {
+    let (what, fix) = if tls {
+        ("TLS handshake (ILP over HTTPS)", "check tls_verify / tls_roots in client.conf.string: the server's certificate must be signed by a trusted CA")
+    } else {
+        ("ILP login (HTTP basic auth)", "set username=...;password=...; (or token=...;) in client.conf.string to QuestDB's http.user and http.password (server.conf or QDB_HTTP_USER / QDB_HTTP_PASSWORD)")
+    };
+    DbError::Refused {
+        endpoint: format!("{} (ILP over HTTP)", ilp_endpoint(conf)),
+        what: what.into(),
+        // One line: the client's message may end with the server's answer on lines of its own.
+        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+        fix: fix.into(),
+    }
+}
+
+/// Checks ILP's credentials before any record is read: an empty `POST /write` is answered 204
+/// when they are right (or not needed) and 401 when they are not, and stores nothing. QuestDB's
+/// `/settings` (which the client reads when it starts) needs no login, so without this check
+/// wrong credentials would only show at the first write. Plain `http::` only; over `https::`
+/// the first write tells. A QuestDB that does not answer is left to the writes' retries.
+pub async fn check_ilp_login(conf: &IlpConf) -> Result<(), DbError> {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if !conf.as_str().starts_with("http::") {
+        return Ok(());
+    }
+    let addr = conf.get("addr").unwrap_or_else(|| "localhost:9000".into());
+    let auth = match (
+        conf.get("username"),
+        conf.get("password"),
+        conf.get("token"),
+    ) {
+        (Some(user), Some(password), _) => format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        ),
+        (_, _, Some(token)) => format!("Authorization: Bearer {token}\r\n"),
+        _ => String::new(),
+    };
+    let request = format!(
+        "POST /write HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    // Only the status line is read: QuestDB may keep the connection open after a 401.
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr.as_str()).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 256];
+        while !answer.contains(&b'\n') {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(answer)
+    };
+    let Ok(Ok(answer)) = tokio::time::timeout(std::time::Duration::from_secs(10), exchange).await
+    else {
+        return Ok(());
+    };
+    let answer = String::from_utf8_lossy(&answer);
+    let status_line = answer.lines().next().unwrap_or_default().trim().to_string();
+    match status_line.split_whitespace().nth(1) {
+        Some("401") | Some("403") => Err(refused(conf, false, &status_line)),
+        _ => Ok(()),
+    }
+}
+
 pub struct IlpWriter {
-    conf: String,
+    conf: IlpConf,
     /// The designated timestamp column, sent as the row's ILP timestamp.
     designated: String,
     /// `None` only while a flush runs on the blocking pool.
     sender: Option<(Sender, Buffer)>,
 }
 
-fn ilp_error(what: &str, e: questdb::Error) -> DbError {
+/// A refused login or TLS handshake names `conf`'s endpoint (never its credentials).
+fn ilp_error(what: &str, conf: &IlpConf, e: questdb::Error) -> DbError {
+    if let ErrorCode::AuthError | ErrorCode::TlsError = e.code() {
+        return refused(conf, e.code() == ErrorCode::TlsError, e.msg());
+    }
     DbError::Statement {
         sql: what.to_string(),
         message: e.msg().to_string(),
@@ -69,7 +151,7 @@ fn ilp_error(what: &str, e: questdb::Error) -> DbError {
 }
 
 impl IlpWriter {
-    fn new(conf: &str, designated: Option<&str>) -> Result<IlpWriter, DbError> {
+    fn new(conf: &IlpConf, designated: Option<&str>) -> Result<IlpWriter, DbError> {
         let designated = designated
             .ok_or_else(|| DbError::Statement {
                 sql: "client.conf.string".into(),
@@ -77,10 +159,11 @@ impl IlpWriter {
                 transient: false,
             })?
             .to_string();
-        let sender = Sender::from_conf(conf).map_err(|e| ilp_error(conf, e))?;
+        let sender = Sender::from_conf(conf.as_str())
+            .map_err(|e| ilp_error(&ilp_endpoint(conf), conf, e))?;
         let buffer = sender.new_buffer();
         Ok(IlpWriter {
-            conf: conf.to_string(),
+            conf: conf.clone(),
             designated,
             sender: Some((sender, buffer)),
         })
@@ -95,7 +178,8 @@ impl IlpWriter {
         let (mut sender, mut buffer) = match self.sender.take() {
             Some(s) => s,
             None => {
-                let sender = Sender::from_conf(&self.conf).map_err(|e| ilp_error(&self.conf, e))?;
+                let sender = Sender::from_conf(self.conf.as_str())
+                    .map_err(|e| ilp_error(&ilp_endpoint(&self.conf), &self.conf, e))?;
                 let buffer = sender.new_buffer();
                 (sender, buffer)
             }
@@ -126,7 +210,8 @@ impl IlpWriter {
                 if !transient {
                     self.sender = Some((sender, buffer));
                 }
-                result.map_err(|e| ilp_error(&what, e))
+                let conf = &self.conf;
+                result.map_err(|e| ilp_error(&what, conf, e))
             }
             Err(join) => Err(DbError::Statement {
                 sql: what,

@@ -10,6 +10,7 @@ use rdkafka::error::KafkaError;
 
 use super::docker::{ContainerSpec, Network, ServiceContainer};
 use super::running::{deref_to_running, Running};
+use super::secured::SecuredListener;
 use super::{data_dir, retry_on_port_race, write_file, write_log4j_properties, Runner};
 use crate::error::ServiceError;
 use crate::provision::Libs;
@@ -18,6 +19,8 @@ use crate::provision::Libs;
 /// container) or in KRaft mode (Kafka 4.x, a local process that is its own controller).
 pub struct Kafka {
     pub port: u16,
+    /// The SASL_SSL listener's port, when started with [`Kafka::start_secured`].
+    pub secured_port: Option<u16>,
     running: Running,
 }
 
@@ -127,7 +130,21 @@ impl Kafka {
         timeout: Duration,
     ) -> Result<Kafka, ServiceError> {
         retry_on_port_race("Kafka", || {
-            Self::start_once(libs, java, zookeeper_connect, timeout)
+            Self::start_once(libs, java, zookeeper_connect, timeout, None)
+        })
+    }
+
+    /// [`Self::start`] with a second listener, SASL_SSL (SCRAM over TLS), whose user is
+    /// created before the broker serves; the first listener stays PLAINTEXT for the harness.
+    pub fn start_secured(
+        libs: &Libs,
+        java: &Path,
+        zookeeper_connect: Option<&str>,
+        timeout: Duration,
+        security: &SecuredListener,
+    ) -> Result<Kafka, ServiceError> {
+        retry_on_port_race("Kafka", || {
+            Self::start_once(libs, java, zookeeper_connect, timeout, Some(security))
         })
     }
 
@@ -136,8 +153,9 @@ impl Kafka {
         java: &Path,
         zookeeper_connect: Option<&str>,
         timeout: Duration,
+        security: Option<&SecuredListener>,
     ) -> Result<Kafka, ServiceError> {
-        let ports = super::free_ports(2)?;
+        let ports = super::free_ports(3)?;
         let port = ports[0];
         let coordination = match zookeeper_connect {
             Some(connect) => Coordination::ZooKeeper(connect),
@@ -149,17 +167,28 @@ impl Kafka {
         let logs = dir.path().join("kafka-logs");
         let properties = dir.path().join("server.properties");
         let mut text = format!("log.dirs={}\n", logs.display());
-        for (key, value) in broker_settings("127.0.0.1", port, coordination) {
-            text.push_str(&format!("{key}={value}\n"));
+        let mut settings = broker_settings("127.0.0.1", port, coordination);
+        if let Some(security) = security {
+            security.add_to(&mut settings, "127.0.0.1", ports[2]);
+        }
+        for (key, value) in settings {
+            // PEM values span lines: `\n` is a newline in a properties value.
+            text.push_str(&format!("{key}={}\n", value.replace('\n', "\\n")));
         }
         write_file(&properties, &text)?;
+        if let (Some(security), Coordination::ZooKeeper(connect)) = (security, coordination) {
+            security.create_user_in_zookeeper(libs, java, connect)?;
+        }
         let logging = match coordination {
             Coordination::ZooKeeper(_) => format!(
                 "-Dlog4j.configuration=file:{}",
                 write_log4j_properties(dir.path())?.display()
             ),
             Coordination::Kraft { .. } => {
-                format_kraft_storage(libs, java, &properties)?;
+                let scram = security
+                    .map(SecuredListener::kraft_format_args)
+                    .unwrap_or_default();
+                format_kraft_storage(libs, java, &properties, &scram, security)?;
                 format!(
                     "-Dlog4j2.configurationFile={}",
                     write_log4j2_properties(dir.path())?.display()
@@ -184,7 +213,9 @@ impl Kafka {
             cmd
         };
         let runner = Runner::spawn("kafka", Box::new(command), dir)?;
-        Self::ready(port, runner, timeout, "")
+        let mut kafka = Self::ready(port, runner, timeout, "")?;
+        kafka.secured_port = security.map(|_| ports[2]);
+        Ok(kafka)
     }
 
     /// Waits until a metadata request lists broker 0 on `port`.
@@ -197,6 +228,7 @@ impl Kafka {
         let address = format!("127.0.0.1:{port}{detail}");
         Ok(Kafka {
             port,
+            secured_port: None,
             running: Running::wait(
                 "Kafka",
                 "kafka",
@@ -286,7 +318,13 @@ fn wait_listed(runner: &Runner, port: u16, timeout: Duration) -> Result<Duration
 
 /// KRaft needs its storage formatted (a cluster id, the node as the only voter) before the
 /// first start; `kafka-storage.sh format --standalone` does the same.
-fn format_kraft_storage(libs: &Libs, java: &Path, properties: &Path) -> Result<(), ServiceError> {
+fn format_kraft_storage(
+    libs: &Libs,
+    java: &Path,
+    properties: &Path,
+    extra: &[String],
+    security: Option<&SecuredListener>,
+) -> Result<(), ServiceError> {
     let mut cmd = Command::new(java);
     cmd.arg("-Xmx256m")
         .arg("-cp")
@@ -297,9 +335,15 @@ fn format_kraft_storage(libs: &Libs, java: &Path, properties: &Path) -> Result<(
         // Any 16 bytes in URL-safe base64 (22 characters): a fresh cluster each start.
         .args(["--cluster-id", "a3EtY29uZm9ybWFuY2UAAA"])
         .arg("--config")
-        .arg(properties);
+        .arg(properties)
+        .args(extra);
+    // The command line holds the SCRAM password: errors show it redacted.
+    let redact = |text: String| match security {
+        Some(s) => s.redact(&text),
+        None => text,
+    };
     let output = cmd.output().map_err(|e| ServiceError::Provision {
-        command: format!("{cmd:?}"),
+        command: redact(format!("{cmd:?}")),
         output: e.to_string(),
         hint: "could not run Java to format the KRaft storage".to_owned(),
     })?;
@@ -307,13 +351,13 @@ fn format_kraft_storage(libs: &Libs, java: &Path, properties: &Path) -> Result<(
         return Ok(());
     }
     Err(ServiceError::Provision {
-        command: format!("{cmd:?}").replace('"', ""),
-        output: format!(
+        command: redact(format!("{cmd:?}").replace('"', "")),
+        output: redact(format!(
             "{}: {}{}",
             output.status,
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
-        ),
+        )),
         hint: "formatting the KRaft storage of Kafka 4 failed; check the Kafka version in \
                KQ_KAFKA_VERSION or ci/services/pom.xml"
             .to_owned(),

@@ -20,12 +20,14 @@ mod fault;
 mod kafka;
 mod questdb;
 mod running;
+mod secured;
 mod zookeeper;
 
 pub use fault::{FaultAction, Injected, ServiceName};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use running::Running;
+pub use secured::{random_secret, Pki, Secrets, SecuredListener, SecuredServices};
 pub use zookeeper::{ruok, ZooKeeper};
 
 use std::fmt;
