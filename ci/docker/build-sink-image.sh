@@ -56,7 +56,14 @@ for lib in $libs; do
   cp -L "$lib" "$rootfs$lib"
 done
 # /lib64 and /lib are symlinks on merged-/usr Debian; the copies above keep the paths ldd gave.
-[ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
+# The CA bundle, where OpenSSL (librdkafka's TLS) looks by default on Debian (OPENSSLDIR is
+# /usr/lib/ssl, whose cert.pem and certs/ point into /etc/ssl/certs).
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
+  mkdir -p "$rootfs/usr/lib/ssl"
+  ln -s /etc/ssl/certs "$rootfs/usr/lib/ssl/certs"
+  ln -s /etc/ssl/certs/ca-certificates.crt "$rootfs/usr/lib/ssl/cert.pem"
+fi
 printf 'root:x:0:0:root:/root:/sbin/nologin\nsink:x:10001:10001:sink:/nonexistent:/sbin/nologin\n' >"$rootfs/etc/passwd"
 printf 'root:x:0:\nsink:x:10001:\n' >"$rootfs/etc/group"
 cp "$here/sink/Dockerfile" "$context/Dockerfile"
