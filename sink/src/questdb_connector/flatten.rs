@@ -210,6 +210,12 @@ pub fn row(cfg: &ConnectorConfig, record: &Record) -> Result<Option<IlpRow>, Row
         b.timestamp = Some(ms.saturating_mul(1000));
     }
     let mut cells = b.cells;
+    if cells.is_empty() {
+        // As the connector: its ILP client refuses a row without a column.
+        return Err(RowError::Invalid(
+            "the record gives the row no column besides its timestamp, and an ILP row needs one (the connector fails with \"no symbols or columns were provided\")".into(),
+        ));
+    }
     if !cfg.symbols.is_empty() {
         cells.sort_by_key(|(_, c)| c.rank());
     }
@@ -894,6 +900,8 @@ mod tests {
         r#"{"a":[null,1]}"#,
         "error: QuestDB array elements cannot be null"
     )]
+    #[case::only_the_timestamp("timestamp.field.name=ts", r#"{"ts":1700000000000}"#, "error: the record gives the row no column besides its timestamp, and an ILP row needs one (the connector fails with \"no symbols or columns were provided\")")]
+    #[case::empty_object("", "{}", "error: the record gives the row no column besides its timestamp, and an ILP row needs one (the connector fails with \"no symbols or columns were provided\")")]
     #[case::table_template("table=${topic}_${partition}", r#"{"a":1}"#, "t_2 | a=Long(1) | @now")]
     fn schemaless_records_become_rows(#[case] extra: &str, #[case] value: &str, #[case] row: &str) {
         assert_eq!(schemaless(extra, None, value), row);

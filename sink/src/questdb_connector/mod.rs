@@ -188,6 +188,7 @@ pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, Confi
         if lag == 0 {
             return Err(err("allowed.lag", "must be at least 1"));
         }
+        // Deviation: offsets are committed after each stored batch, not after a buffer's lag.
         notices.push(format!("allowed.lag={lag}: rows are written as soon as a poll's batch is decoded; there is no buffer to wait for"));
     }
     if let Some(v) = p.get("dlq.send.batch.on.error") {
@@ -201,6 +202,9 @@ pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, Confi
             "single message transforms are not implemented",
         ));
     }
+    // Deviation: errors.tolerance=all skips a record this mapping cannot write even without a
+    // dead letter queue or errors.log.enable (the connector has no error reporter then and
+    // fails the task); a batch QuestDB refuses is always split to find the bad records.
     let errors = config::error_policy(&p, &mut notices)?;
     let operations = config::operations(&p)?;
     for key in props.keys() {
