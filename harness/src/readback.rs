@@ -18,6 +18,21 @@ pub struct Table {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
+impl Table {
+    /// Replaces every non-null value of `column` with `mask`: for values that differ on every
+    /// run (a timestamp QuestDB's clock assigned), so that a snapshot can hold the rest.
+    pub fn mask_column(&mut self, column: &str, mask: &str) {
+        let Some(i) = self.columns.iter().position(|c| c.name == column) else {
+            return;
+        };
+        for cell in self.rows.iter_mut().filter_map(|row| row.get_mut(i)) {
+            if cell.is_some() {
+                *cell = Some(mask.to_owned());
+            }
+        }
+    }
+}
+
 /// What kind of table QuestDB built: `tables()`' flags and `SHOW CREATE TABLE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shape {
@@ -231,6 +246,39 @@ async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_masked_column_keeps_its_nulls_and_the_other_columns() {
+        let column = |name: &str| sink::questdb::ColumnInfo {
+            name: name.into(),
+            column_type: "TIMESTAMP".into(),
+            designated: false,
+        };
+        let mut t = super::Table {
+            name: "t".into(),
+            shape: super::Shape {
+                wal: true,
+                designated_timestamp: Some("timestamp".into()),
+                partition_by: "DAY".into(),
+                dedup: false,
+                create: String::new(),
+            },
+            columns: vec![column("a"), column("timestamp")],
+            rows: vec![
+                vec![Some("1".into()), Some("2026-12-02T05:49:42.573832Z".into())],
+                vec![None, None],
+            ],
+        };
+        t.mask_column("timestamp", "<now>");
+        t.mask_column("absent", "<x>");
+        assert_eq!(
+            t.rows,
+            vec![
+                vec![Some("1".into()), Some("<now>".into())],
+                vec![None, None]
+            ]
+        );
+    }
+
     #[test]
     fn tidy_removes_invisible_characters() {
         assert_eq!(
