@@ -404,7 +404,14 @@ impl ConnectWorker {
         let body = serde_json::json!({ "name": name, "config": config }).to_string();
         let (status, answer) = http(self.port, "POST", "/connectors", Some(&body))?;
         if status != 201 {
-            return Err(format!("POST /connectors {name}: {status} {answer}"));
+            // A configuration the connector's validation refuses is the case's outcome (nothing
+            // ran, as a sink that refuses its properties file at start-up), not a harness error.
+            return match refused_config(status, &answer) {
+                Some(message) => Ok(ConnectorRun {
+                    error: Some(redact(&message)),
+                }),
+                None => Err(format!("POST /connectors {name}: {status} {answer}")),
+            };
         }
         let status_path = format!("/connectors/{name}/status");
         let outcome = wait_until(&format!("connector {name}"), timeout, || {
@@ -431,6 +438,19 @@ impl ConnectWorker {
     }
 }
 
+/// Why the worker refused to create a connector, when its validation did (400 or 500 with a
+/// message): `the connector refused its configuration: ...`.
+fn refused_config(status: u16, answer: &str) -> Option<String> {
+    if !matches!(status, 400 | 500) {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(answer).ok()?;
+    let message = json["message"].as_str()?;
+    Some(format!(
+        "the connector refused its configuration: {message}"
+    ))
+}
+
 /// The trace of a FAILED connector or task in a status answer, without stack frames.
 fn failed_trace(status: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(status).ok()?;
@@ -453,7 +473,29 @@ fn failed_trace(status: &str) -> Option<String> {
 pub fn redact(text: &str) -> String {
     let text = replace_digits_after(text, "timestamp=", "<timestamp>");
     let text = replace_digits_after(&text, "127.0.0.1:", "<port>");
-    replace_digits_after(&text, "localhost:", "<port>")
+    let text = replace_digits_after(&text, "localhost:", "<port>");
+    // QuestDB's ILP-over-HTTP errors carry a request id: `[http-status=400, id: e172f0caf551-1,`.
+    replace_word_after(&text, ", id: ", "<id>")
+}
+
+/// Each word (ASCII letters, digits and `-`) right after `marker`, replaced by `placeholder`.
+fn replace_word_after(text: &str, marker: &str, placeholder: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        let word = tail.len()
+            - tail
+                .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '-')
+                .len();
+        if word > 0 {
+            out.push_str(placeholder);
+        }
+        rest = &tail[word..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Each run of ASCII digits right after `marker`, replaced by `placeholder`.
@@ -646,6 +688,10 @@ mod tests {
             redact("Connection to 127.0.0.1:44341 refused; localhost:9 too; timestamp=none"),
             "Connection to 127.0.0.1:<port> refused; localhost:<port> too; timestamp=none"
         );
+        assert_eq!(
+            redact("cast error [http-status=400, id: e172f0caf551-12, code: invalid, line: 2]"),
+            "cast error [http-status=400, id: <id>, code: invalid, line: 2]"
+        );
     }
 
     #[test]
@@ -670,6 +716,17 @@ mod tests {
         assert!(err.contains("10.7.6, 10.9.7"), "{err}");
         std::fs::remove_dir_all(&plugin).unwrap();
         assert_eq!(confluent_jdbc_version(dir.path()).unwrap(), "10.9.7");
+    }
+
+    #[test]
+    fn a_refused_configuration_is_an_outcome() {
+        let answer = r#"{"error_code":500,"message":"Cannot use 'a' with 'b'."}"#;
+        assert_eq!(
+            refused_config(500, answer).unwrap(),
+            "the connector refused its configuration: Cannot use 'a' with 'b'."
+        );
+        assert_eq!(refused_config(409, answer), None);
+        assert_eq!(refused_config(500, "not json"), None);
     }
 
     #[test]

@@ -19,14 +19,19 @@ pub struct Table {
 }
 
 impl Table {
-    /// Replaces every non-null value of `column` with `mask`: for values that differ on every
-    /// run (a timestamp QuestDB's clock assigned), so that a snapshot can hold the rest.
-    pub fn mask_column(&mut self, column: &str, mask: &str) {
-        let Some(i) = self.columns.iter().position(|c| c.name == column) else {
+    /// Replaces the designated timestamp's values that fall within `window` (from, to: texts as
+    /// QuestDB renders timestamps, which order as text) with `mask`: values taken from a clock
+    /// while the case ran differ on every run, so that a snapshot can hold the rest.
+    pub fn mask_designated_within(&mut self, window: &(String, String), mask: &str) {
+        let Some(i) = self.columns.iter().position(|c| c.designated) else {
             return;
         };
+        let (from, to) = window;
         for cell in self.rows.iter_mut().filter_map(|row| row.get_mut(i)) {
-            if cell.is_some() {
+            if cell
+                .as_deref()
+                .is_some_and(|v| v >= from.as_str() && v <= to.as_str())
+            {
                 *cell = Some(mask.to_owned());
             }
         }
@@ -247,11 +252,11 @@ async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_masked_column_keeps_its_nulls_and_the_other_columns() {
-        let column = |name: &str| sink::questdb::ColumnInfo {
+    fn only_designated_values_within_the_window_are_masked() {
+        let column = |name: &str, designated: bool| sink::questdb::ColumnInfo {
             name: name.into(),
             column_type: "TIMESTAMP".into(),
-            designated: false,
+            designated,
         };
         let mut t = super::Table {
             name: "t".into(),
@@ -262,21 +267,31 @@ mod tests {
                 dedup: false,
                 create: String::new(),
             },
-            columns: vec![column("a"), column("timestamp")],
+            columns: vec![column("a", false), column("timestamp", true)],
             rows: vec![
-                vec![Some("1".into()), Some("2026-12-02T05:49:42.573832Z".into())],
-                vec![None, None],
+                vec![
+                    Some("2026-12-02 05:49:42.573832".into()),
+                    Some("2026-12-02 05:49:42.573832".into()),
+                ],
+                vec![None, Some("2023-11-14 22:13:20.000000".into())],
+                vec![None, Some("9999-12-31 23:59:59.999999".into())],
             ],
         };
-        t.mask_column("timestamp", "<now>");
-        t.mask_column("absent", "<x>");
+        let window = (
+            "2026-12-02 05:49:41.000000".to_owned(),
+            "2026-12-02 05:49:44.000000".to_owned(),
+        );
+        t.mask_designated_within(&window, "<now>");
+        let designated: Vec<Option<&str>> = t.rows.iter().map(|r| r[1].as_deref()).collect();
         assert_eq!(
-            t.rows,
+            designated,
             vec![
-                vec![Some("1".into()), Some("<now>".into())],
-                vec![None, None]
+                Some("<now>"),
+                Some("2023-11-14 22:13:20.000000"),
+                Some("9999-12-31 23:59:59.999999")
             ]
         );
+        assert_eq!(t.rows[0][0].as_deref(), Some("2026-12-02 05:49:42.573832"));
     }
 
     #[test]

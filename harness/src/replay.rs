@@ -240,6 +240,7 @@ pub async fn run_case(
     phases.mark("setup", &mut last);
     kafka::create_topic(&target.bootstrap, &case.topic).await?;
     phases.mark("topic", &mut last);
+    let produced_at = std::time::SystemTime::now();
     let records: Vec<kafka::Outgoing<'_>> = case
         .messages
         .iter()
@@ -313,8 +314,15 @@ pub async fn run_case(
     let committed = kafka::committed_offset(&target.bootstrap, &names.group, &case.topic, 0)?;
     phases.mark("offsets", &mut last);
     let mut table_state = readback::read_table(&names.connection, &table).await?;
-    if let (Some(column), Some(t)) = (names.clock_column(&props), table_state.as_mut()) {
-        t.mask_column(column, INGESTION_TIME);
+    if let Some(t) = table_state
+        .as_mut()
+        .filter(|_| names.family == Family::QuestDbConnector)
+    {
+        let window = (
+            utc_text(produced_at - Duration::from_secs(1)),
+            utc_text(std::time::SystemTime::now() + Duration::from_secs(1)),
+        );
+        t.mask_designated_within(&window, INGESTION_TIME);
     }
     let dead_letters = match &names.dlq_topic {
         Some(topic) => Some((topic.clone(), kafka::read_all(&target.bootstrap, topic)?)),
@@ -338,9 +346,38 @@ pub async fn run_case(
     })
 }
 
-/// What a snapshot shows instead of a designated timestamp QuestDB's clock assigned (ILP rows
-/// without a timestamp): it differs on every run.
+/// What a snapshot shows instead of a designated timestamp taken from a clock during the case
+/// (QuestDB's, for ILP rows without a timestamp; the producer's, for Kafka timestamps): it
+/// differs on every run. Only for QuestDB's connector's family, whose connector leaves the
+/// timestamp to the server unless told otherwise; the seed's family keeps today's snapshots.
 pub const INGESTION_TIME: &str = "<ingestion time>";
+
+/// A UTC time as QuestDB renders a TIMESTAMP over PG wire (`2023-11-14 22:13:20.000000`), so
+/// that rendered timestamps compare with it as text.
+pub fn utc_text(t: std::time::SystemTime) -> String {
+    let since = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let secs = since.as_secs() as i64;
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        day_secs / 3600,
+        day_secs % 3600 / 60,
+        day_secs % 60,
+        since.subsec_micros()
+    )
+}
 
 /// Where a case's results are: the connector's name and consumer group, the table it writes,
 /// its dead letter topic, and QuestDB's PG endpoint to read them back.
@@ -367,8 +404,9 @@ impl Names {
         }
     }
 
-    /// As QuestDB's connector names them: the table is `table` (its `${topic}` replaced), else
-    /// the topic; the group is Connect's `connect-<name>`.
+    /// As QuestDB's connector names them: the table is `table` (its `${topic}` and
+    /// `${partition}` replaced; cases write to partition 0), else the topic; the group is
+    /// Connect's `connect-<name>`.
     fn of_questdb_connector(
         props: &BTreeMap<String, String>,
         topic: &str,
@@ -378,24 +416,13 @@ impl Names {
         Names {
             group: format!("connect-{connector}"),
             connector,
-            table: props
-                .get("table")
-                .map_or(topic.to_owned(), |t| t.replace("${topic}", topic)),
+            table: props.get("table").map_or(topic.to_owned(), |t| {
+                t.replace("${topic}", topic).replace("${partition}", "0")
+            }),
             dlq_topic: props.get("errors.deadletterqueue.topic.name").cloned(),
             connection: readback::connection(&target.pg_host, target.pg_port),
             family: Family::QuestDbConnector,
         }
-    }
-
-    /// The designated timestamp column QuestDB's clock fills, if the case leaves it to the
-    /// server: QuestDB's connector without `timestamp.field.name` or `timestamp.kafka.native`.
-    fn clock_column(&self, props: &BTreeMap<String, String>) -> Option<&'static str> {
-        let set = |k: &str| props.get(k).is_some_and(|v| !v.trim().is_empty());
-        let kafka_native = props
-            .get("timestamp.kafka.native")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        (self.family == Family::QuestDbConnector && !set("timestamp.field.name") && !kafka_native)
-            .then_some("timestamp")
     }
 }
 
@@ -625,5 +652,15 @@ mod tests {
             target.ilp_conf_from("garbage"),
             "http::addr=127.0.0.1:9123;"
         );
+    }
+
+    #[test]
+    fn utc_text_is_questdbs_rendering() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |micros: u64| super::utc_text(UNIX_EPOCH + Duration::from_micros(micros));
+        assert_eq!(at(0), "1970-01-01 00:00:00.000000");
+        assert_eq!(at(1_700_000_000_000_001), "2023-11-14 22:13:20.000001");
+        assert_eq!(at(951_868_799_000_000), "2000-02-29 23:59:59.000000");
+        assert_eq!(at(4_102_444_800_000_000), "2100-01-01 00:00:00.000000");
     }
 }
