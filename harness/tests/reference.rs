@@ -9,7 +9,7 @@ fn ordinary_cases() -> Vec<String> {
     fixture::discover(&fixture::root())
         .expect("fixtures")
         .into_iter()
-        .filter(|c| c.scenario.is_none())
+        .filter(|c| c.scenario.is_none() && c.family() == fixture::Family::Jdbc)
         .map(|c| c.name)
         .collect()
 }

@@ -8,6 +8,7 @@ mod kill9;
 mod native;
 mod operate;
 mod properties;
+mod questdb_connector;
 mod type_mapping;
 
 use harness::replay::Target;
