@@ -209,6 +209,20 @@ pub fn row(cfg: &ConnectorConfig, record: &Record) -> Result<Option<IlpRow>, Row
         })?;
         b.timestamp = Some(ms.saturating_mul(1000));
     }
+    if let Some(us) = b
+        .timestamp
+        .filter(|us| !crate::native::DESIGNATED_MICROS.contains(us))
+    {
+        // QuestDB refuses it (the connector's batch fails on it); named here, not as a write.
+        return Err(RowError::Invalid(format!(
+            "designated timestamp {us} µs since 1970-01-01 is {}, which QuestDB does not allow",
+            if us < 0 {
+                "before 1970-01-01"
+            } else {
+                "after 9999-12-31"
+            }
+        )));
+    }
     let mut cells = b.cells;
     if cells.is_empty() {
         // As the connector: its ILP client refuses a row without a column.
@@ -840,6 +854,7 @@ mod tests {
         r#"{"m":{"ts":1700000000000},"a":1}"#,
         "t | a=Long(1) | @1700000000000000"
     )]
+    #[case::ts_before_1970("timestamp.field.name=ts", r#"{"ts":"1969-12-31T23:59:59.000001Z","a":1}"#, "error: designated timestamp -999999 µs since 1970-01-01 is before 1970-01-01, which QuestDB does not allow")]
     #[case::ts_null(
         "timestamp.field.name=ts",
         r#"{"ts":null,"a":1}"#,
