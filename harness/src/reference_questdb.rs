@@ -37,7 +37,8 @@ pub const CLASSES: &[Class] = &[
     Class {
         name: "qdb-wrong-kind-is-an-error",
         kind: Kind::Deviation,
-        why: "JsonConverter turns a JSON node of the wrong kind into 0 / false / null (\"two\" for \
+        why:
+            "JsonConverter turns a JSON node of the wrong kind into 0 / false / null (\"two\" for \
               an int32 is stored as 0 by the connector); this sink stops on it naming topic, \
               partition, offset and field, as in its JDBC mapping: a silent change of data is \
               not stored.",
@@ -58,6 +59,16 @@ pub const CLASSES: &[Class] = &[
             "questdb-connector/schemaless-type-change.case",
             "questdb-connector/timestamp-string-designated.case",
         ],
+        reproduction: &[],
+    },
+    Class {
+        name: "qdb-tolerance-all-skips",
+        kind: Kind::Deviation,
+        why: "With errors.tolerance=all but no dead letter queue, Connect gives the connector no \
+              error reporter, and its task fails on a record it cannot write (tolerance covers \
+              only conversion): the rows after it are not stored. This sink skips the record, \
+              as errors.tolerance=all says, and stores the rest (docs/questdb-connector.md).",
+        cases: &["questdb-connector/tolerance-all-no-dlq.case"],
         reproduction: &[],
     },
 ];
