@@ -36,7 +36,7 @@ impl Datum<'_> {
     pub fn java_string(&self) -> Option<String> {
         Some(match self {
             Datum::Loose(v) => v.java_string(),
-            Datum::Schema(_, v) => match v {
+            Datum::Schema(schema, v) => match v {
                 Value::Null => "null".into(),
                 Value::Boolean(b) => b.to_string(),
                 Value::Int8(x) => x.to_string(),
@@ -47,6 +47,20 @@ impl Datum<'_> {
                 Value::Float64(x) => java_double(*x),
                 Value::String(s) => s.clone(),
                 Value::Decimal(d) => d.to_string(),
+                // Connect's `Struct.toString()`: its non-null fields, `Struct{a=1,b=x}`.
+                Value::Struct(fields) => {
+                    let mut parts = Vec::new();
+                    for (name, v) in fields.iter().filter(|(_, v)| !v.is_null()) {
+                        let schema = schema.field(name).map(|f| &f.schema)?;
+                        parts.push(format!(
+                            "{name}={}",
+                            Datum::Schema(schema, v).java_string()?
+                        ));
+                    }
+                    format!("Struct{{{}}}", parts.join(","))
+                }
+                // Dates, bytes, arrays and maps print as Java prints them (time zones, hash
+                // codes): not spelled here.
                 _ => return None,
             },
         })
@@ -162,7 +176,15 @@ pub fn row(cfg: &ConnectorConfig, record: &Record) -> Result<Option<IlpRow>, Row
     };
     let key_text = match record.key {
         None => "null".to_string(),
-        Some(k) => k.java_string().unwrap_or_else(|| "null".into()),
+        Some(k) => match k.java_string() {
+            Some(text) => text,
+            None if cfg.table.contains(&super::TablePart::Key) => {
+                return Err(RowError::Invalid(
+                    "the record key cannot be spelled in a table name (${key}): it holds a date, bytes, an array or a map".into(),
+                ))
+            }
+            None => String::new(),
+        },
     };
     let table = cfg.table_name(record.topic, &key_text, record.partition);
     if table.is_empty() {
@@ -931,6 +953,11 @@ mod tests {
         "include.key=false;table=t_${key}",
         "\"abc\"",
         "t_abc | a=Long(1) | @now"
+    )]
+    #[case::struct_key_in_table(
+        "include.key=false;table=t_${key}",
+        r#"{"id":7,"r":"eu"}"#,
+        "t_{r=eu, id=7} | a=Long(1) | @now"
     )]
     #[case::ts_from_key(
         "timestamp.field.name=key_ts",
