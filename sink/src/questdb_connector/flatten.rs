@@ -43,7 +43,7 @@ impl Datum<'_> {
                 Value::Int16(x) => x.to_string(),
                 Value::Int32(x) => x.to_string(),
                 Value::Int64(x) => x.to_string(),
-                Value::Float32(x) => java_double(f64::from(*x)),
+                Value::Float32(x) => super::loose::java_float(*x),
                 Value::Float64(x) => java_double(*x),
                 Value::String(s) => s.clone(),
                 Value::Decimal(d) => d.to_string(),

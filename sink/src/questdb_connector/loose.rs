@@ -105,7 +105,25 @@ fn number(literal: &str) -> Loose {
     }
 }
 
-/// Java's `Double.toString`: plain between 10^-3 and 10^7, else `d.dddE±n`; shortest digits.
+/// Java's `Float.toString`: as [`java_double`], with a float's shortest digits.
+pub fn java_float(f: f32) -> String {
+    if !f.is_finite() || f == 0.0 {
+        return java_double(f64::from(f));
+    }
+    let abs = f.abs();
+    if (1e-3..1e7).contains(&abs) {
+        let s = format!("{f}");
+        return if s.contains('.') { s } else { format!("{s}.0") };
+    }
+    let s = format!("{f:e}");
+    let (mantissa, exp) = s.split_once('e').expect("exponent form");
+    let dot = if mantissa.contains('.') { "" } else { ".0" };
+    format!("{mantissa}{dot}E{exp}")
+}
+
+/// Java's `Double.toString`: plain between 10^-3 and 10^7, else `d.dddE±n`; shortest digits,
+/// as Java 19 and later print them (Java 17 prints a longer form for a few values, e.g. the
+/// float 1.5E10 as `1.50000005E10`).
 pub fn java_double(d: f64) -> String {
     if d.is_nan() {
         return "NaN".into();
@@ -231,5 +249,11 @@ mod tests {
     #[case(100.0, "100.0")]
     fn doubles_print_as_java_prints_them(#[case] d: f64, #[case] text: &str) {
         assert_eq!(java_double(d), text);
+    }
+
+    #[test]
+    fn floats_print_as_java_prints_them() {
+        assert_eq!(java_float(1.1), "1.1");
+        assert_eq!(java_float(3.0), "3.0");
     }
 }
