@@ -474,8 +474,15 @@ pub fn redact(text: &str) -> String {
     let text = replace_digits_after(text, "timestamp=", "<timestamp>");
     let text = replace_digits_after(&text, "127.0.0.1:", "<port>");
     let text = replace_digits_after(&text, "localhost:", "<port>");
-    // QuestDB's ILP-over-HTTP errors carry a request id: `[http-status=400, id: e172f0caf551-1,`.
-    replace_word_after(&text, ", id: ", "<id>")
+    redact_request_ids(&text)
+}
+
+/// QuestDB's ILP-over-HTTP errors carry a request id that changes per run: the Java client
+/// writes `[http-status=400, id: e172f0caf551-1,`, the Rust client QuestDB's JSON answer,
+/// `"errorId":"2ff3276c6d39-1"`. Each becomes `<id>`.
+pub fn redact_request_ids(text: &str) -> String {
+    let text = replace_word_after(text, ", id: ", "<id>");
+    replace_word_after(&text, "\"errorId\":\"", "<id>")
 }
 
 /// Each word (ASCII letters, digits and `-`) right after `marker`, replaced by `placeholder`.
@@ -691,6 +698,10 @@ mod tests {
         assert_eq!(
             redact("cast error [http-status=400, id: e172f0caf551-12, code: invalid, line: 2]"),
             "cast error [http-status=400, id: <id>, code: invalid, line: 2]"
+        );
+        assert_eq!(
+            redact_request_ids(r#"{"line":1,"errorId":"2ff3276c6d39-1"}"#),
+            r#"{"line":1,"errorId":"<id>"}"#
         );
     }
 
