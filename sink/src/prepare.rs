@@ -74,6 +74,16 @@ fn coercion_notes<'a>(
     })
 }
 
+/// The payload of an envelope whose schema is null, as schemaless JSON.
+fn schemaless_payload(bytes: &[u8]) -> Result<Holder, ()> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| ())?;
+    Ok(match json.get("payload").map(Loose::from_json) {
+        None | Some(Loose::Null) => Holder::None,
+        Some(v) => Holder::Loose(v),
+    })
+}
+
 /// A converted key or value, owned while its row is made.
 enum Holder {
     None,
@@ -225,6 +235,11 @@ impl Preparer {
                         Ok(Holder::Schema(shared))
                     }
                     Ok(None) => Ok(Holder::None),
+                    // JsonConverter reads `{"schema": null, "payload": ...}` as schemaless,
+                    // which QuestDB's connector takes (the JDBC sink needs a schema).
+                    Err(e) if e.kind == crate::connect::DecodeErrorKind::SchemaNull => {
+                        schemaless_payload(bytes).map_err(|_| Converted::Decode(e))
+                    }
                     Err(e) => Err(Converted::Decode(e)),
                 }
             }
@@ -418,5 +433,31 @@ mod tests {
             ["topic events, partition 3, offset 13: field \"a\": int8 300 stored as 44, as JsonConverter stores it"]
         );
         assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
+    }
+
+    #[test]
+    fn questdb_connector_records_become_ilp_rows_and_tombstones_nothing() {
+        let text = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\n";
+        let config = SinkConfig::from_properties(&crate::properties::parse(text)).unwrap();
+        let batch = vec![
+            message(0, Some(r#"{"schema":null,"payload":{"a":1}}"#.into())),
+            message(1, record(r#"{"a":2,"b":"x"}"#)),
+            message(2, None),
+            message(3, Some(r#"{"a":1}"#.into())),
+        ];
+        let prepared = Preparer::new(Arc::new(config)).batch(&batch);
+        let row = |i: usize| prepared[i].row.as_ref().unwrap().as_ref().unwrap();
+        // A null schema is schemaless JSON to JsonConverter, and to the connector.
+        assert_eq!(row(0).params, [SqlParam::I64(1), SqlParam::Null]);
+        assert_eq!(
+            row(1).params,
+            [SqlParam::I64(2), SqlParam::Text("x".into()), SqlParam::Null]
+        );
+        assert_eq!(row(1).table, "events");
+        assert!(
+            matches!(prepared[2].row, Ok(None)),
+            "a tombstone is skipped"
+        );
+        assert!(matches!(prepared[3].row, Err(Problem::Decode(_))));
     }
 }
