@@ -142,8 +142,17 @@ const KNOWN_KEYS: &[&str] = &[
 const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 
-/// The sink's config for a QuestDB-connector properties file.
+/// The sink's config for a QuestDB-connector properties file, with this process's environment
+/// (`QDB_CLIENT_CONF`, `${VAR}` in `client.conf.string`).
 pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, ConfigError> {
+    sink_config_in(props, &|name| std::env::var(name).ok())
+}
+
+/// [`sink_config`] with `env` as the environment.
+pub fn sink_config_in(
+    props: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SinkConfig, ConfigError> {
     let p = Props(props);
     let mut notices = Vec::new();
     let name = p.required("name")?.to_string();
@@ -152,12 +161,33 @@ pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, Confi
 
     // Deviation: only ILP over HTTP (the connector also speaks ILP over TCP, whose errors it
     // cannot attribute to a record, and reads QDB_CLIENT_CONF from the environment).
-    let conf = match p.get("client.conf.string").filter(|c| !c.is_empty()) {
+    // As the connector: the string from the file or else from QDB_CLIENT_CONF (not both),
+    // with `${VAR}` replaced from the environment and `$$` meaning `$`.
+    let from_env = env("QDB_CLIENT_CONF").filter(|c| !c.is_empty());
+    let conf = match (p.get("client.conf.string").filter(|c| !c.is_empty()), from_env) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "client.conf.string",
+                "is set and so is the QDB_CLIENT_CONF environment variable; set one of them (as the connector requires)",
+            ))
+        }
+        (Some(conf), None) => Some(conf.to_string()),
+        (None, from_env) => from_env,
+    };
+    let conf = match conf {
+        Some(conf) => Some(expand_env(&conf, env).map_err(|m| err("client.conf.string", m))?),
+        None => None,
+    };
+    let conf = match conf.as_deref() {
         Some(conf) if conf.starts_with("http::") || conf.starts_with("https::") => conf,
         Some(conf) => {
             return Err(err(
                 "client.conf.string",
-                format!("`{conf}`: only ILP over HTTP is implemented, e.g. http::addr=127.0.0.1:9000;"),
+                format!(
+                    "`{}::...`: only ILP over HTTP is implemented, e.g. http::addr=127.0.0.1:9000;",
+                    // The scheme only: the rest may hold a token.
+                    conf.split("::").next().unwrap_or_default()
+                ),
             ))
         }
         None if p.get("host").is_some() => {
@@ -166,7 +196,12 @@ pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, Confi
                 "ILP over TCP (`host`, deprecated by the connector) is not implemented; set client.conf.string=http::addr=HOST:9000;",
             ))
         }
-        None => return Err(err("client.conf.string", "missing: e.g. http::addr=127.0.0.1:9000;")),
+        None => {
+            return Err(err(
+                "client.conf.string",
+                "missing (and no QDB_CLIENT_CONF in the environment): e.g. http::addr=127.0.0.1:9000;",
+            ))
+        }
     };
     if conf.contains("auto_flush=off") {
         return Err(err(
@@ -264,6 +299,43 @@ pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, Confi
         notices,
         mapping: Mapping::QuestDbConnector(Arc::new(connector)),
     })
+}
+
+/// The connector's `${VAR}` expansion of a client configuration string: `$$` is `$`, `${NAME}`
+/// the variable's value (an undefined one, an empty or invalid name, or no `}` is an error), any
+/// other `$` itself. Not recursive.
+pub fn expand_env(input: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix('{') {
+            let end = tail
+                .find('}')
+                .ok_or_else(|| format!("an unclosed ${{ in `{input}`"))?;
+            let name = &tail[..end];
+            let valid = name
+                .chars()
+                .enumerate()
+                .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+            if name.is_empty() || !valid {
+                return Err(format!("`${{{name}}}` is not a variable name"));
+            }
+            let value =
+                env(name).ok_or_else(|| format!("environment variable '{name}' is not defined"))?;
+            out.push_str(&value);
+            rest = &tail[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The connector's own keys (those that decide how records become rows).
@@ -508,6 +580,45 @@ mod tests {
     fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
         let e = config(&format!("{line}\n")).unwrap_err();
         assert_eq!(e.key, key, "{e}");
+    }
+
+    #[rstest]
+    #[case("http::addr=h:9000;", "http::addr=h:9000;")]
+    #[case("http::addr=h:9000;token=${TOKEN};", "http::addr=h:9000;token=s3cr$t;")]
+    #[case("a$$b", "a$b")]
+    #[case("a$${TOKEN}", "a${TOKEN}")]
+    #[case("a$$${TOKEN}", "a$s3cr$t")]
+    #[case("$TOKEN and $", "$TOKEN and $")]
+    fn client_conf_expands_variables_as_the_connector(#[case] input: &str, #[case] out: &str) {
+        let env = |k: &str| (k == "TOKEN").then(|| "s3cr$t".to_string());
+        assert_eq!(expand_env(input, &env), Ok(out.to_string()));
+    }
+
+    #[rstest]
+    #[case("${NOPE}")]
+    #[case("${}")]
+    #[case("${1A}")]
+    #[case("${A-B}")]
+    #[case("${OPEN")]
+    fn client_conf_variables_must_be_defined_and_well_formed(#[case] input: &str) {
+        let env = |k: &str| (k == "1A" || k == "A-B").then(String::new);
+        assert!(expand_env(input, &env).is_err(), "{input}");
+    }
+
+    #[test]
+    fn client_conf_may_come_from_the_environment_but_not_twice() {
+        let env =
+            |k: &str| (k == "QDB_CLIENT_CONF").then(|| "http::addr=envhost:9000;".to_string());
+        let without = crate::properties::parse(
+            &BASE.replace("client.conf.string=http::addr=localhost:9000;\n", ""),
+        );
+        let c = sink_config_in(&without, &env).unwrap();
+        assert_eq!(c.ilp.as_deref(), Some("http::addr=envhost:9000;"));
+        assert_eq!(c.connection.host, "envhost");
+        let e = sink_config_in(&crate::properties::parse(BASE), &env).unwrap_err();
+        assert_eq!(e.key, "client.conf.string", "{e}");
+        let e = sink_config_in(&without, &|_| None).unwrap_err();
+        assert!(e.message.contains("QDB_CLIENT_CONF"), "{e}");
     }
 
     #[test]
