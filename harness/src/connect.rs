@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::error::ServiceError;
+use crate::fixture::Family;
 use crate::process::ServiceProcess;
 use crate::provision;
 use crate::services::{data_dir, free_ports, wait_ready, write_file, write_log4j_properties};
@@ -29,6 +30,10 @@ pub enum Connector {
     /// Confluent's `io.confluent.connect.jdbc.JdbcSinkConnector`, from a plugin path the user
     /// gives: the fixture's properties are the seed's, so they pass as they are.
     ConfluentJdbc,
+    /// QuestDB's own `io.questdb.kafka.QuestDBSinkConnector` (not on Maven Central), from a
+    /// plugin path: it runs the cases of its family (`fixtures/questdb-connector/`), whose
+    /// properties are its own, as they are.
+    QuestDb,
 }
 
 impl Connector {
@@ -36,6 +41,15 @@ impl Connector {
         match self {
             Connector::Debezium => "debezium",
             Connector::ConfluentJdbc => "confluent-jdbc",
+            Connector::QuestDb => "questdb-connector",
+        }
+    }
+
+    /// The fixture family whose properties this connector reads.
+    pub fn family(self) -> Family {
+        match self {
+            Connector::Debezium | Connector::ConfluentJdbc => Family::Jdbc,
+            Connector::QuestDb => Family::QuestDbConnector,
         }
     }
 
@@ -43,6 +57,7 @@ impl Connector {
         match self {
             Connector::Debezium => "io.debezium.connector.jdbc.JdbcSinkConnector",
             Connector::ConfluentJdbc => "io.confluent.connect.jdbc.JdbcSinkConnector",
+            Connector::QuestDb => "io.questdb.kafka.QuestDBSinkConnector",
         }
     }
 }
@@ -73,13 +88,22 @@ const DEBEZIUM_NOT_APPLICABLE: &[(&str, &str)] = &[
 ];
 
 /// The connector properties for a case, or why the case does not apply to the connector.
-/// `props` are the case's JDBC-sink properties (the seed's file plus the case's `@set` lines).
+/// `props` are the case's properties (its family's file plus the case's `@set` lines); a case
+/// of another family than the connector's does not apply.
 pub fn connector_config(
     connector: Connector,
+    family: Family,
     props: &BTreeMap<String, String>,
     pg_host: &str,
     pg_port: u16,
 ) -> Result<BTreeMap<String, String>, String> {
+    if family != connector.family() {
+        return Err(format!(
+            "a case written with {} properties; this connector reads {}",
+            family.label(),
+            connector.family().label()
+        ));
+    }
     let url = format!("jdbc:postgresql://{pg_host}:{pg_port}/qdb");
     let get = |k: &str| props.get(k).map(String::as_str);
     let mut c = BTreeMap::new();
@@ -104,6 +128,15 @@ pub fn connector_config(
         set("errors.deadletterqueue.topic.replication.factor", "1");
     }
     match connector {
+        Connector::QuestDb => {
+            // Its own properties file, as its users write it (the harness pointed
+            // `client.conf.string` at this run's QuestDB).
+            for (k, v) in props {
+                if k != "name" && !k.starts_with("errors.") {
+                    set(k, v);
+                }
+            }
+        }
         Connector::ConfluentJdbc => {
             for (k, v) in props {
                 if k != "name" && k != "connector.class" && !k.starts_with("errors.") {
@@ -164,7 +197,7 @@ const CONFLUENT_JAR: &str = "kafka-connect-jdbc-";
 /// The version of Confluent's JDBC sink on a plugin path: from the plugin folder's name
 /// (`DIR/confluentinc-kafka-connect-jdbc-<version>/`, or `DIR` itself), else from the
 /// connector jar's name in its `lib/`. Its snapshots are kept per version
-/// ([`confluent_snapshot_set`]), so a plugin path holding two versions is refused.
+/// ([`snapshot_set`]), so a plugin path holding two versions is refused.
 pub fn confluent_jdbc_version(plugin_path: &Path) -> Result<String, String> {
     let mut found = std::collections::BTreeSet::new();
     let mut folders = vec![plugin_path.to_path_buf()];
@@ -208,9 +241,73 @@ pub fn confluent_jdbc_version(plugin_path: &Path) -> Result<String, String> {
     }
 }
 
-/// The snapshot set of a Confluent JDBC sink version: `tests/snapshots/confluent-jdbc-<version>/`.
-pub fn confluent_snapshot_set(version: &str) -> String {
-    format!("{}-{version}", Connector::ConfluentJdbc.name())
+/// The QuestDB connector's jar: `kafka-questdb-connector-<version>.jar`, in the plugin folder
+/// its release archive unpacks to (`kafka-questdb-connector/`) or any other.
+const QUESTDB_JAR: &str = "kafka-questdb-connector-";
+
+/// The version of QuestDB's connector on a plugin path: from its jar's name in `DIR`, a folder
+/// of `DIR`, or such a folder's `lib/`. Several versions there are refused.
+pub fn questdb_connector_version(plugin_path: &Path) -> Result<String, String> {
+    let mut folders = vec![plugin_path.to_path_buf(), plugin_path.join("lib")];
+    if let Ok(entries) = std::fs::read_dir(plugin_path) {
+        for dir in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+            folders.push(dir.join("lib"));
+            folders.push(dir);
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for folder in folders {
+        let Ok(jars) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for jar in jars.flatten() {
+            let name = jar.file_name().to_string_lossy().into_owned();
+            // `-sources`, `-tests` and the like are not the connector.
+            if let Some(v) = name
+                .strip_prefix(QUESTDB_JAR)
+                .and_then(|n| n.strip_suffix(".jar"))
+                .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()) && !v.contains("-"))
+            {
+                found.insert(v.to_owned());
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.into_iter().next().expect("one")),
+        0 => Err(format!(
+            "{}: no QuestDB connector there (`{QUESTDB_JAR}<version>.jar` beside the QuestDB \
+             client jar, in a folder of the plugin path)",
+            plugin_path.display()
+        )),
+        _ => Err(format!(
+            "{}: several versions of QuestDB's connector ({}); give a plugin path with one",
+            plugin_path.display(),
+            found.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Which connector a user's plugin path holds (Confluent's JDBC sink or QuestDB's connector),
+/// and its version: one of them, not both.
+pub fn plugin_on(plugin_path: &Path) -> Result<(Connector, String), String> {
+    match (
+        confluent_jdbc_version(plugin_path),
+        questdb_connector_version(plugin_path),
+    ) {
+        (Ok(v), Err(_)) => Ok((Connector::ConfluentJdbc, v)),
+        (Err(_), Ok(v)) => Ok((Connector::QuestDb, v)),
+        (Ok(a), Ok(b)) => Err(format!(
+            "{}: both Confluent's JDBC sink {a} and QuestDB's connector {b}; give a plugin path \
+             with one",
+            plugin_path.display()
+        )),
+        (Err(a), Err(b)) => Err(format!("{a}; {b}")),
+    }
+}
+
+/// A connector's snapshot set for a version: `tests/snapshots/<name>-<version>/`.
+pub fn snapshot_set(connector: Connector, version: &str) -> String {
+    format!("{}-{version}", connector.name())
 }
 
 /// A running Connect standalone worker.
@@ -307,7 +404,14 @@ impl ConnectWorker {
         let body = serde_json::json!({ "name": name, "config": config }).to_string();
         let (status, answer) = http(self.port, "POST", "/connectors", Some(&body))?;
         if status != 201 {
-            return Err(format!("POST /connectors {name}: {status} {answer}"));
+            // A configuration the connector's validation refuses is the case's outcome (nothing
+            // ran, as a sink that refuses its properties file at start-up), not a harness error.
+            return match refused_config(status, &answer) {
+                Some(message) => Ok(ConnectorRun {
+                    error: Some(redact(&message)),
+                }),
+                None => Err(format!("POST /connectors {name}: {status} {answer}")),
+            };
         }
         let status_path = format!("/connectors/{name}/status");
         let outcome = wait_until(&format!("connector {name}"), timeout, || {
@@ -334,6 +438,19 @@ impl ConnectWorker {
     }
 }
 
+/// Why the worker refused to create a connector, when its validation did (400 or 500 with a
+/// message): `the connector refused its configuration: ...`.
+fn refused_config(status: u16, answer: &str) -> Option<String> {
+    if !matches!(status, 400 | 500) {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(answer).ok()?;
+    let message = json["message"].as_str()?;
+    Some(format!(
+        "the connector refused its configuration: {message}"
+    ))
+}
+
 /// The trace of a FAILED connector or task in a status answer, without stack frames.
 fn failed_trace(status: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(status).ok()?;
@@ -356,7 +473,36 @@ fn failed_trace(status: &str) -> Option<String> {
 pub fn redact(text: &str) -> String {
     let text = replace_digits_after(text, "timestamp=", "<timestamp>");
     let text = replace_digits_after(&text, "127.0.0.1:", "<port>");
-    replace_digits_after(&text, "localhost:", "<port>")
+    let text = replace_digits_after(&text, "localhost:", "<port>");
+    redact_request_ids(&text)
+}
+
+/// QuestDB's ILP-over-HTTP errors carry a request id that changes per run: the Java client
+/// writes `[http-status=400, id: e172f0caf551-1,`, the Rust client QuestDB's JSON answer,
+/// `"errorId":"2ff3276c6d39-1"`. Each becomes `<id>`.
+pub fn redact_request_ids(text: &str) -> String {
+    let text = replace_word_after(text, ", id: ", "<id>");
+    replace_word_after(&text, "\"errorId\":\"", "<id>")
+}
+
+/// Each word (ASCII letters, digits and `-`) right after `marker`, replaced by `placeholder`.
+fn replace_word_after(text: &str, marker: &str, placeholder: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        let word = tail.len()
+            - tail
+                .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '-')
+                .len();
+        if word > 0 {
+            out.push_str(placeholder);
+        }
+        rest = &tail[word..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Each run of ASCII digits right after `marker`, replaced by `placeholder`.
@@ -436,7 +582,14 @@ mod tests {
 
     #[test]
     fn maps_the_seed_to_debezium() {
-        let c = connector_config(Connector::Debezium, &seed(), "127.0.0.1", 8812).unwrap();
+        let c = connector_config(
+            Connector::Debezium,
+            Family::Jdbc,
+            &seed(),
+            "127.0.0.1",
+            8812,
+        )
+        .unwrap();
         assert_eq!(
             c["connector.class"],
             "io.debezium.connector.jdbc.JdbcSinkConnector"
@@ -452,8 +605,71 @@ mod tests {
     fn a_key_without_equivalent_makes_the_case_not_applicable() {
         let mut props = seed();
         props.insert("sink.integer.overflow".into(), "error".into());
-        let why = connector_config(Connector::Debezium, &props, "h", 1).unwrap_err();
+        let why = connector_config(Connector::Debezium, Family::Jdbc, &props, "h", 1).unwrap_err();
         assert!(why.contains("sink.integer.overflow"), "{why}");
+    }
+
+    #[test]
+    fn a_case_of_another_family_does_not_apply() {
+        let why = connector_config(Connector::QuestDb, Family::Jdbc, &seed(), "h", 1).unwrap_err();
+        assert!(why.contains("QuestDB's connector's"), "{why}");
+        let why = connector_config(
+            Connector::ConfluentJdbc,
+            Family::QuestDbConnector,
+            &seed(),
+            "h",
+            1,
+        )
+        .unwrap_err();
+        assert!(why.contains("JDBC sink's"), "{why}");
+    }
+
+    #[test]
+    fn the_questdb_connector_gets_its_own_properties_as_they_are() {
+        let text = std::fs::read_to_string(Family::QuestDbConnector.properties_path()).unwrap();
+        let mut props = sink::properties::parse(&text);
+        props.insert("symbols".into(), "a,b".into());
+        props.insert("errors.tolerance".into(), "all".into());
+        props.insert("errors.deadletterqueue.topic.name".into(), "dlq".into());
+        let c =
+            connector_config(Connector::QuestDb, Family::QuestDbConnector, &props, "h", 1).unwrap();
+        assert_eq!(
+            c["connector.class"],
+            "io.questdb.kafka.QuestDBSinkConnector"
+        );
+        assert_eq!(c["symbols"], "a,b");
+        assert_eq!(c["client.conf.string"], props["client.conf.string"]);
+        assert_eq!(c["value.converter"], props["value.converter"]);
+        assert_eq!(c["errors.tolerance"], "all");
+        assert_eq!(c["errors.deadletterqueue.topic.replication.factor"], "1");
+        assert!(!c.contains_key("name"));
+    }
+
+    #[test]
+    fn the_questdb_connector_is_found_by_its_jar() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugin = dir.path().join("kafka-questdb-connector");
+        std::fs::create_dir_all(&plugin).unwrap();
+        assert!(plugin_on(dir.path())
+            .unwrap_err()
+            .contains("no QuestDB connector"));
+        std::fs::write(plugin.join("questdb-client-1.0.1.jar"), "").unwrap();
+        std::fs::write(plugin.join("kafka-questdb-connector-0.23.jar"), "").unwrap();
+        std::fs::write(plugin.join("kafka-questdb-connector-0.23-tests.jar"), "").unwrap();
+        assert_eq!(
+            plugin_on(dir.path()).unwrap(),
+            (Connector::QuestDb, "0.23".to_owned())
+        );
+        assert_eq!(questdb_connector_version(&plugin).unwrap(), "0.23");
+        assert_eq!(
+            snapshot_set(Connector::QuestDb, "0.23"),
+            "questdb-connector-0.23"
+        );
+        let jdbc = dir
+            .path()
+            .join("confluentinc-kafka-connect-jdbc-10.7.6/lib");
+        std::fs::create_dir_all(&jdbc).unwrap();
+        assert!(plugin_on(dir.path()).unwrap_err().contains("both"));
     }
 
     #[test]
@@ -479,6 +695,14 @@ mod tests {
             redact("Connection to 127.0.0.1:44341 refused; localhost:9 too; timestamp=none"),
             "Connection to 127.0.0.1:<port> refused; localhost:<port> too; timestamp=none"
         );
+        assert_eq!(
+            redact("cast error [http-status=400, id: e172f0caf551-12, code: invalid, line: 2]"),
+            "cast error [http-status=400, id: <id>, code: invalid, line: 2]"
+        );
+        assert_eq!(
+            redact_request_ids(r#"{"line":1,"errorId":"2ff3276c6d39-1"}"#),
+            r#"{"line":1,"errorId":"<id>"}"#
+        );
     }
 
     #[test]
@@ -490,7 +714,10 @@ mod tests {
         std::fs::create_dir_all(plugin.join("lib")).unwrap();
         assert_eq!(confluent_jdbc_version(dir.path()).unwrap(), "10.7.6");
         assert_eq!(confluent_jdbc_version(&plugin).unwrap(), "10.7.6");
-        assert_eq!(confluent_snapshot_set("10.7.6"), "confluent-jdbc-10.7.6");
+        assert_eq!(
+            snapshot_set(Connector::ConfluentJdbc, "10.7.6"),
+            "confluent-jdbc-10.7.6"
+        );
         // A folder named otherwise: the jar's name says it.
         let other = dir.path().join("jdbc");
         std::fs::create_dir_all(other.join("lib")).unwrap();
@@ -500,6 +727,17 @@ mod tests {
         assert!(err.contains("10.7.6, 10.9.7"), "{err}");
         std::fs::remove_dir_all(&plugin).unwrap();
         assert_eq!(confluent_jdbc_version(dir.path()).unwrap(), "10.9.7");
+    }
+
+    #[test]
+    fn a_refused_configuration_is_an_outcome() {
+        let answer = r#"{"error_code":500,"message":"Cannot use 'a' with 'b'."}"#;
+        assert_eq!(
+            refused_config(500, answer).unwrap(),
+            "the connector refused its configuration: Cannot use 'a' with 'b'."
+        );
+        assert_eq!(refused_config(409, answer), None);
+        assert_eq!(refused_config(500, "not json"), None);
     }
 
     #[test]

@@ -9,8 +9,14 @@
 //! @sql CREATE TABLE "t" (a INT) a statement run on QuestDB before anything is produced
 //! @tombstone                    a record with a null value
 //! @raw not json                 a record whose value is the rest of the line, as is
+//! @record-key k-1               the key of the next record (the rest of the line, as is); default: none
+//! @record-timestamp 1700000000000  the Kafka timestamp (ms) of the next record; default: the producer's clock
 //! {"schema":...,"payload":...}  any other non-empty line: a record value, as is
 //! ```
+//!
+//! **Families.** A folder holding a `connector.properties` starts a family: every case under it
+//! starts from that file instead of the seed's `connect-jdbc.properties` (`@set` still overrides
+//! per case), see [`Family`]. `fixtures/questdb-connector/` is QuestDB's own connector's.
 //!
 //! **Fault cases** (`fixtures/faults/`, run by `tests/faults.rs` on services of their own, one
 //! case at a time) generate their records and break something while the `sink` binary stores
@@ -36,11 +42,55 @@
 use std::path::{Path, PathBuf};
 
 /// One record to produce, with the fixture line it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
     pub line: usize,
     /// `None` is a tombstone.
     pub value: Option<String>,
+    /// The record's key (`@record-key`); `None` is a null key.
+    pub key: Option<String>,
+    /// The record's Kafka timestamp in ms (`@record-timestamp`); `None` lets the producer stamp it.
+    pub timestamp: Option<i64>,
+}
+
+/// Which connector's properties a case is written for: its folder's family, chosen once per
+/// case by its path. A connector under test runs the cases of its own family only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// The seed's: Kafka Connect's JDBC sink, `fixtures/seed/connect-jdbc.properties`.
+    Jdbc,
+    /// QuestDB's own connector (`io.questdb.kafka.QuestDBSinkConnector`):
+    /// `fixtures/questdb-connector/connector.properties`.
+    QuestDbConnector,
+}
+
+impl Family {
+    /// The fixtures folder of each family other than the seed's.
+    const FOLDERS: [(&'static str, Family); 1] = [("questdb-connector", Family::QuestDbConnector)];
+
+    /// The family of the case named `name` (its path under fixtures/).
+    pub fn of(name: &str) -> Family {
+        let top = name.split('/').next().unwrap_or_default();
+        Family::FOLDERS
+            .iter()
+            .find(|(folder, _)| *folder == top)
+            .map_or(Family::Jdbc, |(_, family)| *family)
+    }
+
+    /// The connector properties file every case of the family starts from.
+    pub fn properties_path(self) -> PathBuf {
+        match self {
+            Family::Jdbc => root().join("seed/connect-jdbc.properties"),
+            Family::QuestDbConnector => root().join("questdb-connector/connector.properties"),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Jdbc => "the JDBC sink's (the seed's connect-jdbc.properties)",
+            Family::QuestDbConnector => "QuestDB's connector's (fixtures/questdb-connector/)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +302,11 @@ pub fn root() -> PathBuf {
 }
 
 impl Case {
+    /// Which connector's properties the case is written for.
+    pub fn family(&self) -> Family {
+        Family::of(&self.name)
+    }
+
     pub fn load(path: &Path, root: &Path) -> Result<Case, FixtureError> {
         let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
             path: path.into(),
@@ -286,16 +341,30 @@ impl Case {
             messages: Vec::new(),
             scenario: None,
         };
+        // `@record-key` / `@record-timestamp`: for the next record line, with their own line.
+        let mut key: Option<(usize, String)> = None;
+        let mut timestamp: Option<(usize, i64)> = None;
+        let record = |line: usize,
+                      value: Option<String>,
+                      key: &mut Option<(usize, String)>,
+                      timestamp: &mut Option<(usize, i64)>| Message {
+            line,
+            value,
+            key: key.take().map(|(_, k)| k),
+            timestamp: timestamp.take().map(|(_, t)| t),
+        };
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             if raw.trim().is_empty() || raw.starts_with('#') {
                 continue;
             }
             let Some(directive) = raw.strip_prefix('@') else {
-                case.messages.push(Message {
+                case.messages.push(record(
                     line,
-                    value: Some(raw.to_string()),
-                });
+                    Some(raw.to_string()),
+                    &mut key,
+                    &mut timestamp,
+                ));
                 continue;
             };
             let (word, rest) = directive.split_once(' ').unwrap_or((directive, ""));
@@ -308,8 +377,19 @@ impl Case {
                     case.properties.push((k.trim().to_string(), v.trim().to_string()));
                 }
                 "sql" if !rest.trim().is_empty() => case.setup_sql.push(rest.trim().to_string()),
-                "tombstone" => case.messages.push(Message { line, value: None }),
-                "raw" => case.messages.push(Message { line, value: Some(rest.to_string()) }),
+                "tombstone" => case.messages.push(record(line, None, &mut key, &mut timestamp)),
+                "raw" => case.messages.push(record(line, Some(rest.to_string()), &mut key, &mut timestamp)),
+                "record-key" => {
+                    if let Some((first, _)) = key.replace((line, rest.to_string())) {
+                        return Err(syntax(line, format!("a second `@record-key` before a record line (the first is on line {first})")));
+                    }
+                }
+                "record-timestamp" => {
+                    let ms = rest.trim().parse::<i64>().map_err(|_| syntax(line, format!("`@record-timestamp {rest}`: expected milliseconds since the epoch")))?;
+                    if let Some((first, _)) = timestamp.replace((line, ms)) {
+                        return Err(syntax(line, format!("a second `@record-timestamp` before a record line (the first is on line {first})")));
+                    }
+                }
                 "records" | "partitions" | "sinks" | "key" | "fault" => {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     let rest = rest.trim();
@@ -328,8 +408,11 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone, @raw, or for fault cases @records, @partitions, @sinks, @key, @fault"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault"))),
             }
+        }
+        if let Some(line) = key.map(|(l, _)| l).or(timestamp.map(|(l, _)| l)) {
+            return Err(syntax(line, "`@record-key` and `@record-timestamp` apply to the next record line, and none follows".into()));
         }
         if let Some(scenario) = &case.scenario {
             if scenario.records == 0 {
@@ -444,20 +527,84 @@ mod tests {
             vec![
                 Message {
                     line: 6,
-                    value: Some("{\"a\":1}".into())
+                    value: Some("{\"a\":1}".into()),
+                    ..Message::default()
                 },
                 Message {
                     line: 7,
-                    value: None
+                    value: None,
+                    ..Message::default()
                 },
                 Message {
                     line: 8,
-                    value: Some("not json".into())
+                    value: Some("not json".into()),
+                    ..Message::default()
                 },
             ]
         );
         assert_eq!(case.line_of(1), Some(7));
         assert_eq!(case.line_of(3), None);
+    }
+
+    #[test]
+    fn record_keys_and_timestamps_belong_to_the_next_record_line() {
+        let case = parse("@record-key k-1\n@record-timestamp 1700000000000\n{\"a\":1}\n{\"a\":2}\n@record-key  {\"id\": 7} \n@tombstone\n@record-key\n@raw x\n").unwrap();
+        let got: Vec<(usize, Option<&str>, Option<i64>)> = case
+            .messages
+            .iter()
+            .map(|m| (m.line, m.key.as_deref(), m.timestamp))
+            .collect();
+        // The key is the rest of the line as is (spaces too); `@record-key` alone: an empty key.
+        assert_eq!(
+            got,
+            vec![
+                (3, Some("k-1"), Some(1700000000000)),
+                (4, None, None),
+                (6, Some(" {\"id\": 7} "), None),
+                (8, Some(""), None),
+            ]
+        );
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        for (text, needle) in [
+            ("{}\n@record-key k", ":2:"),
+            ("@record-key a\n@record-key b\n{}", "the first is on line 1"),
+            ("@record-timestamp soon\n{}", "milliseconds"),
+            (
+                "@record-timestamp 1\n@record-timestamp 2\n{}",
+                "second `@record-timestamp`",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(needle), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_case_belongs_to_the_family_of_its_top_folder() {
+        assert_eq!(Family::of("types/int8.case"), Family::Jdbc);
+        assert_eq!(Family::of("seed/example-topic.case"), Family::Jdbc);
+        assert_eq!(
+            Family::of("questdb-connector/schemaless.case"),
+            Family::QuestDbConnector
+        );
+        assert_eq!(
+            Family::of("questdb-connector/keys/struct.case"),
+            Family::QuestDbConnector
+        );
+        // Only the top folder counts.
+        assert_eq!(Family::of("types/questdb-connector/x.case"), Family::Jdbc);
+        for family in [Family::Jdbc, Family::QuestDbConnector] {
+            assert!(
+                family.properties_path().is_file(),
+                "{}",
+                family.properties_path().display()
+            );
+        }
+        assert_eq!(
+            parse("{}").unwrap().family(),
+            Family::Jdbc,
+            "area/my-case.case"
+        );
     }
 
     #[test]
@@ -617,6 +764,18 @@ mod tests {
         ] {
             let e = err(text);
             assert!(e.contains(line) && e.contains(needle), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_case_has_a_topic_of_its_own() {
+        // Cases of one test binary share the services: two cases on one topic (or on one table:
+        // QuestDB matches names case-insensitively) would see each other's records.
+        let mut seen = std::collections::BTreeMap::new();
+        for case in discover(&root()).unwrap() {
+            if let Some(other) = seen.insert(case.topic.to_lowercase(), case.name.clone()) {
+                panic!("{} and {other} use topic {}", case.name, case.topic);
+            }
         }
     }
 

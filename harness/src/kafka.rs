@@ -105,15 +105,44 @@ pub async fn produce_keyed(
     topic: &str,
     records: &[KeyedRecord<'_>],
 ) -> Result<(), KafkaError> {
+    let records: Vec<Outgoing<'_>> = records
+        .iter()
+        .map(|(key, value)| Outgoing {
+            key: *key,
+            value: *value,
+            timestamp: None,
+        })
+        .collect();
+    produce_records(bootstrap, topic, &records).await
+}
+
+/// A record to produce: key, value (`None` is null) and Kafka timestamp (`None`: the
+/// producer's clock).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outgoing<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub timestamp: Option<i64>,
+}
+
+/// [`produce`] of records with keys and timestamps of their own.
+pub async fn produce_records(
+    bootstrap: &str,
+    topic: &str,
+    records: &[Outgoing<'_>],
+) -> Result<(), KafkaError> {
     let producer = shared_producer(bootstrap)?;
     let mut pending = Vec::with_capacity(records.len());
-    for (i, (key, value)) in records.iter().enumerate() {
+    for (i, r) in records.iter().enumerate() {
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).partition(0);
-        if let Some(k) = key {
+        if let Some(k) = r.key {
             record = record.key(k);
         }
-        if let Some(v) = value {
+        if let Some(v) = r.value {
             record = record.payload(v);
+        }
+        if let Some(t) = r.timestamp {
+            record = record.timestamp(t);
         }
         let delivery = producer
             .send_result(record)

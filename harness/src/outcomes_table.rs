@@ -1,10 +1,11 @@
 //! `docs/reference-outcomes.md`: per case, what each sink under test did (rows stored, column
 //! types, stopped or not, with a link to the snapshot), and every classified difference between
-//! this sink and the reference ([`crate::reference`]). Generated from the accepted snapshots
+//! this sink and the reference of the case's family ([`crate::reference`]). Generated from the accepted snapshots
 //! only; `harness/tests/reference.rs` regenerates it and fails when the committed file differs.
 
+use crate::fixture::Family;
 use crate::recorded::Recorded;
-use crate::reference::{self, Kind, Tally, Verdict, CLASSES};
+use crate::reference::{self, Kind, Reference, Tally, Verdict, REFERENCES};
 use crate::snapshot;
 use std::fmt::Write;
 
@@ -14,16 +15,30 @@ pub const PATH: &str = "docs/reference-outcomes.md";
 /// The environment variable that makes the test rewrite the file instead of failing.
 pub const REWRITE_VAR: &str = "KQ_WRITE_DOCS";
 
-/// The sinks of the table: heading and snapshot set (`None`: this sink's own snapshots).
-pub const SINKS: &[(&str, Option<&str>)] = &[
-    ("this sink", None),
+/// The sinks of the table: heading, snapshot set (`None`: this sink's own snapshots) and the
+/// family of cases it runs (`None`: every family).
+pub const SINKS: &[(&str, Option<&str>, Option<Family>)] = &[
+    ("this sink", None, None),
     (
         "Confluent 10.7.6 (reference)",
         Some(reference::REFERENCE_SET),
+        Some(Family::Jdbc),
     ),
-    ("Confluent 10.9.7", Some("confluent-jdbc-10.9.7")),
-    ("Debezium", Some("debezium")),
+    (
+        "Confluent 10.9.7",
+        Some("confluent-jdbc-10.9.7"),
+        Some(Family::Jdbc),
+    ),
+    ("Debezium", Some("debezium"), Some(Family::Jdbc)),
+    (
+        "QuestDB connector 0.23 (reference)",
+        Some("questdb-connector-0.23"),
+        Some(Family::QuestDbConnector),
+    ),
 ];
+
+/// What a cell says for a case of another family than its sink runs.
+const OTHER_FAMILY: &str = "—";
 
 /// More columns than this are summarised by type.
 const MANY_COLUMNS: usize = 8;
@@ -45,31 +60,40 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
          Connect worker (10.7.6 is the reference; 10.9.7, the newest, qualifies every table as \
          `\"qdb\".\"public\".\"t\"`, which QuestDB refuses). **Debezium** is \
          `io.debezium:debezium-connector-jdbc` ([debezium.md](debezium.md)).\n\n\
+         The `questdb-connector/` cases are written for QuestDB's own connector instead \
+         (`io.questdb.kafka.QuestDBSinkConnector`, its `fixtures/questdb-connector/connector.properties` \
+         plus the case's keys): their reference is that connector 0.23, built from its upstream tag \
+         and run in the same worker ([questdb-connector.md](questdb-connector.md)); the JDBC sinks \
+         do not read its properties, and it does not read theirs (`{OTHER_FAMILY}`).\n\n\
          A cell is the rows the table holds afterwards (a link to the snapshot), `no table` when \
          none exists, `stopped` when the sink gave up, then the column types (`= this sink` \
          when they are the same). The last column classifies how this sink differs from the \
-         reference (see below)."
+         reference of the case's family (see below)."
     );
     let mut header = String::from("| case |");
     let mut rule = String::from("|---|");
-    for (label, _) in SINKS {
+    for (label, _, _) in SINKS {
         let _ = write!(header, " {label} |");
         rule.push_str("---|");
     }
     let _ = writeln!(s, "\n{header} vs reference |\n{rule}---|");
-    let mut tally = Tally::default();
+    let mut tallies: Vec<Tally> = REFERENCES.iter().map(|_| Tally::default()).collect();
     let mut details: Vec<(String, Vec<String>)> = Vec::new();
     for case in cases {
-        let recorded: Vec<Option<Recorded>> =
-            SINKS.iter().map(|(_, set)| load(*set, case)).collect();
-        let ours = recorded[0].as_ref();
+        let family = Family::of(case);
+        let ours = load(None, case);
         let _ = write!(s, "| {} |", case.trim_end_matches(".case"));
-        for ((_, set), r) in SINKS.iter().zip(&recorded) {
-            let _ = write!(s, " {} |", cell(case, *set, r.as_ref(), ours));
+        for (_, set, runs) in SINKS {
+            let text = match runs {
+                Some(f) if *f != family => OTHER_FAMILY.to_owned(),
+                _ => cell(case, *set, load(*set, case).as_ref(), ours.as_ref()),
+            };
+            let _ = write!(s, " {text} |");
         }
-        let verdict = match (ours, recorded[1].as_ref()) {
+        let reference = Reference::of(family);
+        let verdict = match (ours.as_ref(), load(Some(reference.set), case)) {
             (Some(o), Some(r)) => {
-                let (diffs, verdict) = reference::judge(case, o, r);
+                let (diffs, verdict) = reference.judge(case, o, &r);
                 if !diffs.is_empty() {
                     details.push((case.clone(), diffs));
                 }
@@ -77,7 +101,11 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
             }
             _ => Verdict::Unclassified,
         };
-        tally.add(&verdict);
+        let at = REFERENCES
+            .iter()
+            .position(|r| r.family == family)
+            .unwrap_or(0);
+        tallies[at].add(&verdict);
         let label = match &verdict {
             Verdict::Same => "same".to_owned(),
             Verdict::Classified(c) => format!("{}: [{}](#{})", c.kind.label(), c.name, c.name),
@@ -85,18 +113,32 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
         };
         let _ = writeln!(s, " {label} |");
     }
+    s.push('\n');
+    for (r, tally) in REFERENCES.iter().zip(&tallies) {
+        let n = cases.iter().filter(|c| Family::of(c) == r.family).count();
+        let _ = writeln!(s, "{n} cases against {} {}: {tally}.", r.name, r.version);
+    }
     let _ = writeln!(
         s,
-        "\n{} cases against the reference: {tally}.\n\n## How this sink differs from the \
-         reference, by name\n\nA **deviation** is this sink's choice where the reference does \
-         what it was designed to do. A **reference defect** is where what the reference sends \
-         fails or changes data on QuestDB (PostgreSQL would take it); the statements after it \
-         show it on QuestDB 9.3.4 alone, over PG wire (`$1` is a bound parameter). The list is \
-         `harness/src/reference.rs`; a difference that is not in it fails `cargo test`.",
-        cases.len()
+        "\n## How this sink differs from the reference, by name\n\nA **deviation** is this \
+         sink's choice where the reference does what it was designed to do. A **reference \
+         defect** is where what the reference sends fails or changes data on QuestDB (PostgreSQL \
+         would take it); the statements after it show it on QuestDB 9.3.4 alone, over PG wire \
+         (`$1` is a bound parameter). The lists are `harness/src/reference.rs` (Confluent) and \
+         `harness/src/reference_questdb.rs` (QuestDB's connector); a difference that is not in \
+         them fails `cargo test`."
     );
+    for r in REFERENCES {
+        let _ = writeln!(s, "\n## Against {} {}", r.name, r.version);
+        sections(&mut s, r, &details);
+    }
+    s
+}
+
+/// The classes of one reference, deviations first, each with its cases' differences.
+fn sections(s: &mut String, r: &Reference, details: &[(String, Vec<String>)]) {
     for kind in [Kind::Deviation, Kind::ReferenceDefect] {
-        for class in CLASSES.iter().filter(|c| c.kind == kind) {
+        for class in r.classes.iter().filter(|c| c.kind == kind) {
             let _ = writeln!(
                 s,
                 "\n### {}\n\n{} ({} cases). {}",
@@ -124,7 +166,6 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
             }
         }
     }
-    s
 }
 
 fn capitalised(text: &str) -> String {

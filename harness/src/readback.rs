@@ -18,6 +18,26 @@ pub struct Table {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
+impl Table {
+    /// Replaces the designated timestamp's values that fall within `window` (from, to: texts as
+    /// QuestDB renders timestamps, which order as text) with `mask`: values taken from a clock
+    /// while the case ran differ on every run, so that a snapshot can hold the rest.
+    pub fn mask_designated_within(&mut self, window: &(String, String), mask: &str) {
+        let Some(i) = self.columns.iter().position(|c| c.designated) else {
+            return;
+        };
+        let (from, to) = window;
+        for cell in self.rows.iter_mut().filter_map(|row| row.get_mut(i)) {
+            if cell
+                .as_deref()
+                .is_some_and(|v| v >= from.as_str() && v <= to.as_str())
+            {
+                *cell = Some(mask.to_owned());
+            }
+        }
+    }
+}
+
 /// What kind of table QuestDB built: `tables()`' flags and `SHOW CREATE TABLE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shape {
@@ -231,6 +251,49 @@ async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_designated_values_within_the_window_are_masked() {
+        let column = |name: &str, designated: bool| sink::questdb::ColumnInfo {
+            name: name.into(),
+            column_type: "TIMESTAMP".into(),
+            designated,
+        };
+        let mut t = super::Table {
+            name: "t".into(),
+            shape: super::Shape {
+                wal: true,
+                designated_timestamp: Some("timestamp".into()),
+                partition_by: "DAY".into(),
+                dedup: false,
+                create: String::new(),
+            },
+            columns: vec![column("a", false), column("timestamp", true)],
+            rows: vec![
+                vec![
+                    Some("2026-12-02 05:49:42.573832".into()),
+                    Some("2026-12-02 05:49:42.573832".into()),
+                ],
+                vec![None, Some("2023-11-14 22:13:20.000000".into())],
+                vec![None, Some("9999-12-31 23:59:59.999999".into())],
+            ],
+        };
+        let window = (
+            "2026-12-02 05:49:41.000000".to_owned(),
+            "2026-12-02 05:49:44.000000".to_owned(),
+        );
+        t.mask_designated_within(&window, "<now>");
+        let designated: Vec<Option<&str>> = t.rows.iter().map(|r| r[1].as_deref()).collect();
+        assert_eq!(
+            designated,
+            vec![
+                Some("<now>"),
+                Some("2023-11-14 22:13:20.000000"),
+                Some("9999-12-31 23:59:59.999999")
+            ]
+        );
+        assert_eq!(t.rows[0][0].as_deref(), Some("2026-12-02 05:49:42.573832"));
+    }
+
     #[test]
     fn tidy_removes_invisible_characters() {
         assert_eq!(

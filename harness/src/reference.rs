@@ -1,18 +1,88 @@
-//! The seed's own connector, Confluent's JDBC sink 10.7.6, as the suite's reference: every case
+//! The recorded connectors this sink is measured against, one per fixture family ([`Reference`]):
+//! the seed's own connector, Confluent's JDBC sink 10.7.6, for the seed's cases, and QuestDB's
+//! connector 0.23 for `fixtures/questdb-connector/` ([`crate::reference_questdb`]). Every case
 //! where this sink's outcome differs from the connector's recorded snapshot
-//! (`tests/snapshots/confluent-jdbc-10.7.6/`) is classified here by name: a deliberate
-//! deviation with its reason, or a defect of the reference on QuestDB with the smallest
-//! statement sequence that shows it on QuestDB alone. `cargo test` fails on a difference that
+//! (`tests/snapshots/confluent-jdbc-10.7.6/`, `questdb-connector-0.23/`) is classified by name:
+//! a deliberate deviation with its reason, or a defect of the reference on QuestDB with the
+//! smallest statement sequence that shows it on QuestDB alone. `cargo test` fails on a difference that
 //! is not classified, and on a classification whose case no longer differs
 //! (`harness/tests/reference.rs`); `harness compare in-process connect` prints the same verdicts
 //! on live runs. `docs/reference-outcomes.md` lists them, generated from the snapshots.
 
+use crate::fixture::Family;
 use crate::recorded::{self, Recorded};
 use crate::snapshot;
 
-/// The reference's version and its snapshot set.
+/// The seed's reference's version and its snapshot set.
 pub const REFERENCE_VERSION: &str = "10.7.6";
 pub const REFERENCE_SET: &str = "confluent-jdbc-10.7.6";
+
+/// A recorded connector this sink is compared with, on the cases of one fixture family.
+#[derive(Debug)]
+pub struct Reference {
+    /// How differences name it (`Confluent stopped: ...`).
+    pub name: &'static str,
+    pub version: &'static str,
+    /// Its snapshot set, `tests/snapshots/<set>/`.
+    pub set: &'static str,
+    pub family: Family,
+    /// Every classified difference on its cases.
+    pub classes: &'static [Class],
+}
+
+/// Confluent's JDBC sink 10.7.6, the seed's connector.
+pub const CONFLUENT: Reference = Reference {
+    name: "Confluent",
+    version: REFERENCE_VERSION,
+    set: REFERENCE_SET,
+    family: Family::Jdbc,
+    classes: CLASSES,
+};
+
+/// QuestDB's own connector 0.23.
+pub const QUESTDB_CONNECTOR: Reference = Reference {
+    name: "QuestDB's connector",
+    version: "0.23",
+    set: "questdb-connector-0.23",
+    family: Family::QuestDbConnector,
+    classes: crate::reference_questdb::CLASSES,
+};
+
+/// Every reference, one per family.
+pub const REFERENCES: &[&Reference] = &[&CONFLUENT, &QUESTDB_CONNECTOR];
+
+impl Reference {
+    /// The reference for a family's cases.
+    pub fn of(family: Family) -> &'static Reference {
+        REFERENCES
+            .iter()
+            .find(|r| r.family == family)
+            .copied()
+            .unwrap_or(&CONFLUENT)
+    }
+
+    /// The reference for a case (by its family).
+    pub fn for_case(case: &str) -> &'static Reference {
+        Reference::of(Family::of(case))
+    }
+
+    /// The class of a case, if it has one.
+    pub fn class_of(&self, case: &str) -> Option<&'static Class> {
+        self.classes.iter().find(|c| c.cases.contains(&case))
+    }
+
+    /// The differences between this sink's outcome and this reference's, and their verdict.
+    pub fn judge(&self, case: &str, ours: &Recorded, theirs: &Recorded) -> (Vec<String>, Verdict) {
+        let diffs = recorded::differences(ours, theirs, ("this sink", self.name));
+        let verdict = match (diffs.is_empty(), self.class_of(case)) {
+            (true, None) => Verdict::Same,
+            (true, Some(c)) => Verdict::Stale(c),
+            (false, Some(c)) => Verdict::Classified(c),
+            (false, None) => Verdict::Unclassified,
+        };
+        (diffs, verdict)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -44,7 +114,7 @@ pub struct Class {
     pub reproduction: &'static [&'static str],
 }
 
-/// Every classified difference. A case appears in one class only. Deviations are this sink's
+/// Every classified difference from Confluent's JDBC sink. A case appears in one class only. Deviations are this sink's
 /// choices where the reference does what it was designed to do; reference defects are where
 /// what the reference sends fails or changes data on QuestDB (it would not on PostgreSQL), and
 /// this sink's outcome is its way around it (also a deviation, listed in docs/type-mapping.md).
@@ -294,9 +364,9 @@ pub const CLASSES: &[Class] = &[
     },
 ];
 
-/// The class of a case, if it has one.
+/// The class of a case, if it has one (in its family's reference).
 pub fn class_of(case: &str) -> Option<&'static Class> {
-    CLASSES.iter().find(|c| c.cases.contains(&case))
+    Reference::for_case(case).class_of(case)
 }
 
 /// How this sink's outcome of one case stands against the reference's.
@@ -325,16 +395,9 @@ impl Verdict {
     }
 }
 
-/// The differences between this sink's outcome and the reference's, and their verdict.
+/// The differences between this sink's outcome and its family's reference's, and their verdict.
 pub fn judge(case: &str, ours: &Recorded, reference: &Recorded) -> (Vec<String>, Verdict) {
-    let diffs = recorded::differences(ours, reference, ("this sink", "Confluent"));
-    let verdict = match (diffs.is_empty(), class_of(case)) {
-        (true, None) => Verdict::Same,
-        (true, Some(c)) => Verdict::Stale(c),
-        (false, Some(c)) => Verdict::Classified(c),
-        (false, None) => Verdict::Unclassified,
-    };
-    (diffs, verdict)
+    Reference::for_case(case).judge(case, ours, reference)
 }
 
 /// A case's committed snapshot in a set (`None`: this sink's own), read back.
@@ -402,8 +465,18 @@ mod tests {
     }
 
     #[test]
+    fn each_family_has_its_reference() {
+        assert_eq!(Reference::for_case("types/bytes.case").set, REFERENCE_SET);
+        assert_eq!(
+            Reference::for_case("questdb-connector/bytes-field.case").set,
+            "questdb-connector-0.23"
+        );
+    }
+
+    #[test]
     fn reference_defects_show_themselves_on_questdb_or_say_why_not() {
-        for class in CLASSES.iter().filter(|c| c.kind == Kind::ReferenceDefect) {
+        let classes = REFERENCES.iter().flat_map(|r| r.classes);
+        for class in classes.filter(|c| c.kind == Kind::ReferenceDefect) {
             assert!(
                 !class.reproduction.is_empty() || class.why.contains("Not yet reduced"),
                 "{}: a reference defect needs its statements on QuestDB alone",

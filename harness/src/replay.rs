@@ -1,7 +1,7 @@
 //! Runs one case end to end: setup SQL, topic, records, the sink, then reads back what QuestDB
 //! and Kafka hold.
 
-use crate::fixture::Case;
+use crate::fixture::{Case, Family};
 use crate::kafka;
 use crate::readback::{self, Table};
 use sink::config::SinkConfig;
@@ -27,6 +27,24 @@ impl Target {
     /// `client.conf.string` for ILP over HTTP to this QuestDB.
     pub fn ilp_conf(&self) -> String {
         format!("http::addr={}:{};", self.pg_host, self.http_port)
+    }
+
+    /// A case's `client.conf.string` pointed at this QuestDB: its `addr` is this run's HTTP
+    /// endpoint, its other keys stay (a fixture's `addr` is a placeholder, as the seed's
+    /// `connection.url` is).
+    pub fn ilp_conf_from(&self, conf: &str) -> String {
+        let addr = format!("{}:{}", self.pg_host, self.http_port);
+        let Some((schema, rest)) = conf.split_once("::") else {
+            return self.ilp_conf();
+        };
+        let mut out = format!("{schema}::addr={addr};");
+        for pair in rest.split(';').filter(|p| !p.trim().is_empty()) {
+            if pair.split_once('=').map(|(k, _)| k.trim()) != Some("addr") {
+                out.push_str(pair);
+                out.push(';');
+            }
+        }
+        out
     }
 }
 
@@ -145,9 +163,9 @@ impl Outcome {
     }
 }
 
-/// The seed document's connector file, verbatim: every case starts from it.
+/// The seed document's connector file, verbatim: every case of the JDBC family starts from it.
 pub fn seed_properties_path() -> PathBuf {
-    crate::fixture::root().join("seed/connect-jdbc.properties")
+    Family::Jdbc.properties_path()
 }
 
 /// Writes connector properties as a `.properties` file (`key=value` lines), for a `sink` process.
@@ -156,10 +174,11 @@ pub fn write_properties(path: &Path, props: &BTreeMap<String, String>) -> std::i
     std::fs::write(path, text)
 }
 
-/// The connector properties of a case: the seed's file, the case's `@set` lines, and the
-/// case's topic (the seed subscribes `example-events` but writes `example-topic`; see README).
+/// The connector properties of a case: its family's file (the seed's, or e.g.
+/// `fixtures/questdb-connector/connector.properties`), the case's `@set` lines, and the case's
+/// topic (the seed subscribes `example-events` but writes `example-topic`; see README).
 pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayError> {
-    let path = seed_properties_path();
+    let path = case.family().properties_path();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", path.display())))?;
     let mut props = sink::properties::parse(&text);
@@ -187,13 +206,15 @@ pub async fn run_case(
     let mut last = started;
     let mut props = case_properties(case)?;
     // A case asks for ILP with any `client.conf.string`; the address is this run's QuestDB.
-    if props.contains_key("client.conf.string") {
-        props.insert("client.conf.string".into(), target.ilp_conf());
+    if let Some(conf) = props.get("client.conf.string") {
+        let conf = target.ilp_conf_from(conf);
+        props.insert("client.conf.string".into(), conf);
     }
     let connector = match mode {
         SinkMode::Connect(worker) => Some(
             match crate::connect::connector_config(
                 worker.connector,
+                case.family(),
                 &props,
                 &target.pg_host,
                 target.pg_port,
@@ -204,53 +225,79 @@ pub async fn run_case(
         ),
         _ => None,
     };
-    let mut config = SinkConfig::from_properties(&props)
-        .map_err(|e| ReplayError::Fixture(format!("{}: {e}", case.name)))?;
-    config.connection.host = target.pg_host.clone();
-    config.connection.port = target.pg_port;
+    // Our sink's configuration: only when our sink runs, or when the family's names (group,
+    // table, dead letters) come from it. A QuestDB-connector case may be about a configuration
+    // the connector refuses: our sink refusing it too is the case's outcome, not a harness error.
+    let config = match (case.family(), mode) {
+        (Family::QuestDbConnector, SinkMode::Connect(_) | SinkMode::Binary(_)) => None,
+        _ => Some(SinkConfig::from_properties(&props).map(|mut config| {
+            config.connection.host = target.pg_host.clone();
+            config.connection.port = target.pg_port;
+            config
+        })),
+    };
+    let names = match (case.family(), &config) {
+        (Family::Jdbc, Some(Ok(config))) => Names::of_sink(config, &case.topic),
+        (Family::Jdbc, Some(Err(e))) => {
+            return Err(ReplayError::Fixture(format!("{}: {e}", case.name)))
+        }
+        _ => Names::of_questdb_connector(&props, &case.topic, target),
+    };
 
-    let db = QuestDb::connect(&config.connection).await?;
+    let db = QuestDb::connect(&names.connection).await?;
     for sql in &case.setup_sql {
         db.execute(sql).await?;
     }
     phases.mark("setup", &mut last);
     kafka::create_topic(&target.bootstrap, &case.topic).await?;
     phases.mark("topic", &mut last);
-    let values: Vec<Option<&[u8]>> = case
+    let produced_at = std::time::SystemTime::now();
+    let records: Vec<kafka::Outgoing<'_>> = case
         .messages
         .iter()
-        .map(|m| m.value.as_deref().map(str::as_bytes))
+        .map(|m| kafka::Outgoing {
+            key: m.key.as_deref().map(str::as_bytes),
+            value: m.value.as_deref().map(str::as_bytes),
+            timestamp: m.timestamp,
+        })
         .collect();
-    kafka::produce(&target.bootstrap, &case.topic, &values).await?;
+    kafka::produce_records(&target.bootstrap, &case.topic, &records).await?;
     phases.mark("produce", &mut last);
 
     let timeout = crate::wait::case_timeout();
     let (ddl, coercions, error) = match mode {
-        SinkMode::InProcess => {
-            let mut options = RunOptions::new(target.bootstrap.clone());
-            options.stop_when = StopWhen::CaughtUp;
-            match tokio::time::timeout(timeout, sink::run(&config, options)).await {
-                Err(_) => return Err(timeout_error(case, &config, target, timeout)),
-                Ok(Ok(summary)) => (Some(summary.ddl), summary.coercions, None),
-                Ok(Err(failed)) => {
-                    let error = describe_error(case, &failed.error);
-                    (
-                        Some(failed.summary.ddl),
-                        failed.summary.coercions,
-                        Some(error),
-                    )
+        SinkMode::InProcess => match config.as_ref().expect("built for our sink") {
+            Err(refused) => (
+                Some(Vec::new()),
+                Vec::new(),
+                Some(format!("the sink refused its configuration: {refused}")),
+            ),
+            Ok(config) => {
+                let mut options = RunOptions::new(target.bootstrap.clone());
+                options.stop_when = StopWhen::CaughtUp;
+                match tokio::time::timeout(timeout, sink::run(config, options)).await {
+                    Err(_) => return Err(timeout_error(case, &names.group, target, timeout)),
+                    Ok(Ok(summary)) => (Some(summary.ddl), summary.coercions, None),
+                    Ok(Err(failed)) => {
+                        let error = describe_error(case, &failed.error);
+                        (
+                            Some(failed.summary.ddl),
+                            failed.summary.coercions,
+                            Some(error),
+                        )
+                    }
                 }
             }
-        }
+        },
         SinkMode::Connect(_) => {
             let (worker, connector_config) = connector.expect("set for Connect");
             let (bootstrap, group, topic) = (
                 target.bootstrap.clone(),
-                config.group_id(),
+                names.group.clone(),
                 case.topic.clone(),
             );
             let produced = case.messages.len() as i64;
-            let name = config.name.clone();
+            let name = names.connector.clone();
             let run = tokio::task::spawn_blocking(move || {
                 worker.run(&name, &connector_config, timeout, || {
                     let committed = kafka::committed_offset(&bootstrap, &group, &topic, 0)
@@ -280,12 +327,29 @@ pub async fn run_case(
     };
 
     phases.mark("sink", &mut last);
-    let table = config.table_name(&case.topic);
-    let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)?;
+    let table = names.table.clone();
+    let committed = kafka::committed_offset(&target.bootstrap, &names.group, &case.topic, 0)?;
     phases.mark("offsets", &mut last);
-    let table_state = readback::read_table(&config.connection, &table).await?;
-    let dead_letters = match &config.errors.dlq_topic {
-        Some(topic) => Some((topic.clone(), kafka::read_all(&target.bootstrap, topic)?)),
+    let mut table_state = readback::read_table(&names.connection, &table).await?;
+    if let Some(t) = table_state
+        .as_mut()
+        .filter(|_| names.family == Family::QuestDbConnector)
+    {
+        let window = (
+            utc_text(produced_at - Duration::from_secs(1)),
+            utc_text(std::time::SystemTime::now() + Duration::from_secs(1)),
+        );
+        t.mask_designated_within(&window, INGESTION_TIME);
+    }
+    let dead_letters = match &names.dlq_topic {
+        Some(topic) => {
+            let mut records = kafka::read_all(&target.bootstrap, topic)?;
+            // Error headers may quote QuestDB's answer, with its per-run request id.
+            for (_, value) in records.iter_mut().flat_map(|r| r.headers.iter_mut()) {
+                *value = crate::connect::redact_request_ids(value);
+            }
+            Some((topic.clone(), records))
+        }
         None => None,
     };
     phases.mark("readback", &mut last);
@@ -306,6 +370,86 @@ pub async fn run_case(
     })
 }
 
+/// What a snapshot shows instead of a designated timestamp taken from a clock during the case
+/// (QuestDB's, for ILP rows without a timestamp; the producer's, for Kafka timestamps): it
+/// differs on every run. Only for QuestDB's connector's family, whose connector leaves the
+/// timestamp to the server unless told otherwise; the seed's family keeps today's snapshots.
+pub const INGESTION_TIME: &str = "<ingestion time>";
+
+/// A UTC time as QuestDB renders a TIMESTAMP over PG wire (`2023-11-14 22:13:20.000000`), so
+/// that rendered timestamps compare with it as text.
+pub fn utc_text(t: std::time::SystemTime) -> String {
+    let since = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let secs = since.as_secs() as i64;
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        day_secs / 3600,
+        day_secs % 3600 / 60,
+        day_secs % 60,
+        since.subsec_micros()
+    )
+}
+
+/// Where a case's results are: the connector's name and consumer group, the table it writes,
+/// its dead letter topic, and QuestDB's PG endpoint to read them back.
+#[derive(Debug, Clone)]
+struct Names {
+    connector: String,
+    group: String,
+    table: String,
+    dlq_topic: Option<String>,
+    connection: sink::config::Connection,
+    family: Family,
+}
+
+impl Names {
+    /// As our sink's configuration says (the JDBC family: `table.name.format`, ...).
+    fn of_sink(config: &SinkConfig, topic: &str) -> Names {
+        Names {
+            connector: config.name.clone(),
+            group: config.group_id(),
+            table: config.table_name(topic),
+            dlq_topic: config.errors.dlq_topic.clone(),
+            connection: config.connection.clone(),
+            family: Family::Jdbc,
+        }
+    }
+
+    /// As QuestDB's connector names them: the table is `table` (its `${topic}` and
+    /// `${partition}` replaced; cases write to partition 0), else the topic; the group is
+    /// Connect's `connect-<name>`.
+    fn of_questdb_connector(
+        props: &BTreeMap<String, String>,
+        topic: &str,
+        target: &Target,
+    ) -> Names {
+        let connector = props.get("name").cloned().unwrap_or_default();
+        Names {
+            group: format!("connect-{connector}"),
+            connector,
+            table: props.get("table").map_or(topic.to_owned(), |t| {
+                t.replace("${topic}", topic).replace("${partition}", "0")
+            }),
+            dlq_topic: props.get("errors.deadletterqueue.topic.name").cloned(),
+            connection: readback::connection(&target.pg_host, target.pg_port),
+            family: Family::QuestDbConnector,
+        }
+    }
+}
+
 /// The error text, pointing at the fixture line of the record it names.
 fn describe_error(case: &Case, error: &SinkError) -> String {
     let offset = match error {
@@ -316,19 +460,15 @@ fn describe_error(case: &Case, error: &SinkError) -> String {
 }
 
 fn with_fixture_line(case: &Case, error: String, offset: Option<i64>) -> String {
+    let error = crate::connect::redact_request_ids(&error);
     match offset.and_then(|o| case.line_of(o)) {
         Some(line) => format!("{error}\n(fixture {}:{line})", case.name),
         None => error,
     }
 }
 
-fn timeout_error(
-    case: &Case,
-    config: &SinkConfig,
-    target: &Target,
-    waited: Duration,
-) -> ReplayError {
-    let committed = kafka::committed_offset(&target.bootstrap, &config.group_id(), &case.topic, 0)
+fn timeout_error(case: &Case, group: &str, target: &Target, waited: Duration) -> ReplayError {
+    let committed = kafka::committed_offset(&target.bootstrap, group, &case.topic, 0)
         .ok()
         .flatten();
     ReplayError::Timeout {
@@ -557,4 +697,41 @@ fn newest_file(dir: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
         }
     }
     newest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn a_client_conf_string_keeps_its_keys_and_gets_this_runs_address() {
+        let target = Target {
+            bootstrap: String::new(),
+            pg_host: "127.0.0.1".into(),
+            pg_port: 8812,
+            http_port: 9123,
+        };
+        assert_eq!(
+            target.ilp_conf_from("http::addr=(the run's QuestDB);"),
+            "http::addr=127.0.0.1:9123;"
+        );
+        assert_eq!(
+            target.ilp_conf_from("http::addr=localhost:9000;auto_flush_rows=10;retry_timeout=0"),
+            "http::addr=127.0.0.1:9123;auto_flush_rows=10;retry_timeout=0;"
+        );
+        assert_eq!(
+            target.ilp_conf_from("garbage"),
+            "http::addr=127.0.0.1:9123;"
+        );
+    }
+
+    #[test]
+    fn utc_text_is_questdbs_rendering() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |micros: u64| super::utc_text(UNIX_EPOCH + Duration::from_micros(micros));
+        assert_eq!(at(0), "1970-01-01 00:00:00.000000");
+        assert_eq!(at(1_700_000_000_000_001), "2023-11-14 22:13:20.000001");
+        assert_eq!(at(951_868_799_000_000), "2000-02-29 23:59:59.000000");
+        assert_eq!(at(4_102_444_800_000_000), "2100-01-01 00:00:00.000000");
+    }
 }

@@ -1,10 +1,13 @@
-//! Without services: this sink's accepted snapshots against the recorded reference (Confluent's
-//! JDBC sink 10.7.6, `tests/snapshots/confluent-jdbc-10.7.6/`), and the generated outcome table.
+//! Without services: this sink's accepted snapshots against the recorded reference of each
+//! fixture family (Confluent's JDBC sink 10.7.6, `tests/snapshots/confluent-jdbc-10.7.6/`, for
+//! the seed's cases; QuestDB's connector 0.23, `tests/snapshots/questdb-connector-0.23/`, for
+//! `fixtures/questdb-connector/`), and the generated outcome table.
 
 use harness::fixture;
 use harness::outcomes_table;
-use harness::reference::{self, Tally};
+use harness::reference::{self, Reference, Tally, REFERENCES};
 
+/// Every ordinary case, all families.
 fn ordinary_cases() -> Vec<String> {
     fixture::discover(&fixture::root())
         .expect("fixtures")
@@ -14,22 +17,27 @@ fn ordinary_cases() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn every_difference_from_the_reference_is_classified() {
+fn cases_of(r: &Reference) -> Vec<String> {
+    ordinary_cases()
+        .into_iter()
+        .filter(|c| fixture::Family::of(c) == r.family)
+        .collect()
+}
+
+fn every_difference_is_classified(r: &Reference) {
     let mut tally = Tally::default();
     let mut failures = Vec::new();
-    for case in ordinary_cases() {
+    for case in cases_of(r) {
         let ours = reference::recorded(None, &case)
             .unwrap_or_else(|| panic!("{case}: no accepted snapshot of this sink"));
-        let theirs =
-            reference::recorded(Some(reference::REFERENCE_SET), &case).unwrap_or_else(|| {
-                panic!(
+        let theirs = reference::recorded(Some(r.set), &case).unwrap_or_else(|| {
+            panic!(
                 "{case}: no snapshot in tests/snapshots/{}/; record it with `harness conformance \
                  --sink connect --plugin-path DIR` (README)",
-                reference::REFERENCE_SET
+                r.set
             )
-            });
-        let (diffs, verdict) = reference::judge(&case, &ours, &theirs);
+        });
+        let (diffs, verdict) = r.judge(&case, &ours, &theirs);
         tally.add(&verdict);
         if verdict.is_failure() {
             failures.push(format!(
@@ -39,29 +47,44 @@ fn every_difference_from_the_reference_is_classified() {
             ));
         }
     }
-    eprintln!("{tally}");
+    eprintln!("against {} {}: {tally}", r.name, r.version);
     assert!(
         failures.is_empty(),
-        "{} cases differ from the reference without a classification in harness/src/reference.rs \
+        "{} cases differ from {} {} without a classification in harness/src/reference*.rs \
          (or are classified and no longer differ):\n{}",
         failures.len(),
+        r.name,
+        r.version,
         failures.join("\n")
     );
 }
 
 #[test]
+fn every_difference_from_confluent_is_classified() {
+    every_difference_is_classified(&reference::CONFLUENT);
+}
+
+#[test]
+fn every_difference_from_questdbs_connector_is_classified() {
+    every_difference_is_classified(&reference::QUESTDB_CONNECTOR);
+}
+
+#[test]
 fn every_classified_case_exists_and_is_classified_once() {
-    let cases = ordinary_cases();
-    let mut seen = std::collections::BTreeSet::new();
-    for class in reference::CLASSES {
-        assert!(!class.cases.is_empty(), "{}: no cases", class.name);
-        for case in class.cases {
-            assert!(
-                cases.iter().any(|c| c == case),
-                "{}: no fixture {case}",
-                class.name
-            );
-            assert!(seen.insert(*case), "{case} is in two classes");
+    for r in REFERENCES {
+        let cases = cases_of(r);
+        let mut seen = std::collections::BTreeSet::new();
+        for class in r.classes {
+            assert!(!class.cases.is_empty(), "{}: no cases", class.name);
+            for case in class.cases {
+                assert!(
+                    cases.iter().any(|c| c == case),
+                    "{}: no fixture {case} of {}'s family",
+                    class.name,
+                    r.name
+                );
+                assert!(seen.insert(*case), "{case} is in two classes");
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn err(key: &str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn err(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.to_string(),
         message: message.into(),
@@ -83,7 +83,7 @@ impl std::fmt::Debug for ClientSettings {
 /// `client.conf.string` (ILP over HTTP); `Debug` and [`IlpConf::redacted`] hide its
 /// `password` and `token`.
 #[derive(Clone, PartialEq)]
-pub struct IlpConf(String);
+pub struct IlpConf(pub(crate) String);
 
 impl IlpConf {
     pub fn as_str(&self) -> &str {
@@ -213,6 +213,19 @@ pub struct SinkConfig {
     pub operations: Operations,
     /// Accepted keys that do nothing here, or values that only name the reference implementation.
     pub notices: Vec<String>,
+    /// How records become rows: the JDBC sink's way, or QuestDB's connector's (chosen by
+    /// `connector.class`).
+    pub mapping: Mapping,
+}
+
+/// How records become rows, chosen once from `connector.class`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapping {
+    /// Confluent's JDBC sink: the schema gives the columns, tables are created over PG wire.
+    Jdbc,
+    /// QuestDB's own connector (`io.questdb.kafka.QuestDBSinkConnector`): fields flattened,
+    /// schemaless JSON inferred, tables created by ILP (see `docs/questdb-connector.md`).
+    QuestDbConnector(std::sync::Arc<crate::questdb_connector::ConnectorConfig>),
 }
 
 /// The sink's own keys for running it as a service (none of them is a Connect key).
@@ -312,12 +325,15 @@ impl SinkConfig {
         let p = Props(props);
         let mut notices = Vec::new();
 
+        if p.get("connector.class") == Some(crate::questdb_connector::CONNECTOR_CLASS) {
+            return crate::questdb_connector::sink_config(props);
+        }
         let name = p.required("name")?.to_string();
         if let Some(class) = p.get("connector.class") {
             if !JDBC_SINK_CLASSES.contains(&class) {
                 return Err(err(
                     "connector.class",
-                    format!("`{class}` is not the JDBC sink; this sink only implements io.confluent.connect.jdbc.JdbcSinkConnector"),
+                    format!("`{class}` is not a connector this sink implements: io.confluent.connect.jdbc.JdbcSinkConnector or {}", crate::questdb_connector::CONNECTOR_CLASS),
                 ));
             }
         }
@@ -328,25 +344,7 @@ impl SinkConfig {
             }
         }
 
-        let topics = match (p.get("topics"), p.get("topics.regex")) {
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    "topics",
-                    "set either `topics` or `topics.regex`, not both",
-                ))
-            }
-            (Some(list), None) => Topics::List(split_list(list)),
-            (None, Some(regex)) => Topics::Regex(regex.to_string()),
-            (None, None) => {
-                return Err(err(
-                    "topics",
-                    "missing: name the topics to consume (`topics=a,b`) or `topics.regex`",
-                ))
-            }
-        };
-        if matches!(&topics, Topics::List(t) if t.is_empty()) {
-            return Err(err("topics", "is empty"));
-        }
+        let topics = topics(&p)?;
 
         let url = p.required("connection.url")?;
         let (host, port, database) = parse_jdbc_url(url)?;
@@ -506,27 +504,7 @@ impl SinkConfig {
             Some(conf) => Some(IlpConf(conf.to_string())),
         };
 
-        let errors = ErrorPolicy {
-            tolerance: match p.get("errors.tolerance").unwrap_or("none") {
-                "none" => Tolerance::None,
-                "all" => Tolerance::All,
-                other => {
-                    return Err(err(
-                        "errors.tolerance",
-                        format!("`{other}`: expected `none` or `all`"),
-                    ))
-                }
-            },
-            dlq_topic: p
-                .get("errors.deadletterqueue.topic.name")
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
-            dlq_context_headers: p.bool("errors.deadletterqueue.context.headers.enable", false)?,
-            log: p.bool("errors.log.enable", false)?,
-        };
-        if errors.dlq_topic.is_some() && errors.tolerance == Tolerance::None {
-            notices.push("errors.deadletterqueue.topic.name is set but errors.tolerance=none: the first bad record stops the sink, as in Connect".into());
-        }
+        let errors = error_policy(&p, &mut notices)?;
 
         let overflow = match p.get("sink.integer.overflow").unwrap_or("wrap") {
             "wrap" => Overflow::Wrap,
@@ -590,12 +568,21 @@ impl SinkConfig {
             overflow,
             operations,
             notices,
+            mapping: Mapping::Jdbc,
         })
     }
 
     /// The table a topic's records go to (`table.name.format`, `${topic}` replaced).
     pub fn table_name(&self, topic: &str) -> String {
         self.table_name_format.replace("${topic}", topic)
+    }
+
+    /// The column the ILP writer sends as each row's timestamp, if rows are written over ILP.
+    pub fn designated_column(&self) -> Option<&str> {
+        match &self.mapping {
+            Mapping::QuestDbConnector(_) => Some(crate::questdb_connector::flatten::DESIGNATED),
+            Mapping::Jdbc => self.native.as_ref().map(|n| n.timestamp_column()),
+        }
     }
 
     /// The consumer group, named as Connect names a sink connector's group.
@@ -605,7 +592,7 @@ impl SinkConfig {
 }
 
 /// The `prefix`ed keys (prefix removed), Java's security keys translated for librdkafka.
-fn client_settings(
+pub(crate) fn client_settings(
     props: &BTreeMap<String, String>,
     prefix: &str,
     notices: &mut Vec<String>,
@@ -619,7 +606,60 @@ fn client_settings(
     Ok(ClientSettings(settings))
 }
 
-fn operations(p: &Props) -> Result<Operations, ConfigError> {
+/// `topics` or `topics.regex`, as Connect reads them for any sink connector.
+pub(crate) fn topics(p: &Props) -> Result<Topics, ConfigError> {
+    let topics = match (p.get("topics"), p.get("topics.regex")) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "topics",
+                "set either `topics` or `topics.regex`, not both",
+            ))
+        }
+        (Some(list), None) => Topics::List(split_list(list)),
+        (None, Some(regex)) => Topics::Regex(regex.to_string()),
+        (None, None) => {
+            return Err(err(
+                "topics",
+                "missing: name the topics to consume (`topics=a,b`) or `topics.regex`",
+            ))
+        }
+    };
+    if matches!(&topics, Topics::List(t) if t.is_empty()) {
+        return Err(err("topics", "is empty"));
+    }
+    Ok(topics)
+}
+
+/// Connect's `errors.*` keys, the same for every sink connector.
+pub(crate) fn error_policy(
+    p: &Props,
+    notices: &mut Vec<String>,
+) -> Result<ErrorPolicy, ConfigError> {
+    let errors = ErrorPolicy {
+        tolerance: match p.get("errors.tolerance").unwrap_or("none") {
+            "none" => Tolerance::None,
+            "all" => Tolerance::All,
+            other => {
+                return Err(err(
+                    "errors.tolerance",
+                    format!("`{other}`: expected `none` or `all`"),
+                ))
+            }
+        },
+        dlq_topic: p
+            .get("errors.deadletterqueue.topic.name")
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        dlq_context_headers: p.bool("errors.deadletterqueue.context.headers.enable", false)?,
+        log: p.bool("errors.log.enable", false)?,
+    };
+    if errors.dlq_topic.is_some() && errors.tolerance == Tolerance::None {
+        notices.push("errors.deadletterqueue.topic.name is set but errors.tolerance=none: the first bad record stops the sink, as in Connect".into());
+    }
+    Ok(errors)
+}
+
+pub(crate) fn operations(p: &Props) -> Result<Operations, ConfigError> {
     let defaults = Operations::default();
     let millis = |key: &str, default: Duration| -> Result<Duration, ConfigError> {
         match p.get(key) {
@@ -701,7 +741,7 @@ fn native_table(p: &Props) -> Result<Option<NativeTable>, ConfigError> {
     }))
 }
 
-fn split_list(s: &str) -> Vec<String> {
+pub(crate) fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -734,18 +774,18 @@ pub fn parse_jdbc_url(url: &str) -> Result<(String, u16, String), ConfigError> {
     Ok((host.to_string(), port, database.to_string()))
 }
 
-struct Props<'a>(&'a BTreeMap<String, String>);
+pub(crate) struct Props<'a>(pub(crate) &'a BTreeMap<String, String>);
 
 impl Props<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(|v| v.trim())
     }
-    fn required(&self, key: &str) -> Result<&str, ConfigError> {
+    pub(crate) fn required(&self, key: &str) -> Result<&str, ConfigError> {
         self.get(key)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| err(key, "missing"))
     }
-    fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+    pub(crate) fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
         match self.get(key).map(str::to_ascii_lowercase).as_deref() {
             None => Ok(default),
             Some("true") => Ok(true),
@@ -753,7 +793,11 @@ impl Props<'_> {
             Some(other) => Err(err(key, format!("`{other}`: expected true or false"))),
         }
     }
-    fn parse<T: std::str::FromStr>(&self, key: &str, value: &str) -> Result<T, ConfigError> {
+    pub(crate) fn parse<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<T, ConfigError> {
         value
             .parse()
             .map_err(|_| err(key, format!("`{value}` is not a valid number")))

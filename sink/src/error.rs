@@ -49,6 +49,9 @@ pub enum Problem {
     RequiredFieldAdded { table: String, field: String },
     #[error("{0}")]
     Write(DbError),
+    /// QuestDB's connector cannot make a row of the record (`connector.class=...QuestDBSinkConnector`).
+    #[error("{0}")]
+    Row(#[from] crate::questdb_connector::flatten::RowError),
     /// The record before this one, for the same table, could not be written for this reason.
     #[error("table \"{table}\" cannot take this record either: {reason}")]
     TableRefused { table: String, reason: String },

@@ -27,6 +27,7 @@ pub mod pipeline;
 mod prepare;
 pub mod properties;
 pub mod questdb;
+pub mod questdb_connector;
 pub mod report;
 pub mod startup;
 pub mod stop;

@@ -38,9 +38,16 @@ pub enum SqlType {
     DoublePrecision,
     Text,
     Bytea,
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     Date,
     Timestamp,
+    /// QuestDB's SYMBOL (QuestDB connector's `symbols`; written over ILP only).
+    Symbol,
+    /// QuestDB's DOUBLE[] with this many dimensions (written over ILP only).
+    DoubleArray(usize),
 }
 
 impl fmt::Display for SqlType {
@@ -57,6 +64,8 @@ impl fmt::Display for SqlType {
             SqlType::Decimal { precision, scale } => write!(f, "DECIMAL({precision},{scale})"),
             SqlType::Date => f.write_str("DATE"),
             SqlType::Timestamp => f.write_str("TIMESTAMP"),
+            SqlType::Symbol => f.write_str("SYMBOL"),
+            SqlType::DoubleArray(dims) => write!(f, "DOUBLE{}", "[]".repeat(*dims)),
         }
     }
 }
@@ -365,6 +374,28 @@ pub enum SqlParam {
     DateMillis(i64),
     /// Plain decimal text already at the column's scale, e.g. `-0.05`.
     Decimal(String),
+    /// A SYMBOL value (ILP only).
+    Symbol(String),
+    /// A DOUBLE[] value (ILP only).
+    DoubleArray(DoubleArray),
+}
+
+/// A rectangular array of doubles of 1 to 3 dimensions, as QuestDB's DOUBLE[] holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DoubleArray {
+    D1(Vec<f64>),
+    D2(Vec<Vec<f64>>),
+    D3(Vec<Vec<Vec<f64>>>),
+}
+
+impl DoubleArray {
+    pub fn dims(&self) -> usize {
+        match self {
+            DoubleArray::D1(_) => 1,
+            DoubleArray::D2(_) => 2,
+            DoubleArray::D3(_) => 3,
+        }
+    }
 }
 
 /// Kafka coordinates of the record a row comes from, for `pk.mode=kafka`.

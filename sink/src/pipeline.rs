@@ -9,7 +9,7 @@
 //! inside its open transaction loses that transaction's rows on QuestDB (reference.rs
 //! `stored-up-to-the-bad-record`, `rows-lost-on-evolve`).
 
-use crate::config::{SinkConfig, Tolerance, Topics};
+use crate::config::{Mapping, SinkConfig, Tolerance, Topics};
 use crate::ddl;
 use crate::endpoint::Health;
 use crate::error::{Problem, RecordError, SinkError};
@@ -211,10 +211,7 @@ async fn run_inner(
     if let Some(conf) = &config.ilp {
         crate::writer::check_ilp_login(conf).await?;
     }
-    let writer = Writer::new(
-        config.ilp.as_ref(),
-        config.native.as_ref().map(|n| n.timestamp_column()),
-    )?;
+    let writer = Writer::new(config.ilp.as_ref(), config.designated_column())?;
     let mut sink = Sink {
         config,
         db,
@@ -518,7 +515,13 @@ impl Sink<'_> {
                 self.summary.coercions.push(note);
             }
             match record.row {
-                Ok(row) => pending.push(row),
+                Ok(Some(row)) => pending.push(row),
+                // Nothing to write (a tombstone QuestDB's connector skips): handled once
+                // everything before it is stored.
+                Ok(None) => {
+                    self.write(batch, std::mem::take(&mut pending)).await?;
+                    self.mark_done(message);
+                }
                 Err(problem) => {
                     // Keep order: everything before the bad record is stored first.
                     self.write(batch, std::mem::take(&mut pending)).await?;
@@ -553,6 +556,10 @@ impl Sink<'_> {
         // a bad record (which errors.tolerance=all would skip and commit).
         let (mut attempt, mut connect_failed) = (0, None);
         let ensured = loop {
+            // QuestDB's connector leaves tables to ILP, which creates and extends them.
+            if matches!(self.config.mapping, Mapping::QuestDbConnector(_)) {
+                break Ok(());
+            }
             match self.ensure_table(&table, &columns).await {
                 Err(Problem::Write(e)) if e.is_transient() => {
                     if attempt == self.config.max_retries {

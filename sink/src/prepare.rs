@@ -2,7 +2,7 @@
 //! with no connection involved, so that the pipeline can prepare the next batch while the
 //! current one is being written.
 
-use crate::config::{KeyConverter, SinkConfig};
+use crate::config::{KeyConverter, Mapping, SinkConfig};
 use crate::connect::cache::{SchemaCache, Shared};
 use crate::connect::json::DecodeOptions;
 use crate::connect::schema::{Schema, Type};
@@ -10,6 +10,9 @@ use crate::connect::value::Value;
 use crate::error::{Problem, RecordAt};
 use crate::mapping::PkMode;
 use crate::mapping::{self, Column, Coordinates, SqlParam};
+use crate::questdb_connector::flatten::{self, Datum};
+use crate::questdb_connector::loose::Loose;
+use crate::questdb_connector::{ConnectorConfig, Converter};
 use rdkafka::message::{Message, OwnedMessage};
 use std::sync::Arc;
 
@@ -24,7 +27,8 @@ pub(crate) struct Row {
 
 /// One record of a batch, ready for the writer.
 pub(crate) struct Prepared {
-    pub row: Result<Row, Problem>,
+    /// `Ok(None)`: nothing to write (QuestDB's connector skips tombstones).
+    pub row: Result<Option<Row>, Problem>,
     /// The values decoding changed as JsonConverter changes them, as notes for the log.
     pub coercions: Vec<String>,
 }
@@ -44,6 +48,63 @@ pub(crate) struct Preparer {
     schemas: SchemaCache,
     /// The schema of every key read with `key.converter=StringConverter`: an optional string.
     string_key: Arc<Schema>,
+    /// The last column list of QuestDB-connector rows, shared by the rows that have the same.
+    last_connector_columns: Option<Arc<Vec<Column>>>,
+}
+
+/// The coercions decoding made, as notes for the log.
+fn coercion_notes<'a>(
+    message: &'a OwnedMessage,
+    coercions: &'a [crate::connect::Coercion],
+) -> impl Iterator<Item = String> + 'a {
+    coercions.iter().map(move |c| {
+        let field = if c.field.is_empty() {
+            "(value)"
+        } else {
+            c.field.as_str()
+        };
+        format!(
+            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
+            at(message),
+            field,
+            c.target,
+            c.written,
+            c.stored
+        )
+    })
+}
+
+/// The payload of an envelope whose schema is null, as schemaless JSON.
+fn schemaless_payload(bytes: &[u8]) -> Result<Holder, ()> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| ())?;
+    Ok(match json.get("payload").map(Loose::from_json) {
+        None | Some(Loose::Null) => Holder::None,
+        Some(v) => Holder::Loose(v),
+    })
+}
+
+/// A converted key or value, owned while its row is made.
+enum Holder {
+    None,
+    Schema(Shared),
+    Loose(Loose),
+}
+
+impl Holder {
+    fn datum(&self) -> Option<Datum<'_>> {
+        match self {
+            Holder::None => None,
+            Holder::Schema(s) => Some(Datum::Schema(&s.schema, &s.value)),
+            Holder::Loose(v) => Some(Datum::Loose(v)),
+        }
+    }
+}
+
+/// Why a converter refused the bytes.
+enum Converted {
+    Decode(crate::connect::DecodeError),
+    Text(String),
 }
 
 /// The value's schema and, with `pk.mode=record_key`, the key's: what a table's columns come
@@ -71,11 +132,137 @@ impl Preparer {
                 optional: true,
                 ..Schema::new(Type::String)
             }),
+            last_connector_columns: None,
         }
     }
 
-    /// Every record of `batch`, in order.
+    /// Every record of `batch`, in order, mapped the way `connector.class` chose.
     pub fn batch(&mut self, batch: &[OwnedMessage]) -> Vec<Prepared> {
+        match &self.config.mapping {
+            Mapping::Jdbc => self.jdbc_batch(batch),
+            Mapping::QuestDbConnector(c) => {
+                let c = c.clone();
+                batch
+                    .iter()
+                    .enumerate()
+                    .map(|(index, message)| self.connector_record(&c, index, message))
+                    .collect()
+            }
+        }
+    }
+
+    /// A record as QuestDB's connector writes it: key and value converted, then flattened.
+    fn connector_record(
+        &mut self,
+        c: &ConnectorConfig,
+        index: usize,
+        message: &OwnedMessage,
+    ) -> Prepared {
+        let mut coercions = Vec::new();
+        let row = (|| {
+            let value = self.convert(
+                c.value_converter,
+                message.payload(),
+                &mut coercions,
+                message,
+            );
+            let value = value.map_err(|e| match e {
+                Converted::Decode(e) => Problem::Decode(e),
+                Converted::Text(e) => Problem::Decode(crate::connect::DecodeError {
+                    field: None,
+                    kind: crate::connect::DecodeErrorKind::NotJson(e),
+                }),
+            })?;
+            let key = if c.reads_key() {
+                self.convert(c.key_converter, message.key(), &mut coercions, message)
+                    .map_err(|e| match e {
+                        Converted::Decode(e) => Problem::Key(e.to_string()),
+                        Converted::Text(e) => Problem::Key(e),
+                    })?
+            } else {
+                Holder::None
+            };
+            let record = flatten::Record {
+                topic: message.topic(),
+                partition: message.partition(),
+                kafka_timestamp_ms: message.timestamp().to_millis(),
+                key: key.datum(),
+                value: value.datum(),
+            };
+            let Some(row) = flatten::row(c, &record)? else {
+                return Ok(None);
+            };
+            let table = row.table.clone();
+            let (columns, params) = row.into_sql();
+            // Consecutive rows of the same columns share one list, so they are one write.
+            let columns = match &self.last_connector_columns {
+                Some(last) if **last == columns => last.clone(),
+                _ => {
+                    let columns = Arc::new(columns);
+                    self.last_connector_columns = Some(columns.clone());
+                    columns
+                }
+            };
+            Ok(Some(Row {
+                index,
+                table,
+                columns,
+                params,
+            }))
+        })();
+        Prepared { row, coercions }
+    }
+
+    /// A key or value through its converter.
+    fn convert(
+        &mut self,
+        converter: Converter,
+        bytes: Option<&[u8]>,
+        coercions: &mut Vec<String>,
+        message: &OwnedMessage,
+    ) -> Result<Holder, Converted> {
+        let Some(bytes) = bytes else {
+            return Ok(Holder::None);
+        };
+        match converter {
+            Converter::Json { schemas: true } => {
+                let decode = DecodeOptions {
+                    overflow: self.config.overflow,
+                };
+                match self.schemas.decode(Some(bytes), &decode) {
+                    Ok(Some(shared)) => {
+                        coercions.extend(coercion_notes(message, &shared.coercions));
+                        Ok(Holder::Schema(shared))
+                    }
+                    Ok(None) => Ok(Holder::None),
+                    // JsonConverter reads `{"schema": null, "payload": ...}` as schemaless,
+                    // which QuestDB's connector takes (the JDBC sink needs a schema).
+                    Err(e) if e.kind == crate::connect::DecodeErrorKind::SchemaNull => {
+                        schemaless_payload(bytes).map_err(|_| Converted::Decode(e))
+                    }
+                    Err(e) => Err(Converted::Decode(e)),
+                }
+            }
+            Converter::Json { schemas: false } => match Loose::decode(Some(bytes)) {
+                Ok(Some(v)) => Ok(Holder::Loose(v)),
+                Ok(None) => Ok(Holder::None),
+                Err(e) => Err(Converted::Text(e)),
+            },
+            Converter::String => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(Holder::Schema(Shared {
+                    schema: self.string_key.clone(),
+                    value: Value::String(text.to_owned()),
+                    coercions: Vec::new(),
+                })),
+                Err(e) => Err(Converted::Text(format!(
+                    "not UTF-8 text, which StringConverter needs: {e}"
+                ))),
+            },
+        }
+    }
+
+    /// The JDBC sink's way: the schema gives the columns.
+    fn jdbc_batch(&mut self, batch: &[OwnedMessage]) -> Vec<Prepared> {
         let decode = DecodeOptions {
             overflow: self.config.overflow,
         };
@@ -85,30 +272,18 @@ impl Preparer {
             let mut coercions = Vec::new();
             let row = match self.schemas.decode(message.payload(), &decode) {
                 Ok(Some(decoded)) => {
-                    for c in &decoded.coercions {
-                        let field = if c.field.is_empty() {
-                            "(value)"
-                        } else {
-                            c.field.as_str()
-                        };
-                        coercions.push(format!(
-                            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
-                            at(message),
-                            field,
-                            c.target,
-                            c.written,
-                            c.stored
-                        ));
-                    }
+                    coercions.extend(coercion_notes(message, &decoded.coercions));
                     match self.decode_key(message, &decode) {
-                        Ok(key) => self.to_row(
-                            index,
-                            message,
-                            (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
-                            &decoded.value,
-                            key.as_ref().map(|k| &k.value),
-                            &mut last_columns,
-                        ),
+                        Ok(key) => self
+                            .to_row(
+                                index,
+                                message,
+                                (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
+                                &decoded.value,
+                                key.as_ref().map(|k| &k.value),
+                                &mut last_columns,
+                            )
+                            .map(Some),
                         Err(problem) => Err(problem),
                     }
                 }
@@ -232,12 +407,22 @@ mod tests {
         ];
         let prepared = Preparer::new(Arc::new(config)).batch(&batch);
         assert_eq!(prepared.len(), 4);
-        let row = prepared[0].row.as_ref().expect("a row");
+        let row = prepared[0]
+            .row
+            .as_ref()
+            .expect("a row")
+            .as_ref()
+            .expect("a row");
         assert_eq!((row.index, row.table.as_str()), (0, "events"));
         assert_eq!(row.params, [SqlParam::I16(1), SqlParam::Text("x".into())]);
         assert!(matches!(prepared[1].row, Err(Problem::Tombstone)));
         assert!(matches!(prepared[2].row, Err(Problem::Decode(_))));
-        let wrapped = prepared[3].row.as_ref().expect("a row");
+        let wrapped = prepared[3]
+            .row
+            .as_ref()
+            .expect("a row")
+            .as_ref()
+            .expect("a row");
         assert_eq!(wrapped.params, [SqlParam::I16(44), SqlParam::Null]);
         assert!(
             Arc::ptr_eq(&row.columns, &wrapped.columns),
@@ -248,5 +433,31 @@ mod tests {
             ["topic events, partition 3, offset 13: field \"a\": int8 300 stored as 44, as JsonConverter stores it"]
         );
         assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
+    }
+
+    #[test]
+    fn questdb_connector_records_become_ilp_rows_and_tombstones_nothing() {
+        let text = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\n";
+        let config = SinkConfig::from_properties(&crate::properties::parse(text)).unwrap();
+        let batch = vec![
+            message(0, Some(r#"{"schema":null,"payload":{"a":1}}"#.into())),
+            message(1, record(r#"{"a":2,"b":"x"}"#)),
+            message(2, None),
+            message(3, Some(r#"{"a":1}"#.into())),
+        ];
+        let prepared = Preparer::new(Arc::new(config)).batch(&batch);
+        let row = |i: usize| prepared[i].row.as_ref().unwrap().as_ref().unwrap();
+        // A null schema is schemaless JSON to JsonConverter, and to the connector.
+        assert_eq!(row(0).params, [SqlParam::I64(1), SqlParam::Null]);
+        assert_eq!(
+            row(1).params,
+            [SqlParam::I64(2), SqlParam::Text("x".into()), SqlParam::Null]
+        );
+        assert_eq!(row(1).table, "events");
+        assert!(
+            matches!(prepared[2].row, Ok(None)),
+            "a tombstone is skipped"
+        );
+        assert!(matches!(prepared[3].row, Err(Problem::Decode(_))));
     }
 }

@@ -270,7 +270,7 @@ impl ToSql for SqlParam {
             return Ok(IsNull::Yes);
         }
         // Decimals travel as text (see encode_format); so does anything bound to a text type.
-        if let P::Decimal(text) | P::Text(text) = self {
+        if let P::Decimal(text) | P::Text(text) | P::Symbol(text) = self {
             out.put_slice(text.as_bytes());
             return Ok(IsNull::No);
         }
@@ -327,7 +327,7 @@ impl ToSql for SqlParam {
 
     fn encode_format(&self, ty: &Type) -> Format {
         match self {
-            SqlParam::Decimal(_) | SqlParam::Text(_) => Format::Text,
+            SqlParam::Decimal(_) | SqlParam::Text(_) | SqlParam::Symbol(_) => Format::Text,
             _ if is_text(ty) => Format::Text,
             _ => Format::Binary,
         }

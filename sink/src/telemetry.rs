@@ -162,7 +162,7 @@ pub fn problem_kind(problem: &Problem) -> &'static str {
     match problem {
         Problem::Decode(_) | Problem::Tombstone => "decode",
         Problem::Key(_) | Problem::MissingKey => "key",
-        Problem::Mapping(_) => "mapping",
+        Problem::Mapping(_) | Problem::Row(_) => "mapping",
         Problem::TableMissing { .. }
         | Problem::MissingFields { .. }
         | Problem::RequiredFieldAdded { .. }

@@ -6,7 +6,7 @@
 
 use crate::config::IlpConf;
 use crate::ddl;
-use crate::mapping::{Column, SqlParam};
+use crate::mapping::{Column, DoubleArray, SqlParam};
 use crate::questdb::{DbError, QuestDb};
 use questdb::ingress::{Buffer, Sender, TimestampMicros};
 use questdb::ErrorCode;
@@ -268,11 +268,21 @@ fn fill(
                     buffer.column_ts(name, TimestampMicros::new(ms.saturating_mul(1000)))
                 }
                 SqlParam::Decimal(text) => buffer.column_dec(name, text.as_str()),
+                // Symbols come first in a row: the QuestDB connector's rows put them there.
+                SqlParam::Symbol(text) => buffer.symbol(name, text.as_str()),
+                SqlParam::DoubleArray(DoubleArray::D1(a)) => buffer.column_arr(name, a),
+                SqlParam::DoubleArray(DoubleArray::D2(a)) => buffer.column_arr(name, a),
+                SqlParam::DoubleArray(DoubleArray::D3(a)) => buffer.column_arr(name, a),
             };
             result.map_err(|e| bad(name, e))?;
         }
         let micros = match at {
             Some(SqlParam::TimestampMicros(us)) => *us,
+            // The QuestDB connector's rows without a timestamp take the server's clock.
+            Some(SqlParam::Null) => {
+                buffer.at_now().map_err(|e| bad(designated, e))?;
+                continue;
+            }
             other => {
                 return Err(DbError::Statement {
                     sql: format!("ILP row for table {}", ddl::quote(table)),

@@ -27,6 +27,7 @@ fn case(topic: &str, properties: &[(&str, &str)]) -> Case {
             .map(|i| Message {
                 line: i + 1,
                 value: Some(format!(r#"{{"schema":{schema},"payload":{{"id":{i}}}}}"#)),
+                ..Message::default()
             })
             .collect(),
         scenario: None,

@@ -47,8 +47,21 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let (mut fault_cases, cases): (Vec<Case>, Vec<Case>) =
+    let (mut fault_cases, mut cases): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
+    // A connector reads the properties of its own family only (QuestDB's connector its
+    // fixtures/questdb-connector/, the JDBC sinks the seed's).
+    if let Some(family) = args.sink.family(args.plugin_path.as_deref()) {
+        let before = cases.len();
+        cases.retain(|c| c.family() == family);
+        if cases.len() < before {
+            eprintln!(
+                "leaving out {} cases of another connector's properties (running {})",
+                before - cases.len(),
+                family.label()
+            );
+        }
+    }
     if !args.sink.runs_fault_cases() && !fault_cases.is_empty() {
         eprintln!(
             "leaving out {} fault cases: they test the sink binary",

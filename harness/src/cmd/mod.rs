@@ -31,14 +31,16 @@ pub enum Sink {
     Image,
     /// The Debezium JDBC sink in a Kafka Connect worker (snapshots: tests/snapshots/debezium).
     Debezium,
-    /// Confluent's JdbcSinkConnector from `--plugin-path` in a Kafka Connect worker (snapshots:
-    /// tests/snapshots/confluent-jdbc-<version>).
+    /// The connector on `--plugin-path` in a Kafka Connect worker: Confluent's JdbcSinkConnector
+    /// (snapshots: tests/snapshots/confluent-jdbc-<version>) or QuestDB's QuestDBSinkConnector
+    /// (its family's cases only; tests/snapshots/questdb-connector-<version>).
     Connect,
 }
 
 impl Sink {
-    /// The snapshot set of a connector; `None` for this sink's own snapshots. Confluent's JDBC
-    /// sink keeps one set per version (`confluent-jdbc-<version>`), read from the plugin path.
+    /// The snapshot set of a connector; `None` for this sink's own snapshots. A connector from a
+    /// plugin path keeps one set per version (`confluent-jdbc-<version>`,
+    /// `questdb-connector-<version>`), read from the plugin path.
     pub fn snapshot_set(
         self,
         plugin_path: Option<&std::path::Path>,
@@ -49,8 +51,8 @@ impl Sink {
             Sink::Connect => match plugin_path {
                 // `mode` says what is missing.
                 None => Ok(None),
-                Some(path) => harness::connect::confluent_jdbc_version(path)
-                    .map(|v| Some(harness::connect::confluent_snapshot_set(&v))),
+                Some(path) => harness::connect::plugin_on(path)
+                    .map(|(c, v)| Some(harness::connect::snapshot_set(c, &v))),
             },
         }
     }
@@ -62,6 +64,18 @@ impl Sink {
             Sink::Image => "image",
             Sink::Debezium => "debezium",
             Sink::Connect => "connect",
+        }
+    }
+
+    /// The fixture family a connector runs (`None`: this sink, which runs every family); for
+    /// `connect`, the one its plugin path holds.
+    pub fn family(self, plugin_path: Option<&std::path::Path>) -> Option<fixture::Family> {
+        match self {
+            Sink::InProcess | Sink::Binary | Sink::Image => None,
+            Sink::Debezium => Some(Connector::Debezium.family()),
+            Sink::Connect => plugin_path
+                .and_then(|p| harness::connect::plugin_on(p).ok())
+                .map(|(c, _)| c.family()),
         }
     }
 
@@ -92,15 +106,16 @@ impl Sink {
             }
             Sink::Debezium => Connector::Debezium,
             Sink::Connect => {
-                if plugin_path.is_none() {
+                let Some(path) = plugin_path.as_deref() else {
                     return Err(
                         "--sink connect needs --plugin-path DIR: a Kafka Connect plugin path \
                          holding Confluent's kafka-connect-jdbc (its lib/ folder with the \
-                         PostgreSQL driver); see README"
+                         PostgreSQL driver) or QuestDB's connector (its jar and the QuestDB \
+                         client's); see README"
                             .to_owned(),
                     );
-                }
-                Connector::ConfluentJdbc
+                };
+                harness::connect::plugin_on(path)?.0
             }
         };
         let bootstrap = target.bootstrap.clone();

@@ -245,6 +245,7 @@ async fn run_path(plan: Plan, path: WritePath, topic: String) -> Vec<String> {
             .map(|(i, v)| Message {
                 line: i + 1,
                 value: Some(v),
+                ..Message::default()
             })
             .collect(),
         scenario: None,
