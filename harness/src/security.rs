@@ -29,6 +29,9 @@ pub struct Credentials {
     pub pg_password: String,
     /// `Some((user, password))`: write over ILP (native table) with these; `None`: PG wire.
     pub ilp: Option<(String, String)>,
+    /// One bad record after the good ones, `errors.tolerance=all` and a dead letter queue whose
+    /// producer logs in with the same `producer.override.` keys.
+    pub dead_letter: bool,
 }
 
 impl Credentials {
@@ -43,6 +46,7 @@ impl Credentials {
             pg_user: s.pg_user.clone(),
             pg_password: s.pg_password.clone(),
             ilp: None,
+            dead_letter: false,
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct SecuredRun {
     pub error: String,
     /// Rows in the table (0 if there is none), and the group's committed offset.
     pub rows: u64,
+    /// Records in the dead letter queue topic (with `dead_letter`).
+    pub dead_letters: usize,
     pub committed: Option<i64>,
     /// The properties file the sink was given (it holds the secrets, as a user's would).
     pub properties: String,
@@ -82,8 +88,9 @@ pub async fn run(
     let plaintext = services.kafka.bootstrap();
     kafka::create_topic(&plaintext, &topic).await?;
     let (b, t) = (plaintext.clone(), topic.clone());
+    let bad = credentials.dead_letter.then(|| b"not json".to_vec());
     tokio::task::spawn_blocking(move || {
-        kafka::produce_many(&b, &t, (0..records).map(crate::bench::envelope))
+        kafka::produce_many(&b, &t, (0..records).map(crate::bench::envelope).chain(bad))
     })
     .await??;
 
@@ -95,7 +102,7 @@ pub async fn run(
         "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{}\" password=\"{}\";",
         c.kafka_user, c.kafka_password
     );
-    for (k, v) in [
+    let mut settings = vec![
         ("name", format!("{topic}-sink")),
         ("topics", topic.clone()),
         (
@@ -117,7 +124,19 @@ pub async fn run(
         ),
         // Long enough that a sink retrying a refused login would show in `took`.
         ("startup.timeout.ms", "120000".into()),
-    ] {
+    ];
+    if c.dead_letter {
+        let producer: Vec<(&str, String)> = settings
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("consumer.override.").map(|k| (k, v.clone())))
+            .collect();
+        for (k, v) in producer {
+            props.insert(format!("producer.override.{k}"), v);
+        }
+        settings.push(("errors.tolerance", "all".into()));
+        settings.push(("errors.deadletterqueue.topic.name", format!("{topic}-dlq")));
+    }
+    for (k, v) in settings {
         props.insert(k.into(), v);
     }
     if let Some((user, password)) = &c.ilp {
@@ -188,7 +207,7 @@ pub async fn run(
         }
     };
     // A WAL table (ILP) shows its rows once QuestDB applied them: wait for what was committed.
-    let expected = committed.unwrap_or(0).max(0) as u64;
+    let expected = (committed.unwrap_or(0).max(0) as u64).min(records);
     let rows = crate::wait::wait_until_async(
         &format!("{expected} rows in table {topic}"),
         Duration::from_secs(15),
@@ -201,7 +220,17 @@ pub async fn run(
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dead_letters = match c.dead_letter {
+        true => {
+            let (b, dlq) = (plaintext.clone(), format!("{topic}-dlq"));
+            tokio::task::spawn_blocking(move || kafka::read_all(&b, &dlq))
+                .await??
+                .len()
+        }
+        false => 0,
+    };
     Ok(SecuredRun {
+        dead_letters,
         topic,
         records,
         exit,

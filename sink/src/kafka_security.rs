@@ -255,12 +255,28 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// From an error event's code. A bare TLS error (`__SSL`) may be a connection lost
+    /// mid-handshake, so only a login refusal counts here; see [`Refusal::from_log`].
     pub fn of(code: rdkafka::types::RDKafkaErrorCode) -> Option<Refusal> {
         use rdkafka::types::RDKafkaErrorCode as C;
         match code {
             C::Authentication | C::SaslAuthenticationFailed => Some(Refusal::Authentication),
-            C::SSL => Some(Refusal::Tls),
             _ => None,
+        }
+    }
+
+    /// From librdkafka's error log line, which arrives as soon as the broker refused (its
+    /// error event reaches the consumer's queue only seconds later): the broker's answer to a
+    /// login, or a certificate OpenSSL could not verify.
+    pub fn from_log(message: &str) -> Option<Refusal> {
+        if message.contains("SASL authentication error") {
+            Some(Refusal::Authentication)
+        } else if message.contains("SSL handshake failed")
+            && message.contains("certificate verify failed")
+        {
+            Some(Refusal::Tls)
+        } else {
+            None
         }
     }
 
@@ -404,6 +420,24 @@ mod tests {
     fn bad_jaas_configs_are_explained_without_the_password(#[case] text: &str) {
         let e = parse_jaas(text).unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn refusals_are_read_from_librdkafkas_error_lines() {
+        let sasl = "sasl_ssl://127.0.0.1:9093/bootstrap: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256 (after 117ms in state AUTH_REQ)";
+        let tls = "sasl_ssl://127.0.0.1:9093/bootstrap: SSL handshake failed: ../ssl/statem/statem_clnt.c:1889:tls_post_process_server_certificate error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified";
+        let lost = "sasl_ssl://127.0.0.1:9093/bootstrap: SSL handshake failed: Disconnected: connection reset by peer";
+        assert_eq!(Refusal::from_log(sasl), Some(Refusal::Authentication));
+        assert_eq!(Refusal::from_log(tls), Some(Refusal::Tls));
+        assert_eq!(
+            Refusal::from_log(lost),
+            None,
+            "a lost connection is retried"
+        );
+        assert_eq!(
+            Refusal::from_log("Connect to ipv4#127.0.0.1:9093 failed: Connection refused"),
+            None
+        );
     }
 
     #[test]

@@ -133,25 +133,39 @@ async fn run_inner(
     // both before joining the group, which would otherwise expect polls meanwhile.
     let kafka = format!("Kafka at {}", options.bootstrap_servers);
     let waited = startup::wait_for(&kafka, &config.operations, started, &mut shutdown, || {
-        let limit = startup::attempt_timeout(&config.operations, started, Duration::from_secs(2));
-        let answer = consumer.fetch_metadata(None, limit);
-        // A refused login or certificate is an error event on the consumer's queue (nothing
-        // polls it before the sink subscribes): librdkafka would try again forever, but it
-        // stays refused, so the sink stops at once.
-        let refused = match consumer.recv().now_or_never() {
-            Some(Err(
-                KafkaError::MessageConsumption(code) | KafkaError::MessageConsumptionFatal(code),
-            )) => Refusal::of(code).map(|r| (r, code)),
-            _ => None,
+        // A refused login or certificate: librdkafka would try again forever, but it stays
+        // refused, so the sink stops at once. librdkafka logs the refusal as it happens (it
+        // may land just after the failed request returns: the next attempt, a pause later,
+        // stops without asking again); its error event reaches the consumer's queue (polled
+        // here: nothing else polls it before the sink subscribes) seconds later.
+        let refused_before = consumer.context().refused();
+        let answer = match refused_before {
+            Some(_) => Err(KafkaError::MetadataFetch(
+                rdkafka::types::RDKafkaErrorCode::Authentication,
+            )),
+            None => {
+                let limit =
+                    startup::attempt_timeout(&config.operations, started, Duration::from_secs(2));
+                consumer.fetch_metadata(None, limit).map(|_| ())
+            }
         };
-        let reason = consumer.context().last_failure();
+        let mut refused = consumer.context().refused();
+        while let Some(Err(e)) = consumer.recv().now_or_never() {
+            if let KafkaError::MessageConsumption(code)
+            | KafkaError::MessageConsumptionFatal(code) = e
+            {
+                if let (None, Some(r)) = (&refused, Refusal::of(code)) {
+                    refused = Some((r, code.to_string()));
+                }
+            }
+        }
         async move {
             match (answer, refused) {
                 (Ok(_), _) => Attempt::Ready(()),
-                (Err(_), Some((refusal, code))) => Attempt::Fatal(SinkError::KafkaRefused {
+                (Err(_), Some((refusal, reason))) => Attempt::Fatal(SinkError::KafkaRefused {
                     bootstrap: options.bootstrap_servers.clone(),
                     what: refusal.what(),
-                    reason: reason.unwrap_or_else(|| code.to_string()),
+                    reason,
                     fix: refusal.fix("consumer.override."),
                 }),
                 (Err(e), None) => Attempt::Retry(e.to_string()),

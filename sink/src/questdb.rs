@@ -128,6 +128,8 @@ impl QuestDb {
         pg.connect_timeout(std::time::Duration::from_secs(10));
         let (client, connection) = pg.connect(NoTls).await.map_err(|source| {
             // QuestDB answers a connection only to refuse the login (pg.user / pg.password).
+            // Deviation: the JDBC sink tries `connection.attempts` times before its task
+            // fails; a refused login is final here (docs/security.md).
             match source.as_db_error() {
                 Some(db) => DbError::Refused {
                     endpoint: format!("{}:{} (PostgreSQL wire)", c.host, c.port),

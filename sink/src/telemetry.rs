@@ -6,6 +6,7 @@
 //! Counters only count: rows/s is `rate(sink_rows_stored_total[1m])`, the scraper's job.
 
 use crate::error::Problem;
+use crate::kafka_security::Refusal;
 use metrics::{counter, gauge, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rdkafka::client::ClientContext;
@@ -221,17 +222,17 @@ pub fn partition_states(stats: &Statistics) -> Vec<PartitionState> {
 
 /// The consumer's rdkafka context: it turns librdkafka's statistics (emitted every
 /// `statistics.interval.ms`, set only when metrics are on) into the per-partition gauges, and
-/// keeps librdkafka's last error line (why a login or TLS handshake failed: the consumer's
-/// error events carry only a code) for the start-up wait's error.
+/// keeps the last refusal librdkafka logged (a login or a certificate the broker refused,
+/// with librdkafka's words) for the start-up wait to stop on.
 #[derive(Default)]
 pub struct SinkContext {
-    last_failure: std::sync::Mutex<Option<String>>,
+    refused: std::sync::Mutex<Option<(Refusal, String)>>,
 }
 
 impl SinkContext {
-    /// librdkafka's last error-level log line, if any.
-    pub fn last_failure(&self) -> Option<String> {
-        self.last_failure.lock().ok().and_then(|r| r.clone())
+    /// The last refusal librdkafka logged, if any.
+    pub fn refused(&self) -> Option<(Refusal, String)> {
+        self.refused.lock().ok().and_then(|r| r.clone())
     }
 }
 
@@ -240,8 +241,10 @@ impl ClientContext for SinkContext {
         use rdkafka::config::RDKafkaLogLevel as L;
         match level {
             L::Emerg | L::Alert | L::Critical | L::Error => {
-                if let Ok(mut last) = self.last_failure.lock() {
-                    *last = Some(message.to_string());
+                if let Some(refusal) = Refusal::from_log(message) {
+                    if let Ok(mut last) = self.refused.lock() {
+                        *last = Some((refusal, message.to_string()));
+                    }
                 }
                 tracing::error!(target: "librdkafka", "librdkafka: {fac} {message}")
             }

@@ -79,6 +79,8 @@ fn refused(conf: &IlpConf, tls: bool, message: &str) -> DbError {
 /// `/settings` (which the client reads when it starts) needs no login, so without this check
 /// wrong credentials would only show at the first write. Plain `http::` only; over `https::`
 /// the first write tells. A QuestDB that does not answer is left to the writes' retries.
+/// Deviation: QuestDB's connector learns of wrong credentials at its first flush
+/// (docs/security.md).
 pub async fn check_ilp_login(conf: &IlpConf) -> Result<(), DbError> {
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -58,6 +58,18 @@ async fn right_credentials_store_every_row_over_pg_wire_and_ilp() {
     }
 }
 
+/// The dead letter queue's producer logs in with the `producer.override.` keys, as Connect's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_record_reaches_the_dead_letter_queue_over_sasl_ssl() {
+    let mut c = Credentials::right(services());
+    c.dead_letter = true;
+    let run = run("dead-letter", &c).await;
+    assert_eq!(run.exit, "exit status 0", "{}", run.log);
+    assert_eq!(run.rows, RECORDS, "{}", run.log);
+    assert_eq!(run.dead_letters, 1, "{}", run.log);
+    assert_eq!(run.committed, Some(RECORDS as i64 + 1), "{}", run.log);
+}
+
 /// A case that must stop at start-up: exit 1, nothing stored, nothing committed, fast, and an
 /// error that names `endpoint` and says `fix`.
 fn assert_refused(run: &SecuredRun, endpoint: &str, fix: &str) {

@@ -37,7 +37,7 @@ impl std::fmt::Debug for Kafka {
 /// `server.properties`, the docker backend passes them as cp-kafka's `KAFKA_*` variables), so
 /// the services behave the same and the snapshots are shared. `listen_host` is the interface
 /// the broker binds; clients are told `127.0.0.1:<port>`, the address they dial.
-fn broker_settings(
+pub(crate) fn broker_settings(
     listen_host: &str,
     port: u16,
     coordination: Coordination<'_>,

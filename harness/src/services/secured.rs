@@ -356,3 +356,86 @@ impl SecuredServices {
         self.kafka.process().data_dir().join("other-ca.pem")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::kafka::{broker_settings, Coordination};
+
+    fn listener() -> SecuredListener {
+        SecuredListener {
+            pki: Pki {
+                ca_pem: String::new(),
+                server_cert_pem: "CERT".into(),
+                server_key_pem: "KEY".into(),
+            },
+            user: "u".into(),
+            password: "s3cret".into(),
+        }
+    }
+
+    fn get<'a>(settings: &'a [(&'static str, String)], key: &str) -> Vec<&'a str> {
+        settings
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_secured_listener_joins_the_plaintext_one_on_both_modes() {
+        for coordination in [
+            Coordination::ZooKeeper("127.0.0.1:2181"),
+            Coordination::Kraft {
+                controller_port: 9094,
+            },
+        ] {
+            let mut settings = broker_settings("127.0.0.1", 9092, coordination);
+            listener().add_to(&mut settings, "127.0.0.1", 9093);
+            assert!(
+                get(&settings, "listeners")[0].starts_with("PLAINTEXT://127.0.0.1:9092")
+                    && get(&settings, "listeners")[0].ends_with(",SASL_SSL://127.0.0.1:9093")
+            );
+            assert_eq!(
+                get(&settings, "advertised.listeners"),
+                ["PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9093"]
+            );
+            assert_eq!(get(&settings, "inter.broker.listener.name"), ["PLAINTEXT"]);
+            assert_eq!(
+                get(&settings, "listener.name.sasl_ssl.ssl.keystore.key"),
+                ["KEY"]
+            );
+            if let Coordination::Kraft { .. } = coordination {
+                assert!(get(&settings, "listener.security.protocol.map")[0]
+                    .ends_with(",SASL_SSL:SASL_SSL"));
+            }
+        }
+    }
+
+    #[test]
+    fn scram_users_are_made_for_both_mechanisms_and_redacted_in_errors() {
+        let l = listener();
+        assert_eq!(
+            l.kraft_format_args(),
+            [
+                "--add-scram",
+                "SCRAM-SHA-256=[name=u,password=s3cret]",
+                "--add-scram",
+                "SCRAM-SHA-512=[name=u,password=s3cret]"
+            ]
+        );
+        assert_eq!(l.redact("password=s3cret]"), "password=***]");
+        assert!(!format!("{l:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn certificates_are_pem_and_secrets_random() {
+        let pki = Pki::generate().unwrap();
+        assert!(pki.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(pki
+            .server_key_pem
+            .starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_ne!(pki.ca_pem, Pki::other_ca().unwrap());
+        assert_ne!(random_secret("x"), random_secret("x"));
+    }
+}
