@@ -28,6 +28,9 @@ pub struct Reference {
     pub family: Family,
     /// Every classified difference on its cases.
     pub classes: &'static [Class],
+    /// Whether committed offsets count as a difference too. Not for Confluent: its snapshots
+    /// were classified without them, and the JDBC sink's rollbacks make them follow its rows.
+    pub compares_commits: bool,
 }
 
 /// Confluent's JDBC sink 10.7.6, the seed's connector.
@@ -37,6 +40,7 @@ pub const CONFLUENT: Reference = Reference {
     set: REFERENCE_SET,
     family: Family::Jdbc,
     classes: CLASSES,
+    compares_commits: false,
 };
 
 /// QuestDB's own connector 0.23.
@@ -46,6 +50,7 @@ pub const QUESTDB_CONNECTOR: Reference = Reference {
     set: "questdb-connector-0.23",
     family: Family::QuestDbConnector,
     classes: crate::reference_questdb::CLASSES,
+    compares_commits: true,
 };
 
 /// Every reference, one per family.
@@ -73,7 +78,16 @@ impl Reference {
 
     /// The differences between this sink's outcome and this reference's, and their verdict.
     pub fn judge(&self, case: &str, ours: &Recorded, theirs: &Recorded) -> (Vec<String>, Verdict) {
-        let diffs = recorded::differences(ours, theirs, ("this sink", self.name));
+        let mut diffs = recorded::differences(ours, theirs, ("this sink", self.name));
+        if self.compares_commits && ours.committed != theirs.committed {
+            let n = |c: Option<i64>| c.map_or("none".to_owned(), |c| c.to_string());
+            diffs.push(format!(
+                "committed offset: this sink {}, {} {}",
+                n(ours.committed),
+                self.name,
+                n(theirs.committed)
+            ));
+        }
         let verdict = match (diffs.is_empty(), self.class_of(case)) {
             (true, None) => Verdict::Same,
             (true, Some(c)) => Verdict::Stale(c),
@@ -462,6 +476,26 @@ mod tests {
         ));
         let stale = judge(classified, &ours, &ours).1;
         assert!(stale.is_failure(), "{}", stale.label());
+    }
+
+    #[test]
+    fn committed_offsets_count_for_questdbs_connector_only() {
+        let ours = Recorded::parse(STORED);
+        let mut uncommitted = ours.clone();
+        uncommitted.committed = Some(0);
+        let case = "questdb-connector/no-such-case.case";
+        let (diffs, verdict) = QUESTDB_CONNECTOR.judge(case, &ours, &uncommitted);
+        assert_eq!(
+            diffs,
+            ["committed offset: this sink none, QuestDB's connector 0"]
+        );
+        assert!(verdict.is_failure());
+        assert!(matches!(
+            CONFLUENT
+                .judge("types/no-such-case.case", &ours, &uncommitted)
+                .1,
+            Verdict::Same
+        ));
     }
 
     #[test]
