@@ -229,7 +229,10 @@ pub async fn run_case(
     // table, dead letters) come from it. A QuestDB-connector case may be about a configuration
     // the connector refuses: our sink refusing it too is the case's outcome, not a harness error.
     let config = match (case.family(), mode) {
-        (Family::QuestDbConnector, SinkMode::Connect(_) | SinkMode::Binary(_)) => None,
+        (
+            Family::QuestDbConnector,
+            SinkMode::Connect(_) | SinkMode::Binary(_) | SinkMode::Image(_),
+        ) => None,
         _ => Some(SinkConfig::from_properties(&props).map(|mut config| {
             config.connection.host = target.pg_host.clone();
             config.connection.port = target.pg_port;

@@ -110,6 +110,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {}: {e}", cli.properties.display());
+            if let Some(path) = &cli.summary {
+                let _ = std::fs::write(path, sink::report::refused_json(&e).to_string());
+            }
             return ExitCode::from(2);
         }
     };

@@ -32,6 +32,22 @@ pub fn summary_json(summary: &RunSummary, error: Option<&SinkError>) -> Value {
     })
 }
 
+/// The summary of a run that never started: the configuration was refused (exit 2). Its error
+/// reads as the harness words an in-process refusal, so both render the same outcome.
+pub fn refused_json(error: &dyn std::fmt::Display) -> Value {
+    json!({
+        "records": 0,
+        "rows": 0,
+        "reported": 0,
+        "ddl": [],
+        "coercions": [],
+        "committed": [],
+        "error": format!("the sink refused its configuration: {error}"),
+        "error_at": Value::Null,
+        "peak_rss_kib": peak_rss_kib(),
+    })
+}
+
 /// `VmHWM` of this process: the peak resident memory since it started, in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
