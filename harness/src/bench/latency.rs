@@ -7,7 +7,7 @@
 //! [`POLL`], which bounds the resolution. The sink is started on an empty topic and must store
 //! a first record before the clock starts, so its start-up is not counted.
 
-use super::questdb_http::{count_rows, exec};
+use super::questdb_http::QuestDbHttp;
 use super::runs::{Peer, Runner};
 use super::usage::Watched;
 use crate::connect;
@@ -119,16 +119,14 @@ pub fn measure(runner: &Runner, variant: Variant, rate: f64, secs: f64) -> anyho
                 .as_ref()
                 .ok_or_else(|| anyhow::anyhow!("no Connect worker"))?;
             if variant == Variant::QuestdbDedup {
-                exec(
-                    runner.target.http_port,
-                    &format!(
+                QuestDbHttp::new(runner.target.http_port)
+                    .exec(&format!(
                         "CREATE TABLE '{table}' (flag BOOLEAN, id8 LONG, id16 LONG, id32 LONG, \
                          id64 LONG, idFloat DOUBLE, idDouble DOUBLE, msg VARCHAR, \
                          timestamp TIMESTAMP) TIMESTAMP(timestamp) PARTITION BY DAY WAL \
                          DEDUP UPSERT KEYS(timestamp, id64)"
-                    ),
-                )
-                .map_err(anyhow::Error::msg)?;
+                    ))
+                    .map_err(anyhow::Error::msg)?;
             }
             let mut config = runner.connector_config(Peer::Questdb, &topic, &table, 1)?;
             config.insert("tasks.max".into(), "1".into());
@@ -190,13 +188,19 @@ fn steady(
         std::thread::spawn(move || -> Result<Vec<(Duration, u64)>, String> {
             let mut seen = vec![];
             let mut last = 1;
+            let mut questdb = QuestDbHttp::new(port);
             while !stop.load(Ordering::Relaxed) {
-                let c = count_rows(port, &table)?;
+                let c = questdb.count_rows(&table)?;
                 if c > last {
                     seen.push((origin.elapsed(), c));
                     last = c;
                 }
                 std::thread::sleep(POLL);
+            }
+            // The rows the producer's side saw last may have arrived after the last count.
+            let c = questdb.count_rows(&table)?;
+            if c > last {
+                seen.push((origin.elapsed(), c));
             }
             Ok(seen)
         })
@@ -263,8 +267,9 @@ fn wait_for_rows(
     child: &mut Option<Watched>,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
+    let mut questdb = QuestDbHttp::new(runner.target.http_port);
     loop {
-        let c = count_rows(runner.target.http_port, table).map_err(anyhow::Error::msg)?;
+        let c = questdb.count_rows(table).map_err(anyhow::Error::msg)?;
         if c >= rows {
             return Ok(());
         }

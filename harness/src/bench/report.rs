@@ -232,11 +232,12 @@ fn escape(text: &str) -> String {
 /// Horizontal bars: rows/s per sink, grouped by partitions and tasks; then p50 and p99 latency
 /// per sink and table.
 pub fn svg(ctx: &Context, all: &[Measurement], latencies: &[Latency]) -> String {
-    const WIDTH: f64 = 860.0;
+    const WIDTH: f64 = 1000.0;
     const LABEL: f64 = 300.0;
     const BAR: f64 = 16.0;
     const GAP: f64 = 4.0;
-    let plot = WIDTH - LABEL - 90.0;
+    // Room on the right for the value written after the longest bar.
+    let plot = WIDTH - LABEL - 260.0;
     let mut body = String::new();
     let mut y = 30.0;
     let text = |body: &mut String, x: f64, y: f64, s: &str, extra: &str| {

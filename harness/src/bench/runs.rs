@@ -4,7 +4,7 @@
 //! new group and table, and ends when QuestDB shows every row; CPU and peak memory are those of
 //! the sink's processes (the worker JVM for a connector) over the run.
 
-use super::questdb_http::count_rows;
+use super::questdb_http::QuestDbHttp;
 use super::usage::Watched;
 use crate::connect::{self, ConnectWorker, Connector};
 use crate::replay::Target;
@@ -120,8 +120,8 @@ impl Runner {
         records: u64,
         tasks: u32,
     ) -> anyhow::Result<Measurement> {
-        let run = format!("{}-{}t", peer.key(), tasks);
-        let table = format!("{topic}-{run}");
+        // Underscores only: the Debezium sink does not find a table with hyphens.
+        let table = format!("{}_{}_{tasks}t", topic.replace('-', "_"), peer.key());
         let started = Instant::now();
         let mut watched = Vec::new();
         let mut connector = None;
@@ -250,6 +250,7 @@ impl Runner {
         let (mut first, mut all) = (None, None);
         let mut last_status = Instant::now();
         let mut count = 0;
+        let mut questdb = QuestDbHttp::new(self.target.http_port);
         loop {
             let mut running = false;
             for w in watched.iter_mut() {
@@ -261,7 +262,7 @@ impl Runner {
                     );
                 }
             }
-            count = count_rows(self.target.http_port, table).map_err(anyhow::Error::msg)?;
+            count = questdb.count_rows(table).map_err(anyhow::Error::msg)?;
             let now = started.elapsed().as_secs_f64();
             if count > 0 && first.is_none() {
                 first = Some(now);
@@ -279,10 +280,11 @@ impl Runner {
                     last_status = Instant::now();
                     let path = format!("/connectors/{name}/status");
                     if let Ok((200, body)) = connect::http(worker.port, "GET", &path, None) {
-                        anyhow::ensure!(
-                            !body.contains("\"FAILED\""),
-                            "connector {name} failed with {count} of {records} rows stored: {body}"
-                        );
+                        if let Some(cause) = failed_cause(&body) {
+                            anyhow::bail!(
+                                "connector {name} failed with {count} of {records} rows stored: {cause}"
+                            );
+                        }
                     }
                 }
             }
@@ -325,6 +327,24 @@ impl Runner {
         config.insert("tasks.max".into(), tasks.to_string());
         Ok(config)
     }
+}
+
+/// The last `Caused by` line of a failed task in a connector's status, or its first line.
+fn failed_cause(status: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(status).ok()?;
+    let failed = json["tasks"]
+        .as_array()?
+        .iter()
+        .chain(std::iter::once(&json["connector"]))
+        .find(|t| t["state"] == "FAILED")?;
+    let trace = failed["trace"].as_str().unwrap_or("(no trace)");
+    let cause = trace
+        .lines()
+        .filter(|l| l.starts_with("Caused by: "))
+        .next_back()
+        .or_else(|| trace.lines().next())
+        .unwrap_or_default();
+    Some(cause.to_owned())
 }
 
 /// QuestDB's connector as its documentation sets it up for JSON with schemas: ILP over HTTP,
@@ -393,4 +413,20 @@ pub fn start_worker(
         );
     }
     Ok(worker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_task_is_told_by_its_last_cause() {
+        let status = r#"{"connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"FAILED","trace":"x.ConnectException: Exiting\n\tat a.b(C.java:1)\nCaused by: y: sink failure\nCaused by: java.sql.SQLException: Could not find table: t\n\t... 17 more"}]}"#;
+        assert_eq!(
+            failed_cause(status).as_deref(),
+            Some("Caused by: java.sql.SQLException: Could not find table: t")
+        );
+        let running = r#"{"connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"RUNNING"}]}"#;
+        assert_eq!(failed_cause(running), None);
+    }
 }
