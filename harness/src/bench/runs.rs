@@ -340,8 +340,7 @@ fn failed_cause(status: &str) -> Option<String> {
     let trace = failed["trace"].as_str().unwrap_or("(no trace)");
     let cause = trace
         .lines()
-        .filter(|l| l.starts_with("Caused by: "))
-        .next_back()
+        .rfind(|l| l.starts_with("Caused by: "))
         .or_else(|| trace.lines().next())
         .unwrap_or_default();
     Some(cause.to_owned())
