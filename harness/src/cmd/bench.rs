@@ -55,7 +55,7 @@ pub struct Args {
         default_value = "ours,ours-dedup,questdb,questdb-dedup"
     )]
     latency: Vec<Variant>,
-    /// CI's short run: 20 000 records, one partition and process, the pipe and ours only, 3 s
+    /// CI's short run: 10 000 records, one partition and process, the pipe and ours only, 2 s
     /// of latency for ours (this flag overrides those options).
     #[arg(long)]
     quick: bool,
@@ -70,11 +70,11 @@ pub struct Args {
 impl Args {
     fn apply_quick(&mut self) {
         if self.quick {
-            self.records = 20_000;
+            self.records = 10_000;
             self.partitions = vec![1];
             self.tasks = vec![1];
             self.peers = vec![Peer::Pipe, Peer::Ilp, Peer::Pg];
-            self.latency_secs = 3.0;
+            self.latency_secs = 2.0;
             self.latency = vec![Variant::Ours];
             self.peer_plugin = None;
         }
