@@ -104,7 +104,7 @@ pub async fn run(mut args: Args) -> ExitCode {
 fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyhow::Result<()> {
     let handle = tokio::runtime::Handle::current();
     let mut skipped = Vec::new();
-    let (decode_uncached, decode) = bench::decode_rate(args.records.max(100_000));
+    let (decode_uncached, decode) = bench::decode_rate(args.records.max(10_000));
     println!("decode (no I/O, one core): {decode:.0} records/s (schema cache; {decode_uncached:.0} parsing every schema)");
     let mut peers = args.peers.clone();
     let mut variants = if args.latency_secs > 0.0 {
