@@ -47,43 +47,69 @@ pub fn run(args: &PipeArgs) -> anyhow::Result<u64> {
         }
     }
     consumer.assign(&assignment)?;
+    // The ILP requests go out on a thread of their own while the next batch is read, as the
+    // sink overlaps them: buffers travel to it and back (two, so one is filled while the other
+    // is sent).
     let mut sender = Sender::from_conf(&args.ilp_conf)?;
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Buffer>(1);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Buffer>();
+    empty_tx.send(sender.new_buffer())?;
     let mut buffer = sender.new_buffer();
+    let writer = std::thread::spawn(move || -> anyhow::Result<()> {
+        for mut full in full_rx {
+            sender.flush_and_keep_with_flags(&full, true)?;
+            full.clear();
+            if empty_tx.send(full).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
     let mut open = ends.len();
     let mut rows = 0u64;
     let deadline = std::time::Instant::now() + Duration::from_secs(600);
-    while open > 0 {
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "the pipe did not reach the end of {} in 600 s",
-            args.topic
-        );
-        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let message = message?;
-        let at = message.timestamp().to_millis().unwrap_or(0) * 1000;
-        if let Some(payload) = message.payload() {
-            append_row(&mut buffer, &args.table, payload, at).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}[{}]@{}: {e}",
-                    args.topic,
-                    message.partition(),
-                    message.offset()
-                )
-            })?;
-            rows += 1;
-        }
-        if let Some((_, end)) = ends.iter().find(|(p, _)| *p == message.partition()) {
-            if message.offset() + 1 == *end {
-                open -= 1;
+    let read = (|| -> anyhow::Result<()> {
+        while open > 0 {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "the pipe did not reach the end of {} in 600 s",
+                args.topic
+            );
+            let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let message = message?;
+            let at = message.timestamp().to_millis().unwrap_or(0) * 1000;
+            if let Some(payload) = message.payload() {
+                append_row(&mut buffer, &args.table, payload, at).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}[{}]@{}: {e}",
+                        args.topic,
+                        message.partition(),
+                        message.offset()
+                    )
+                })?;
+                rows += 1;
+            }
+            if let Some((_, end)) = ends.iter().find(|(p, _)| *p == message.partition()) {
+                if message.offset() + 1 == *end {
+                    open -= 1;
+                }
+            }
+            if buffer.row_count() >= args.batch_size || (open == 0 && !buffer.is_empty()) {
+                // The writer's error, if it stopped, is told below.
+                let Ok(empty) = empty_rx.recv() else { break };
+                full_tx.send(std::mem::replace(&mut buffer, empty))?;
             }
         }
-        if buffer.row_count() >= args.batch_size || open == 0 {
-            sender.flush_and_keep_with_flags(&buffer, true)?;
-            buffer.clear();
-        }
-    }
+        Ok(())
+    })();
+    drop(full_tx);
+    let written = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the ILP writer panicked"))?;
+    read?;
+    written?;
     Ok(rows)
 }
 
