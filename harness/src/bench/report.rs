@@ -90,8 +90,8 @@ pub fn markdown(
         "Rows/s from the sink's start to every row visible in QuestDB (start-up included; \
          \"first row\" says how much of it was start-up). \"Of the limit\": rows/s over the \
          minimal pipe's at the same partitions and processes. Peak RSS and CPU: the sink's \
-         processes added up; for a connector, the whole Connect worker JVM (its peak reset \
-         before the run).\n"
+         processes added up; for a connector, the whole Connect worker JVM (started with \
+         -Xmx512m, as the harness starts it; its peak reset before the run).\n"
     );
     let _ = writeln!(out, "{THROUGHPUT_HEADER}");
     for m in all {
