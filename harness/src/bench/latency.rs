@@ -304,11 +304,23 @@ impl Producer {
     }
 
     fn send(&self, i: u64) -> anyhow::Result<()> {
+        use rdkafka::error::KafkaError;
         use rdkafka::producer::BaseRecord;
+        use rdkafka::types::RDKafkaErrorCode;
         let value = super::envelope(i);
-        self.inner
-            .send(BaseRecord::<(), [u8]>::to(&self.topic).payload(&value))
-            .map_err(|(e, _)| anyhow::anyhow!("produce to {}: {e}", self.topic))?;
+        let mut record = BaseRecord::<(), [u8]>::to(&self.topic).payload(&value);
+        loop {
+            match self.inner.send(record) {
+                Ok(()) => break,
+                // The local queue is full (the broker is behind): serve delivery reports and
+                // send the same record again; its wait counts in its latency.
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    self.inner.poll(Duration::from_millis(5));
+                }
+                Err((e, _)) => anyhow::bail!("produce to {}: {e}", self.topic),
+            }
+        }
         self.inner.poll(Duration::ZERO);
         Ok(())
     }
