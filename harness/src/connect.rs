@@ -392,6 +392,11 @@ impl ConnectWorker {
         self.process.log_tail(lines)
     }
 
+    /// The worker JVM's process id (`harness bench` reads its CPU time and memory).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// Runs the connector `name` with `config` until `done()` says every record is stored or
     /// reported, or its task fails; then deletes it.
     pub fn run(
@@ -523,7 +528,12 @@ fn replace_digits_after(text: &str, marker: &str, placeholder: &str) -> String {
 }
 
 /// One HTTP/1.1 request on loopback (the worker's REST API): status and body.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
     let context = |e: std::io::Error| format!("{method} {path} on 127.0.0.1:{port}: {e}");
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(context)?;
     stream

@@ -38,6 +38,9 @@ enum Command {
     Kill9(cmd::kill9::Args),
     /// Print throughput numbers: decoding alone, then Kafka -> sink -> QuestDB on real services.
     Bench(cmd::bench::Args),
+    /// The bench's minimal pipe (its limit), one process of it: `harness bench` runs it.
+    #[command(hide = true)]
+    BenchPipe(harness::bench::pipe::PipeArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,10 @@ fn main() -> ExitCode {
         Command::Compare(args) => runtime().block_on(cmd::compare::run(args)),
         Command::Kill9(args) => runtime().block_on(cmd::kill9::run(args)),
         Command::Bench(args) => runtime().block_on(cmd::bench::run(args)),
+        Command::BenchPipe(args) => match harness::bench::pipe::run(&args) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => cmd::fail(format!("{e:#}")),
+        },
     }
 }
 

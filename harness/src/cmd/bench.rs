@@ -1,99 +1,315 @@
-//! `harness bench`: throughput and memory, every number on the same services and the same
-//! topic; targets are printed, never asserted.
+//! `harness bench`: every sink drains the same backlog on the same services, then end-to-end
+//! latency at a steady rate; a table on stdout, `target/bench-report.md` and its chart. Goals
+//! are printed, never asserted.
 
 use super::fail;
-use harness::bench;
+use harness::bench::latency::{self, Latency, Variant};
+use harness::bench::report::{self, Context};
+use harness::bench::runs::{self, Measurement, Peer, Runner};
+use harness::bench::{self as bench};
 use harness::replay::{self, Target};
 use harness::services::BackendChoice;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Records to send through the pipeline.
-    #[arg(long, default_value_t = 100_000)]
+    /// Records in each backlog (one topic per partition count).
+    #[arg(long, default_value_t = 200_000)]
     records: u64,
-    /// The connector's batch.size.
+    /// The sinks' batch.size (the pipe's rows per ILP request too).
     #[arg(long, default_value_t = 3000)]
     batch_size: usize,
+    /// Partition counts of the backlogs.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    partitions: Vec<i32>,
+    /// Processes (ours, the pipe) or tasks (connectors) per run; more than the partitions are
+    /// skipped.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    tasks: Vec<u32>,
+    /// The sinks measured.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "pipe,ilp,pg,questdb,debezium"
+    )]
+    peers: Vec<Peer>,
+    /// QuestDB's Kafka connector: its plugin folder (built from its source; not on Maven
+    /// Central). Without it the QuestDB connector is not measured.
+    #[arg(long, env = "KQ_QUESTDB_CONNECTOR")]
+    peer_plugin: Option<PathBuf>,
+    /// Seconds of steady production per latency measurement (0: none).
+    #[arg(long, default_value_t = 10.0)]
+    latency_secs: f64,
+    /// Records per second for the latency measurements; by default half of our ILP rate at
+    /// one partition.
+    #[arg(long)]
+    latency_rate: Option<f64>,
+    /// The sinks and tables measured for latency.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ours,ours-dedup,questdb,questdb-dedup"
+    )]
+    latency: Vec<Variant>,
+    /// CI's short run: 10 000 records, one partition and process, the pipe and ours only, 2 s
+    /// of latency for ours (this flag overrides those options).
+    #[arg(long)]
+    quick: bool,
+    /// The report (its chart is written next to it, `.svg`).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Where the services run: process, docker, or auto (KQ_BACKEND).
     #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
     backend: BackendChoice,
 }
 
-pub async fn run(args: Args) -> ExitCode {
+impl Args {
+    fn apply_quick(&mut self) {
+        if self.quick {
+            self.records = 10_000;
+            self.partitions = vec![1];
+            self.tasks = vec![1];
+            self.peers = vec![Peer::Pipe, Peer::Ilp, Peer::Pg];
+            self.latency_secs = 2.0;
+            self.latency = vec![Variant::Ours];
+            self.peer_plugin = None;
+        }
+    }
+}
+
+pub async fn run(mut args: Args) -> ExitCode {
+    args.apply_quick();
+    let load_start = runs::load_average();
     let services = match super::start_services(args.backend).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
     let target: Target = services.endpoints().into();
-    let result = measure(&target, args.records, args.batch_size).await;
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let result = tokio::task::spawn_blocking(move || measure(&target, &args, load_start, &command))
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
     drop(services);
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+        Err(e) => fail(format!("{e:#}")),
     }
 }
 
-async fn measure(target: &Target, records: u64, batch_size: usize) -> anyhow::Result<()> {
-    let (decode_uncached, decode) = bench::decode_rate(records.max(10_000));
-    let topic = bench::produce(target, records).await?;
-    println!(
-        "produce:                 {:>10.0} records/s ({records} records in {:.2}s)",
-        records as f64 / topic.produce_secs,
-        topic.produce_secs
-    );
-    let consume = bench::raw_consume(target, &topic).await?;
-    let (t, name) = (target.clone(), topic.name.clone());
-    let limit = tokio::task::spawn_blocking(move || bench::raw_ilp(&t, &name, records, batch_size))
-        .await??;
-    let pg = bench::sink(target, &topic, batch_size, false).await?;
-    let ilp = bench::sink(target, &topic, batch_size, true).await?;
-    let line = |what: &str, rate: f64| {
-        println!(
-            "{what:<24} {rate:>10.0} rows/s   {:>5.2} of the ILP limit",
-            rate / limit
-        )
+fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyhow::Result<()> {
+    let handle = tokio::runtime::Handle::current();
+    let mut skipped = Vec::new();
+    let (decode_uncached, decode) = bench::decode_rate(args.records.max(10_000));
+    println!("decode (no I/O, one core): {decode:.0} records/s (schema cache; {decode_uncached:.0} parsing every schema)");
+    let mut peers = args.peers.clone();
+    let mut variants = if args.latency_secs > 0.0 {
+        args.latency.clone()
+    } else {
+        vec![]
     };
-    line("raw consume (no decode):", consume);
-    line("raw ILP (questdb-rs):", limit);
-    for (what, n) in [("sink over PG wire:", &pg), ("sink over ILP/HTTP:", &ilp)] {
-        anyhow::ensure!(
-            n.rows == records,
-            "{what} stored {} of {records} rows",
-            n.rows
-        );
-        line(what, n.rows as f64 / n.secs);
-    }
-    println!("decode (no I/O):         {decode:>10.0} records/s (schema cache; {decode_uncached:.0} parsing every schema)");
-    for (what, n) in [("PG wire", &pg), ("ILP", &ilp)] {
-        if let Some(mib) = n.peak_rss_mib {
-            println!("peak RSS, sink over {what} (in process, with the harness): {mib:.0} MiB");
+    if args.peer_plugin.is_none() {
+        if peers.contains(&Peer::Questdb) || variants.iter().any(|v| v.needs_questdb_connector()) {
+            skipped.push(
+                "QuestDB connector: no plugin folder (--peer-plugin or KQ_QUESTDB_CONNECTOR)"
+                    .to_owned(),
+            );
         }
+        peers.retain(|p| *p != Peer::Questdb);
+        variants.retain(|v| !v.needs_questdb_connector());
     }
-    let mut binary_rss = Vec::new();
-    match replay::sink_binary_or_build() {
-        Err(e) => println!("sink binary: skipped: {e}"),
-        Ok(binary) => {
-            for (what, over_ilp) in [("PG wire", false), ("ILP", true)] {
-                let (t, name, b) = (target.clone(), topic.name.clone(), binary.clone());
-                let topic = bench::BenchTopic {
-                    name,
-                    records,
-                    produce_secs: 0.0,
-                };
-                let (rate, mib) = tokio::task::spawn_blocking(move || {
-                    bench::sink_binary(&t, &topic, batch_size, over_ilp, &b)
-                })
-                .await??;
-                binary_rss.push(mib);
-                println!("sink binary over {what}: {rate:>10.0} rows/s   {:>5.2} of the ILP limit, peak RSS {mib:.0} MiB", rate / limit);
+    let needs_sink =
+        peers.iter().any(|p| matches!(p, Peer::Ilp | Peer::Pg)) || !variants.is_empty();
+    let sink = if needs_sink {
+        Some(replay::sink_binary_or_build().map_err(anyhow::Error::msg)?)
+    } else {
+        None
+    };
+    let needs_connect = peers.iter().any(|p| p.in_connect())
+        || variants.iter().any(|v| v.needs_questdb_connector());
+    let plugins = if needs_connect {
+        Some(runs::plugin_path(args.peer_plugin.as_deref())?)
+    } else {
+        None
+    };
+    let worker = match &plugins {
+        Some(dir) => Some(runs::start_worker(
+            &target.bootstrap,
+            dir.path(),
+            args.peer_plugin.is_some(),
+        )?),
+        None => None,
+    };
+    let runner = Runner {
+        target: target.clone(),
+        harness: std::env::current_exe()?,
+        sink,
+        worker,
+        batch_size: args.batch_size,
+        timeout: Duration::from_secs(600),
+        logs: tempfile::Builder::new().prefix("kq-bench-").tempdir()?,
+    };
+    let mut all: Vec<Measurement> = Vec::new();
+    let mut gave_up: Vec<Peer> = Vec::new();
+    let mut failures = 0;
+    println!("{}", report::THROUGHPUT_HEADER);
+    for &p in &args.partitions {
+        let topic = format!("bench-{}-{p}p", std::process::id());
+        let rate = handle.block_on(bench::produce(target, &topic, p, args.records))?;
+        eprintln!(
+            "backlog {topic}: {} records over {p} partition(s), produced at {rate:.0}/s",
+            args.records
+        );
+        for &t in args.tasks.iter().filter(|t| **t as i32 <= p) {
+            for &peer in &peers {
+                if peer.in_connect() && gave_up.contains(&peer) {
+                    continue;
+                }
+                match runner.drain(peer, &topic, p, args.records, t) {
+                    Ok(m) => {
+                        all.push(m.clone());
+                        println!("{}", report::throughput_row(&all, &m));
+                    }
+                    Err(e) => {
+                        eprintln!("{} ({p} partitions, {t} tasks) failed: {e:#}", peer.label());
+                        let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                        if peer.in_connect() {
+                            // A connector that cannot store these records is an outcome, not a
+                            // failure of the bench (docs/debezium.md: the seed's float4).
+                            gave_up.push(peer);
+                            skipped.push(format!(
+                                "{} (from {p} partition(s), {t} task(s) on): {first}",
+                                peer.label()
+                            ));
+                        } else {
+                            failures += 1;
+                            skipped.push(format!(
+                                "{} at {p} partition(s), {t} task(s): failed: {first}",
+                                peer.label()
+                            ));
+                        }
+                    }
+                }
             }
         }
     }
+    let mut latencies: Vec<Latency> = Vec::new();
+    if !variants.is_empty() {
+        let ours = all
+            .iter()
+            .filter(|m| m.peer == Peer::Ilp && m.tasks == 1)
+            .map(Measurement::rows_per_sec)
+            .next();
+        let rate = args
+            .latency_rate
+            .or(ours.map(|r| r / 2.0))
+            .unwrap_or(10_000.0);
+        println!("\n{}", report::LATENCY_HEADER);
+        for &v in &variants {
+            match latency::measure(&runner, v, rate, args.latency_secs) {
+                Ok(l) => {
+                    println!("{}", report::latency_row(&l));
+                    latencies.push(l);
+                }
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    failures += 1;
+                    skipped.push(format!(
+                        "latency, {}: failed: {}",
+                        v.label(),
+                        e.to_string().lines().next().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    let ctx = Context {
+        machine: machine(),
+        records: args.records,
+        batch_size: args.batch_size,
+        load_start,
+        load_end: runs::load_average(),
+        date: utc_now(),
+        command: format!("harness {command}"),
+    };
+    let goals = report::goals(&all, &latencies, decode);
     println!(
-        "targets (not asserted): sink over ILP >= 0.5 of the limit ({:.2}), decode >= 500000 records/s ({decode:.0}), sink binary RSS <= 64 MiB for 200k records ({records} records: {:?} MiB; batch.size={batch_size})",
-        ilp.rows as f64 / ilp.secs / limit,
-        binary_rss.iter().map(|m| m.round()).collect::<Vec<_>>()
+        "\ngoals (not asserted):\n{}",
+        report::goals_markdown(&goals)
     );
+    let path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| harness::fixture::workspace_root().join("target/bench-report.md"));
+    let chart = path.with_extension("svg");
+    let chart_name = chart
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(
+        &path,
+        report::markdown(&ctx, &all, &latencies, &goals, &skipped, &chart_name),
+    )?;
+    std::fs::write(&chart, report::svg(&ctx, &all, &latencies))?;
+    println!(
+        "{} and {} written (load average {:.2} at the start, {:.2} at the end)",
+        path.display(),
+        chart.display(),
+        ctx.load_start,
+        ctx.load_end
+    );
+    if !skipped.is_empty() {
+        println!("not measured:\n- {}", skipped.join("\n- "));
+    }
+    anyhow::ensure!(failures == 0, "{failures} measurement(s) failed (above)");
     Ok(())
+}
+
+/// CPU model, cores and memory, from /proc.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    format!("{cores} cores ({model}), {mem_gib:.0} GiB")
+}
+
+/// Now, UTC, as `YYYY-MM-DD HH:MM UTC`.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
