@@ -315,6 +315,7 @@ impl Runner {
                 props.insert("batch.size".into(), self.batch_size.to_string());
                 connect::connector_config(
                     Connector::Debezium,
+                    crate::fixture::Family::Jdbc,
                     &props,
                     &self.target.pg_host,
                     self.target.pg_port,
