@@ -315,7 +315,7 @@ async fn run_inner(
             match sink.commit(&consumer) {
                 // The offsets stay pending and go with the next commit; until then a restart
                 // would replay these rows (the JDBC sink's window too).
-                Err(e) if is_transient(&e) => {
+                Err(e) if commit_can_wait(&e) => {
                     telemetry::error("kafka_commit");
                     tracing::warn!(
                         "Kafka: commit: {e}; the offsets are committed with the next batch"
@@ -473,6 +473,22 @@ fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
                 | NotCoordinator
         )
     )
+}
+
+/// Whether a failed commit can wait for the next batch's: a broker out of reach, or the group
+/// rebalancing (another task joining or leaving makes the coordinator refuse commits of the old
+/// generation). As Connect's WorkerSinkTask, which logs a failed commit and commits again
+/// later, the offsets stay pending; nothing is lost, and a partition that moved meanwhile is
+/// read again from its last committed offset by its new owner (rows stored twice on a plain
+/// table, as after `kill -9`). Found by the bench: 4 processes of one connector, one exited 1 on
+/// `IllegalGeneration` while the group rebalanced.
+fn commit_can_wait(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    is_transient(e)
+        || matches!(
+            e.rdkafka_error_code(),
+            Some(IllegalGeneration | RebalanceInProgress | UnknownMemberId)
+        )
 }
 
 /// Whether every assigned partition has been handled up to its high watermark.
@@ -933,12 +949,30 @@ fn context_headers(connector: &str, error: &RecordError) -> OwnedHeaders {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdkafka::types::RDKafkaErrorCode;
 
     fn consumer(extra: &str) -> ClientConfig {
         let seed = include_str!("../../fixtures/seed/connect-jdbc.properties");
         let props = crate::properties::parse(&format!("{seed}\n{extra}"));
         let config = SinkConfig::from_properties(&props).expect("the seed's properties");
         consumer_config(&config, &RunOptions::new("kafka:9092"))
+    }
+
+    #[rstest::rstest]
+    #[case::rebalance_old_generation(RDKafkaErrorCode::IllegalGeneration, true)]
+    #[case::rebalance_in_progress(RDKafkaErrorCode::RebalanceInProgress, true)]
+    #[case::member_forgotten(RDKafkaErrorCode::UnknownMemberId, true)]
+    #[case::coordinator_moved(RDKafkaErrorCode::NotCoordinator, true)]
+    #[case::broker_gone(RDKafkaErrorCode::AllBrokersDown, true)]
+    #[case::not_allowed(RDKafkaErrorCode::GroupAuthorizationFailed, false)]
+    #[case::fenced(RDKafkaErrorCode::FencedInstanceId, false)]
+    #[case::bad_offset(RDKafkaErrorCode::OffsetOutOfRange, false)]
+    fn which_commit_failures_wait_for_the_next_commit(
+        #[case] code: RDKafkaErrorCode,
+        #[case] waits: bool,
+    ) {
+        let e = rdkafka::error::KafkaError::ConsumerCommit(code);
+        assert_eq!(commit_can_wait(&e), waits, "{e}");
     }
 
     #[test]
