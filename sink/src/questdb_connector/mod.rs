@@ -262,7 +262,8 @@ pub fn sink_config_in(
     Ok(SinkConfig {
         name,
         topics,
-        // QuestDB's PG wire on the ILP host, for the start-up wait and the health check.
+        // Deviation: the connector never uses PG wire; the sink waits for QuestDB at start-up
+        // and checks its health over it, on the ILP host (`--pg-host`/`--pg-port` override).
         connection: Connection {
             host,
             port: 8812,
