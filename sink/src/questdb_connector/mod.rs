@@ -203,11 +203,10 @@ pub fn sink_config_in(
             ))
         }
     };
-    if conf.contains("auto_flush=off") {
-        return Err(err(
-            "client.conf.string",
-            "auto_flush=off: the connector refuses it too",
-        ));
+    let (conf, flush_keys) = without_auto_flush(conf).map_err(|m| err("client.conf.string", m))?;
+    let conf = conf.as_str();
+    if !flush_keys.is_empty() {
+        notices.push(format!("client.conf.string: {}: the connector's flush settings; rows are written per batch here, and the Rust client takes no auto-flush keys", flush_keys.join(", ")));
     }
     for key in ["username", "token", "tls", "tls.validation.mode"] {
         if p.get(key).is_some() {
@@ -266,7 +265,8 @@ pub fn sink_config_in(
     Ok(SinkConfig {
         name,
         topics,
-        // QuestDB's PG wire on the ILP host, for the start-up wait and the health check.
+        // Deviation: the connector never uses PG wire; the sink waits for QuestDB at start-up
+        // and checks its health over it, on the ILP host (`--pg-host`/`--pg-port` override).
         connection: Connection {
             host,
             port: 8812,
@@ -334,6 +334,67 @@ pub fn expand_env(input: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The HTTP configuration string without the keys the connector takes for its own flushing
+/// (`auto_flush`, `auto_flush_rows`, `auto_flush_interval`; validated as it does: `off` is
+/// refused) and the Rust client would refuse; with the keys removed. `;;` is an escaped `;`.
+pub fn without_auto_flush(conf: &str) -> Result<(String, Vec<String>), String> {
+    let Some((scheme, params)) = conf.split_once("::") else {
+        return Ok((conf.to_string(), Vec::new()));
+    };
+    let mut out = format!("{scheme}::");
+    let mut removed = Vec::new();
+    let mut rest = params;
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            out.push_str(rest); // malformed: left for the client to refuse
+            break;
+        };
+        // The value ends at a `;` that is not doubled.
+        let mut value = String::new();
+        let mut chars = after.char_indices().peekable();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            if c == ';' {
+                if matches!(chars.peek(), Some((_, ';'))) {
+                    chars.next();
+                    value.push(';');
+                    continue;
+                }
+                end = i + 1;
+                break;
+            }
+            value.push(c);
+        }
+        rest = &after[end.min(after.len())..];
+        let key = key.trim();
+        match key {
+            "auto_flush" => match value.as_str() {
+                "on" => {}
+                "off" => {
+                    return Err(
+                        "auto_flush=off: the connector cannot have auto-flush disabled".into(),
+                    )
+                }
+                other => return Err(format!("unknown auto_flush value `{other}`")),
+            },
+            "auto_flush_rows" | "auto_flush_interval" => {
+                if value == "off" {
+                    return Err(format!("{key}=off: the connector cannot have it disabled"));
+                }
+                if value.parse::<i64>().is_err() {
+                    return Err(format!("invalid {key} value `{value}`"));
+                }
+            }
+            _ => {
+                out.push_str(&format!("{key}={};", value.replace(';', ";;")));
+                continue;
+            }
+        }
+        removed.push(format!("{key}={value}"));
+    }
+    Ok((out, removed))
 }
 
 /// The connector's own keys (those that decide how records become rows).
@@ -604,6 +665,35 @@ mod tests {
     fn client_conf_variables_must_be_defined_and_well_formed(#[case] input: &str) {
         let env = |k: &str| (k == "1A" || k == "A-B").then(String::new);
         assert!(expand_env(input, &env).is_err(), "{input}");
+    }
+
+    #[rstest]
+    #[case("http::addr=h:9000;", "http::addr=h:9000;", &[])]
+    #[case("http::addr=h:9000;auto_flush_rows=1000;auto_flush_interval=500;retry_timeout=2000;", "http::addr=h:9000;retry_timeout=2000;", &["auto_flush_rows=1000", "auto_flush_interval=500"])]
+    #[case("https::addr=h:9000;auto_flush=on;password=a;;b;", "https::addr=h:9000;password=a;;b;", &["auto_flush=on"])]
+    #[case("http::addr=h:9000", "http::addr=h:9000;", &[])]
+    fn the_connectors_flush_keys_are_taken_out(
+        #[case] conf: &str,
+        #[case] out: &str,
+        #[case] removed: &[&str],
+    ) {
+        let (patched, keys) = without_auto_flush(conf).unwrap();
+        assert_eq!(
+            (
+                patched.as_str(),
+                keys.iter().map(String::as_str).collect::<Vec<_>>()
+            ),
+            (out, removed.to_vec())
+        );
+    }
+
+    #[rstest]
+    #[case("http::addr=h;auto_flush=off;")]
+    #[case("http::addr=h;auto_flush_rows=off;")]
+    #[case("http::addr=h;auto_flush_interval=soon;")]
+    #[case("http::addr=h;auto_flush=maybe;")]
+    fn flush_settings_the_connector_refuses_are_refused(#[case] conf: &str) {
+        assert!(without_auto_flush(conf).is_err(), "{conf}");
     }
 
     #[test]
