@@ -305,8 +305,8 @@ const KNOWN_KEYS: &[&str] = &[
     "shutdown.timeout.ms",
 ];
 
-const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
-const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
+pub(crate) const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+pub(crate) const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 
 const JDBC_SINK_CLASSES: &[&str] = &[
     "io.confluent.connect.jdbc.JdbcSinkConnector",

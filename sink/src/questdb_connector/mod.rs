@@ -139,8 +139,7 @@ const KNOWN_KEYS: &[&str] = &[
     "shutdown.timeout.ms",
 ];
 
-const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
-const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
+use crate::config::{JSON_CONVERTER, STRING_CONVERTER};
 
 /// The sink's config for a QuestDB-connector properties file, with this process's environment
 /// (`QDB_CLIENT_CONF`, `${VAR}` in `client.conf.string`).

@@ -570,7 +570,9 @@ fn days_from_civil(year: i32, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(days: i64) -> (i32, i64, i64) {
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01 (Howard
+/// Hinnant's algorithm); the harness renders its own timestamps with it too.
+pub fn civil_from_days(days: i64) -> (i32, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
