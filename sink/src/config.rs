@@ -256,13 +256,32 @@ impl Default for Operations {
     }
 }
 
-/// Keys this sink reads or knowingly accepts; anything else is reported as unused, as Connect does.
-const KNOWN_KEYS: &[&str] = &[
+/// Keys of every sink connector this sink reads: Connect's own (name, topics, converters,
+/// `errors.*`) and the sink's operations keys.
+const COMMON_KEYS: &[&str] = &[
     "name",
     "connector.class",
     "tasks.max",
     "topics",
     "topics.regex",
+    "errors.tolerance",
+    "errors.deadletterqueue.topic.name",
+    "errors.deadletterqueue.context.headers.enable",
+    "errors.deadletterqueue.topic.replication.factor",
+    "errors.log.enable",
+    "errors.log.include.messages",
+    "key.converter",
+    "key.converter.schemas.enable",
+    "value.converter",
+    "value.converter.schemas.enable",
+    "metrics.listen",
+    "startup.timeout.ms",
+    "startup.backoff.max.ms",
+    "shutdown.timeout.ms",
+];
+
+/// The JDBC sink's keys this sink reads or knowingly accepts, besides [`COMMON_KEYS`].
+const JDBC_KEYS: &[&str] = &[
     "connection.url",
     "connection.user",
     "connection.password",
@@ -280,16 +299,6 @@ const KNOWN_KEYS: &[&str] = &[
     "db.timezone",
     "quote.sql.identifiers",
     "dialect.name",
-    "errors.tolerance",
-    "errors.deadletterqueue.topic.name",
-    "errors.deadletterqueue.context.headers.enable",
-    "errors.deadletterqueue.topic.replication.factor",
-    "errors.log.enable",
-    "errors.log.include.messages",
-    "key.converter",
-    "key.converter.schemas.enable",
-    "value.converter",
-    "value.converter.schemas.enable",
     "value.converter.schemas.cache.size",
     "value.converter.decimal.format",
     "value.converter.replace.null.with.default",
@@ -299,11 +308,25 @@ const KNOWN_KEYS: &[&str] = &[
     "table.partition.by",
     "table.wal.enabled",
     "client.conf.string",
-    "metrics.listen",
-    "startup.timeout.ms",
-    "startup.backoff.max.ms",
-    "shutdown.timeout.ms",
 ];
+
+/// A notice for every key that is neither in [`COMMON_KEYS`], nor in `own`, nor a
+/// `consumer.override.`/`producer.override.` setting: ignored, as Connect reports unused keys.
+pub(crate) fn unknown_keys(
+    props: &BTreeMap<String, String>,
+    own: &[&str],
+    notices: &mut Vec<String>,
+) {
+    for key in props.keys() {
+        if !COMMON_KEYS.contains(&key.as_str())
+            && !own.contains(&key.as_str())
+            && !key.starts_with("consumer.override.")
+            && !key.starts_with("producer.override.")
+        {
+            notices.push(format!("{key}: not a key this sink knows; ignored"));
+        }
+    }
+}
 
 pub(crate) const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub(crate) const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
@@ -531,14 +554,7 @@ impl SinkConfig {
         let consumer_overrides = client_settings(props, "consumer.override.", &mut notices)?;
         let producer_overrides = client_settings(props, "producer.override.", &mut notices)?;
 
-        for key in props.keys() {
-            if !KNOWN_KEYS.contains(&key.as_str())
-                && !key.starts_with("consumer.override.")
-                && !key.starts_with("producer.override.")
-            {
-                notices.push(format!("{key}: not a key this sink knows; ignored"));
-            }
-        }
+        unknown_keys(props, JDBC_KEYS, &mut notices);
 
         Ok(SinkConfig {
             name,

@@ -93,14 +93,9 @@ impl ConnectorConfig {
     }
 }
 
-/// Every key of the connector 0.23's `ConfigDef`, Connect's own sink keys, and the sink's
-/// operational keys; anything else is reported as unused.
-const KNOWN_KEYS: &[&str] = &[
-    "name",
-    "connector.class",
-    "tasks.max",
-    "topics",
-    "topics.regex",
+/// Every key of the connector 0.23's `ConfigDef` besides the keys every sink connector has
+/// (`config::unknown_keys` knows those); anything else is reported as unused.
+const CONNECTOR_KEYS: &[&str] = &[
     "client.conf.string",
     "table",
     "key.prefix",
@@ -123,20 +118,6 @@ const KNOWN_KEYS: &[&str] = &[
     "token",
     "tls",
     "tls.validation.mode",
-    "key.converter",
-    "key.converter.schemas.enable",
-    "value.converter",
-    "value.converter.schemas.enable",
-    "errors.tolerance",
-    "errors.deadletterqueue.topic.name",
-    "errors.deadletterqueue.context.headers.enable",
-    "errors.deadletterqueue.topic.replication.factor",
-    "errors.log.enable",
-    "errors.log.include.messages",
-    "metrics.listen",
-    "startup.timeout.ms",
-    "startup.backoff.max.ms",
-    "shutdown.timeout.ms",
 ];
 
 use crate::config::{JSON_CONVERTER, STRING_CONVERTER};
@@ -240,14 +221,7 @@ pub fn sink_config_in(
     // fails the task); a batch QuestDB refuses is always split to find the bad records.
     let errors = config::error_policy(&p, &mut notices)?;
     let operations = config::operations(&p)?;
-    for key in props.keys() {
-        if !KNOWN_KEYS.contains(&key.as_str())
-            && !key.starts_with("consumer.override.")
-            && key != "transforms"
-        {
-            notices.push(format!("{key}: not a key this sink knows; ignored"));
-        }
-    }
+    config::unknown_keys(props, CONNECTOR_KEYS, &mut notices);
     let table_name_format = connector
         .table
         .iter()
@@ -734,6 +708,20 @@ mod tests {
                 c.notices
             );
         }
+    }
+
+    #[test]
+    fn client_overrides_are_used_not_reported() {
+        let c = config(
+            "consumer.override.security.protocol=SASL_SSL\n\
+             producer.override.security.protocol=SASL_SSL\n",
+        )
+        .unwrap();
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
+        assert!(c
+            .producer_overrides
+            .0
+            .contains(&("security.protocol".into(), "sasl_ssl".into())));
     }
 
     #[test]
