@@ -587,7 +587,7 @@ mod tests {
 
     fn seed() -> BTreeMap<String, String> {
         let text = std::fs::read_to_string(crate::replay::seed_properties_path()).unwrap();
-        sink::properties::parse(&text)
+        sink::config::properties::parse(&text)
     }
 
     #[test]
@@ -637,7 +637,7 @@ mod tests {
     #[test]
     fn the_questdb_connector_gets_its_own_properties_as_they_are() {
         let text = std::fs::read_to_string(Family::QuestDbConnector.properties_path()).unwrap();
-        let mut props = sink::properties::parse(&text);
+        let mut props = sink::config::properties::parse(&text);
         props.insert("symbols".into(), "a,b".into());
         props.insert("errors.tolerance".into(), "all".into());
         props.insert("errors.deadletterqueue.topic.name".into(), "dlq".into());

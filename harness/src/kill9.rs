@@ -14,7 +14,7 @@ use crate::kafka;
 use crate::process::ServiceProcess;
 use crate::readback;
 use crate::replay::{self, Target};
-use sink::questdb::QuestDb;
+use sink::write::pg::QuestDb;
 use sink::{RunOptions, SinkConfig, StopWhen};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,7 +33,7 @@ pub struct Kill9Report {
 
 fn properties(topic: &str, dedup: bool) -> anyhow::Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(replay::seed_properties_path())?;
-    let mut props = sink::properties::parse(&text);
+    let mut props = sink::config::properties::parse(&text);
     for (k, v) in [
         ("name", format!("{topic}-sink")),
         ("topics", topic.to_string()),
@@ -61,7 +61,10 @@ async fn committed_txns(db: &QuestDb, table: &str, wal: bool) -> u64 {
             table.replace('\'', "''")
         )
     } else {
-        format!("SELECT count() FROM {}", sink::ddl::quote(table))
+        format!(
+            "SELECT count() FROM {}",
+            sink::mapping::jdbc::ddl::quote(table)
+        )
     };
     match db.client().query_opt(&sql, &[]).await {
         Ok(Some(row)) => row.get::<_, i64>(0) as u64,

@@ -28,7 +28,6 @@ pub mod readback;
 pub mod recorded;
 pub mod recording;
 pub mod reference;
-pub mod reference_questdb;
 pub mod render;
 pub mod replay;
 pub mod security;

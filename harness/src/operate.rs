@@ -9,7 +9,7 @@ use crate::replay::{self, Target};
 use crate::wait::wait_until_async;
 use anyhow::{bail, Context};
 use rdkafka::consumer::Consumer;
-use sink::questdb::QuestDb;
+use sink::write::pg::QuestDb;
 use sink::SinkConfig;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -147,7 +147,7 @@ fn properties_file(
     extra: &[(&str, String)],
 ) -> anyhow::Result<(std::path::PathBuf, SinkConfig)> {
     let text = std::fs::read_to_string(replay::seed_properties_path())?;
-    let mut props = sink::properties::parse(&text);
+    let mut props = sink::config::properties::parse(&text);
     props.insert("name".into(), format!("{topic}-sink"));
     props.insert("topics".into(), topic.into());
     for (k, v) in extra {
@@ -162,7 +162,7 @@ fn properties_file(
 async fn counts(db: &QuestDb, table: &str) -> (u64, u64) {
     let sql = format!(
         "SELECT count(), count_distinct(id64) FROM {}",
-        sink::ddl::quote(table)
+        sink::mapping::jdbc::ddl::quote(table)
     );
     match db.client().query_opt(&sql, &[]).await {
         Ok(Some(row)) => (
@@ -291,8 +291,8 @@ pub async fn metrics_run(
             let scrape = Scrape::parse(&text)?;
             let done = per_partition.iter().enumerate().all(|(p, end)| {
                 let labels = [("topic", topic.as_str()), ("partition", &p.to_string())];
-                scrape.value(sink::telemetry::COMMITTED_OFFSET, &labels) == Some(*end as f64)
-                    && scrape.value(sink::telemetry::CONSUMER_LAG, &labels) == Some(0.0)
+                scrape.value(sink::metrics::COMMITTED_OFFSET, &labels) == Some(*end as f64)
+                    && scrape.value(sink::metrics::CONSUMER_LAG, &labels) == Some(0.0)
             });
             if status == 200 && done {
                 Ok(scrape)

@@ -124,8 +124,8 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
          sink's choice where the reference does what it was designed to do. A **reference \
          defect** is where what the reference sends fails or changes data on QuestDB (PostgreSQL \
          would take it); the statements after it show it on QuestDB 9.3.4 alone, over PG wire \
-         (`$1` is a bound parameter). The lists are `harness/src/reference.rs` (Confluent) and \
-         `harness/src/reference_questdb.rs` (QuestDB's connector); a difference that is not in \
+         (`$1` is a bound parameter). The lists are `harness/src/reference/confluent.rs` (Confluent) and \
+         `harness/src/reference/questdb.rs` (QuestDB's connector); a difference that is not in \
          them fails `cargo test`."
     );
     for r in REFERENCES {

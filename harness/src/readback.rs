@@ -3,7 +3,8 @@
 
 use crate::wait::wait_until_async;
 use sink::config::Connection;
-use sink::questdb::{ColumnInfo, DbError, QuestDb};
+use sink::write::error::DbError;
+use sink::write::pg::{ColumnInfo, QuestDb};
 use std::time::Duration;
 use tokio_postgres::SimpleQueryMessage;
 
@@ -104,7 +105,11 @@ pub async fn read_table(connection: &Connection, table: &str) -> Result<Option<T
             }
         })
         .collect();
-    let rows = simple_rows(db, &format!("SELECT * FROM {}", sink::ddl::quote(&name))).await?;
+    let rows = simple_rows(
+        db,
+        &format!("SELECT * FROM {}", sink::mapping::jdbc::ddl::quote(&name)),
+    )
+    .await?;
     Ok(Some(Table {
         name,
         shape,
@@ -127,7 +132,10 @@ pub async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
         transient: false,
     })?;
     let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-    let sql = format!("SHOW CREATE TABLE {}", sink::ddl::quote(name));
+    let sql = format!(
+        "SHOW CREATE TABLE {}",
+        sink::mapping::jdbc::ddl::quote(name)
+    );
     let create = match simple_rows(db, &sql).await {
         Ok(rows) => rows
             .into_iter()
@@ -179,7 +187,7 @@ pub async fn wait_wal_applied(db: &QuestDb, name: &str, timeout: Duration) -> Re
                     "table {name:?} is suspended: {} {}; see QuestDB's log, fix the cause, then ALTER TABLE {} RESUME WAL",
                     cell(3),
                     cell(4),
-                    sink::ddl::quote(name)
+                    sink::mapping::jdbc::ddl::quote(name)
                 )));
             }
             if cell(1) == cell(2) {
@@ -238,7 +246,7 @@ async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>
                     "row {}, column {:?}: {}",
                     rows.len(),
                     row.columns()[i].name(),
-                    sink::questdb::describe(&e)
+                    sink::write::error::describe(&e)
                 ),
                 transient: false,
             })?;
@@ -253,7 +261,7 @@ async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>
 mod tests {
     #[test]
     fn only_designated_values_within_the_window_are_masked() {
-        let column = |name: &str, designated: bool| sink::questdb::ColumnInfo {
+        let column = |name: &str, designated: bool| sink::write::pg::ColumnInfo {
             name: name.into(),
             column_type: "TIMESTAMP".into(),
             designated,

@@ -6,8 +6,8 @@ use crate::kafka;
 use crate::readback::{self, Table};
 use sink::config::SinkConfig;
 use sink::error::SinkError;
-use sink::questdb::QuestDb;
-use sink::report::SummaryFile;
+use sink::run::report::SummaryFile;
+use sink::write::pg::QuestDb;
 use sink::{RunOptions, StopWhen};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,7 +117,7 @@ pub enum ReplayError {
     #[error(transparent)]
     Kafka(#[from] kafka::KafkaError),
     #[error("QuestDB: {0}")]
-    Db(#[from] sink::questdb::DbError),
+    Db(#[from] sink::write::error::DbError),
     #[error("case {case}: the sink did not store or report every record within {waited:?}; last observed: committed offset {committed:?} of {produced} records produced. {hint}")]
     Timeout {
         case: String,
@@ -181,7 +181,7 @@ pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayEr
     let path = case.family().properties_path();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", path.display())))?;
-    let mut props = sink::properties::parse(&text);
+    let mut props = sink::config::properties::parse(&text);
     // One consumer group per case, as two Connect connectors would have.
     let name = format!(
         "{}-{}",
@@ -387,7 +387,7 @@ pub fn utc_text(t: std::time::SystemTime) -> String {
         .unwrap_or(Duration::ZERO);
     let secs = since.as_secs() as i64;
     let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = sink::questdb_connector::timestamp::civil_from_days(days);
+    let (year, month, day) = sink::mapping::questdb_connector::timestamp::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
         day_secs / 3600,

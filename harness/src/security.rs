@@ -12,7 +12,7 @@ use crate::replay;
 use crate::services::SecuredServices;
 use anyhow::Context;
 use sink::config::Connection;
-use sink::questdb::QuestDb;
+use sink::write::pg::QuestDb;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -96,7 +96,7 @@ pub async fn run(
 
     let dir = tempfile::Builder::new().prefix("kq-sink-").tempdir()?;
     let text = std::fs::read_to_string(replay::seed_properties_path())?;
-    let mut props = sink::properties::parse(&text);
+    let mut props = sink::config::properties::parse(&text);
     let c = credentials;
     let jaas = format!(
         "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{}\" password=\"{}\";",
@@ -199,7 +199,10 @@ pub async fn run(
     let group = format!("connect-{topic}-sink");
     let committed =
         tokio::task::block_in_place(|| kafka::committed_offset(&plaintext, &group, &topic, 0))?;
-    let sql = format!("SELECT count() FROM {}", sink::ddl::quote(&topic));
+    let sql = format!(
+        "SELECT count() FROM {}",
+        sink::mapping::jdbc::ddl::quote(&topic)
+    );
     let count = || async {
         match db.client().query_opt(&sql, &[]).await {
             Ok(Some(row)) => row.get::<_, i64>(0).max(0) as u64,

@@ -207,7 +207,7 @@ fn the_sink_image_stores_what_the_binary_stores_and_stops_cleanly() {
     use harness::replay::{self, SinkMode, Target};
     use harness::services::docker::SinkImage;
     use harness::{operate, render, snapshot};
-    use sink::telemetry as m;
+    use sink::metrics as m;
 
     if !docker_requested("the_sink_image_stores_what_the_binary_stores_and_stops_cleanly") {
         return;

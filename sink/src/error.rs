@@ -3,8 +3,8 @@
 
 use crate::config::ConfigError;
 use crate::connect::json::DecodeError;
-use crate::mapping::MappingError;
-use crate::questdb::DbError;
+use crate::mapping::jdbc::MappingError;
+use crate::write::error::DbError;
 use std::fmt;
 
 /// Where a record lives in Kafka.
@@ -51,7 +51,7 @@ pub enum Problem {
     Write(DbError),
     /// QuestDB's connector cannot make a row of the record (`connector.class=...QuestDBSinkConnector`).
     #[error("{0}")]
-    Row(#[from] crate::questdb_connector::flatten::RowError),
+    Row(#[from] crate::mapping::questdb_connector::flatten::RowError),
     /// The record before this one, for the same table, could not be written for this reason.
     #[error("table \"{table}\" cannot take this record either: {reason}")]
     TableRefused { table: String, reason: String },

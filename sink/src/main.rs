@@ -97,7 +97,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let mut props = match std::fs::read_to_string(&cli.properties) {
-        Ok(text) => sink::properties::parse(&text),
+        Ok(text) => sink::config::properties::parse(&text),
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", cli.properties.display());
             return ExitCode::from(2);
@@ -111,7 +111,7 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {}: {e}", cli.properties.display());
             if let Some(path) = &cli.summary {
-                let _ = std::fs::write(path, sink::report::refused_json(&e).to_string());
+                let _ = std::fs::write(path, sink::run::report::refused_json(&e).to_string());
             }
             return ExitCode::from(2);
         }
@@ -161,8 +161,10 @@ async fn main() -> ExitCode {
             Ok(summary) => (summary, None),
             Err(failed) => (&failed.summary, Some(&failed.error)),
         };
-        if let Err(e) = std::fs::write(path, sink::report::summary_json(summary, error).to_string())
-        {
+        if let Err(e) = std::fs::write(
+            path,
+            sink::run::report::summary_json(summary, error).to_string(),
+        ) {
             eprintln!("warning: cannot write {}: {e}", path.display());
         }
     }

@@ -3,8 +3,8 @@
 //! connector-file parser never panics and reads back what a Java-escaped file says.
 
 use proptest::prelude::*;
-use sink::ddl;
-use sink::mapping::{Column, Source, SqlType};
+use sink::mapping::jdbc::ddl;
+use sink::mapping::jdbc::{Column, Source, SqlType};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,7 +245,7 @@ proptest! {
         any::<String>(),
         "[a-z=:\\\\ \t\n\r#!u0-9A-Fé😀]{0,80}",
     ]) {
-        let _ = sink::properties::parse(&text);
+        let _ = sink::config::properties::parse(&text);
     }
 
     #[test]
@@ -259,6 +259,6 @@ proptest! {
             text.push_str(&format!("{}{separator}{}\n", java_escape(k), java_escape(v)));
             expected.insert(k.clone(), v.clone());
         }
-        prop_assert_eq!(sink::properties::parse(&text), expected, "{:?}", text);
+        prop_assert_eq!(sink::config::properties::parse(&text), expected, "{:?}", text);
     }
 }

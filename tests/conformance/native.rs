@@ -136,7 +136,7 @@ async fn upsert_by_record_key_replaces_rows_with_the_same_key_and_timestamp() {
         .unwrap();
 
     let text = std::fs::read_to_string(replay::seed_properties_path()).unwrap();
-    let mut props = sink::properties::parse(&text);
+    let mut props = sink::config::properties::parse(&text);
     for (k, v) in [
         ("name", format!("{topic}-sink")),
         ("topics", topic.to_owned()),
@@ -162,7 +162,7 @@ async fn upsert_by_record_key_replaces_rows_with_the_same_key_and_timestamp() {
         "{error}"
     );
 
-    let db = sink::questdb::QuestDb::connect(&config.connection)
+    let db = sink::write::pg::QuestDb::connect(&config.connection)
         .await
         .unwrap();
     readback::wait_wal_applied(&db, topic, harness::wait::case_timeout())

@@ -5,7 +5,7 @@
 
 use harness::faults::sinks::Launch;
 use harness::operate;
-use sink::telemetry as m;
+use sink::metrics as m;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -193,8 +193,9 @@ async fn no_secret_reaches_a_log_a_summary_or_debug_output() {
         ("grep-bad-ilp", &bad_ilp),
     ] {
         let run = run(case, c).await;
-        let config = sink::SinkConfig::from_properties(&sink::properties::parse(&run.properties))
-            .expect("the run's properties");
+        let config =
+            sink::SinkConfig::from_properties(&sink::config::properties::parse(&run.properties))
+                .expect("the run's properties");
         let debug = format!("{config:?}");
         for secret in &secrets {
             // The properties file holds them, as a user's does: the check can fail.

@@ -73,7 +73,7 @@ pub async fn produce(
 /// The seed's connector properties.
 pub fn seed_properties() -> anyhow::Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(fixture::root().join("seed/connect-jdbc.properties"))?;
-    Ok(sink::properties::parse(&text))
+    Ok(sink::config::properties::parse(&text))
 }
 
 /// This sink's properties for a bench run: the seed's, into `table`, a native table with the

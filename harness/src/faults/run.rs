@@ -13,7 +13,7 @@ use crate::replay::{self, Target};
 use crate::services::{FaultAction, Services};
 use anyhow::{bail, Context};
 use sink::config::Connection;
-use sink::questdb::QuestDb;
+use sink::write::pg::QuestDb;
 use sink::SinkConfig;
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,10 @@ impl Probe {
 
     /// Rows in the table (0 while it does not exist or QuestDB is down).
     async fn rows(&mut self) -> u64 {
-        let sql = format!("SELECT count() FROM {}", sink::ddl::quote(&self.table));
+        let sql = format!(
+            "SELECT count() FROM {}",
+            sink::mapping::jdbc::ddl::quote(&self.table)
+        );
         self.number(&sql).await.unwrap_or(0).max(0) as u64
     }
 
@@ -71,8 +74,8 @@ impl Probe {
     async fn distinct(&mut self, key: &str) -> u64 {
         let sql = format!(
             "SELECT count_distinct({}) FROM {}",
-            sink::ddl::quote(key),
-            sink::ddl::quote(&self.table)
+            sink::mapping::jdbc::ddl::quote(key),
+            sink::mapping::jdbc::ddl::quote(&self.table)
         );
         self.number(&sql).await.unwrap_or(0).max(0) as u64
     }

@@ -6,7 +6,7 @@
 use crate::process::ServiceProcess;
 use crate::replay::Target;
 use crate::services::docker::{ServiceContainer, SinkImage, SinkRun, RUN_DIR};
-use sink::report::SummaryFile;
+use sink::run::report::SummaryFile;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

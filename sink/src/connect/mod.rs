@@ -8,7 +8,10 @@
 
 pub mod cache;
 pub mod canonical;
+mod decode_error;
+mod encode;
 pub mod json;
+mod number;
 mod scan;
 pub mod schema;
 pub mod value;

@@ -6,7 +6,8 @@
 //! `None` and the caller decodes the message with the full decoder, so values, coercions and
 //! error messages stay exactly those of [`super::json::decode_envelope`].
 
-use super::json::{self, Coercion, DecodeOptions, Float, Overflow};
+use super::json::{Coercion, DecodeOptions, Overflow};
+use super::number::{self, Float};
 use super::schema::{Field, Logical, Schema, Type};
 use super::value::{Decimal, NumberLiteral, Value};
 use num_bigint::BigInt;
@@ -321,7 +322,7 @@ impl Payload<'_, '_> {
             Type::Int64 => Value::Int64(self.integer(path, 64, "int64")?),
             Type::Float32 => Value::Float32(self.float::<f32>(path, "float")?),
             Type::Float64 => Value::Float64(self.float::<f64>(path, "double")?),
-            Type::Bytes => Value::Bytes(json::base64_decode(&self.s.string()?, "").ok()?),
+            Type::Bytes => Value::Bytes(number::base64_decode(&self.s.string()?, "").ok()?),
             Type::String => Value::String(self.s.string()?.into_owned()),
             Type::Array(items) => self.array(items, path)?,
             Type::Map(keys, values) if keys.ty == Type::String => self.string_map(values, path)?,
@@ -459,7 +460,7 @@ impl Payload<'_, '_> {
         match logical {
             Logical::Decimal { scale, .. } => {
                 if self.s.peek()? == b'"' {
-                    let bytes = json::base64_decode(&self.s.string()?, "").ok()?;
+                    let bytes = number::base64_decode(&self.s.string()?, "").ok()?;
                     if bytes.is_empty() {
                         return None;
                     }
@@ -492,7 +493,7 @@ impl Payload<'_, '_> {
             return i32::try_from(n).ok();
         }
         let lit = NumberLiteral::parse(text).filter(|l| l.integer_token)?;
-        let conv = json::wrap_integer(&lit, 32);
+        let conv = number::wrap_integer(&lit, 32);
         conv.in_range.then_some(conv.value as i32)
     }
 
@@ -516,7 +517,7 @@ impl Payload<'_, '_> {
             }
         }
         let lit = NumberLiteral::parse(text)?;
-        let conv = json::wrap_integer(&lit, bits);
+        let conv = number::wrap_integer(&lit, bits);
         if conv.in_range && !conv.fraction {
             return Some(conv.value);
         }

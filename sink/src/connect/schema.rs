@@ -231,6 +231,46 @@ impl Schema {
     }
 }
 
+/// The logical type a schema's `name` selects, checked against its physical type.
+pub(crate) fn logical_type(schema: &Schema) -> Result<Option<Logical>, String> {
+    let Some(name) = schema.name.as_deref() else {
+        return Ok(None);
+    };
+    let (logical, physical) = match name {
+        DECIMAL_NAME => (decimal_logical(schema)?, Type::Bytes),
+        DATE_NAME => (Logical::Date, Type::Int32),
+        TIME_NAME => (Logical::Time, Type::Int32),
+        TIMESTAMP_NAME => (Logical::Timestamp, Type::Int64),
+        _ => return Ok(None),
+    };
+    if schema.ty != physical {
+        return Err(format!(
+            "{name} must have type {}, found {}",
+            physical.type_name(),
+            schema.ty.type_name()
+        ));
+    }
+    Ok(Some(logical))
+}
+
+fn decimal_logical(schema: &Schema) -> Result<Logical, String> {
+    let scale = schema
+        .parameters
+        .get(DECIMAL_SCALE_PARAM)
+        .ok_or_else(|| format!("a Decimal schema needs a \"{DECIMAL_SCALE_PARAM}\" parameter"))?;
+    // `Integer.parseInt`, as upstream.
+    let scale = scale
+        .parse::<i32>()
+        .map_err(|_| format!("the Decimal \"{DECIMAL_SCALE_PARAM}\" parameter must be a 32-bit integer, found {scale:?}"))?;
+    let precision = match schema.parameters.get(DECIMAL_PRECISION_PARAM) {
+        None => None,
+        Some(p) => Some(p.parse::<u32>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            format!("the Decimal \"{DECIMAL_PRECISION_PARAM}\" parameter must be a positive integer, found {p:?}")
+        })?),
+    };
+    Ok(Logical::Decimal { scale, precision })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

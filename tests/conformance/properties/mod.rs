@@ -1,7 +1,7 @@
 //! Property tests: random Connect schemas and payloads go through real Kafka, the sink (in
 //! process) and real QuestDB, and what reads back must be exactly what `docs/type-mapping.md`
 //! says. The envelopes are JSON text built here, and the expectation comes from an oracle
-//! written from the document, never from `sink::mapping` or `sink::connect`.
+//! written from the document, never from `sink::mapping::jdbc` or `sink::connect`.
 //!
 //! - `end_to_end`: `PROPTEST_CASES` cases (default 12, since each runs three sinks), each
 //!   through every [`WritePath`] at once (the seed's PG wire; native mode over ILP; native mode
@@ -267,21 +267,21 @@ async fn run_path(plan: Plan, path: WritePath, topic: String) -> Vec<String> {
 async fn drop_table(
     target: &harness::replay::Target,
     case: &Case,
-) -> Result<(), sink::questdb::DbError> {
+) -> Result<(), sink::write::error::DbError> {
     let mut props = replay::case_properties(case).expect("the case's properties");
     if props.contains_key("client.conf.string") {
         props.insert("client.conf.string".into(), target.ilp_conf());
     }
     let config = sink::SinkConfig::from_properties(&props).expect("the case's config");
     let table = config.table_name(&case.topic);
-    let db = sink::questdb::QuestDb::connect(&harness::readback::connection(
+    let db = sink::write::pg::QuestDb::connect(&harness::readback::connection(
         &target.pg_host,
         target.pg_port,
     ))
     .await?;
     db.execute(&format!(
         "DROP TABLE IF EXISTS {}",
-        sink::ddl::quote(&table)
+        sink::mapping::jdbc::ddl::quote(&table)
     ))
     .await
 }

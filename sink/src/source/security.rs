@@ -7,7 +7,7 @@
 //! Pure logic: the files named are not read here (librdkafka reads them, and says so when it
 //! cannot).
 
-use crate::config::ConfigError;
+use crate::config::error::ConfigError;
 
 /// Java client keys that only tune the JVM's TLS stack; librdkafka (OpenSSL) has no
 /// equivalent, so they are dropped with a notice rather than refused.

@@ -1,55 +1,11 @@
-//! How rows reach QuestDB, chosen once at start-up: prepared inserts over the PostgreSQL wire
-//! protocol (the JDBC sink's way, the default), or ILP over HTTP with the official `questdb-rs`
-//! client (`client.conf.string=http::addr=HOST:PORT;`, the QuestDB connector's key). Either way
-//! one call stores one run of rows of one table in one transaction, and tables are created and
-//! evolved over PG wire beforehand.
+//! ILP over HTTP with the official `questdb-rs` client (`client.conf.string`, QuestDB's
+//! connector's key): one flush a run of rows, and the ILP login checked at start-up.
 
 use crate::config::IlpConf;
-use crate::ddl;
-use crate::mapping::{Column, DoubleArray, SqlParam};
-use crate::questdb::{DbError, QuestDb};
+use crate::mapping::jdbc::{ddl, Column, DoubleArray, SqlParam};
+use crate::write::error::DbError;
 use questdb::ingress::{Buffer, Sender, TimestampMicros};
 use questdb::ErrorCode;
-
-pub enum Writer {
-    PgWire,
-    Ilp(Box<IlpWriter>),
-}
-
-impl Writer {
-    /// The writer the config asks for: ILP when `client.conf.string` is set, else PG wire.
-    pub fn new(ilp_conf: Option<&IlpConf>, designated: Option<&str>) -> Result<Writer, DbError> {
-        match ilp_conf {
-            None => Ok(Writer::PgWire),
-            Some(conf) => Ok(Writer::Ilp(Box::new(IlpWriter::new(conf, designated)?))),
-        }
-    }
-
-    /// Stores `rows` (parameters in `columns` order) in `table`, all or none.
-    pub async fn write(
-        &mut self,
-        db: &mut QuestDb,
-        table: &str,
-        columns: &[Column],
-        rows: &[Vec<SqlParam>],
-    ) -> Result<(), DbError> {
-        match self {
-            Writer::PgWire => db.insert(&ddl::insert(table, columns), rows).await,
-            // ILP cannot spell a row whose only value is its timestamp (QuestDB answers "Field
-            // value is missing", the client refuses the call to `at`): such a run goes over PG
-            // wire as a whole, so it is still one transaction and the row reads back as it
-            // does in PG-wire mode (every other column NULL).
-            Writer::Ilp(ilp)
-                if rows
-                    .iter()
-                    .any(|row| !has_a_field(columns, row, &ilp.designated)) =>
-            {
-                db.insert(&ddl::insert(table, columns), rows).await
-            }
-            Writer::Ilp(ilp) => ilp.write(table, columns, rows).await,
-        }
-    }
-}
 
 /// `http://HOST:PORT` of an ILP conf string (never its credentials).
 fn ilp_endpoint(conf: &IlpConf) -> String {
@@ -133,7 +89,7 @@ pub async fn check_ilp_login(conf: &IlpConf) -> Result<(), DbError> {
 pub struct IlpWriter {
     conf: IlpConf,
     /// The designated timestamp column, sent as the row's ILP timestamp.
-    designated: String,
+    pub(crate) designated: String,
     /// `None` only while a flush runs on the blocking pool.
     sender: Option<(Sender, Buffer)>,
 }
@@ -153,7 +109,7 @@ fn ilp_error(what: &str, conf: &IlpConf, e: questdb::Error) -> DbError {
 }
 
 impl IlpWriter {
-    fn new(conf: &IlpConf, designated: Option<&str>) -> Result<IlpWriter, DbError> {
+    pub(crate) fn new(conf: &IlpConf, designated: Option<&str>) -> Result<IlpWriter, DbError> {
         let designated = designated
             .ok_or_else(|| DbError::Statement {
                 sql: "client.conf.string".into(),
@@ -171,7 +127,7 @@ impl IlpWriter {
         })
     }
 
-    async fn write(
+    pub(crate) async fn write(
         &mut self,
         table: &str,
         columns: &[Column],
@@ -226,7 +182,7 @@ impl IlpWriter {
 
 /// Whether `row` has a non-null value besides the designated timestamp: an ILP line needs at
 /// least one field.
-fn has_a_field(columns: &[Column], row: &[SqlParam], designated: &str) -> bool {
+pub(crate) fn has_a_field(columns: &[Column], row: &[SqlParam], designated: &str) -> bool {
     columns
         .iter()
         .zip(row)
@@ -306,7 +262,7 @@ fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{Source, SqlType};
+    use crate::mapping::jdbc::{Source, SqlType};
 
     fn columns() -> Vec<Column> {
         ["ts", "n", "s"]

@@ -84,7 +84,7 @@ where
             Attempt::Fatal(e) => return Err(e),
             Attempt::Retry(e) => e,
         };
-        crate::telemetry::startup_retry(what_kind(what));
+        crate::metrics::startup_retry(what_kind(what));
         let Some(pause) = backoff.pause(started.elapsed()) else {
             tracing::warn!("{what} did not answer in {attempts} attempts");
             return Err(SinkError::NotReachable {

@@ -4,7 +4,7 @@
 //! `harness/tests/reference.rs` fails on a difference that is not here, and on a class whose
 //! case no longer differs. docs/questdb-connector.md explains the deviations for users.
 
-use crate::reference::{Class, Kind};
+use super::class::{Class, Kind};
 
 /// Every classified difference from QuestDB's connector 0.23. A case appears in one class only.
 pub const CLASSES: &[Class] = &[

@@ -8,11 +8,11 @@ use crate::connect::json::DecodeOptions;
 use crate::connect::schema::{Schema, Type};
 use crate::connect::value::Value;
 use crate::error::{Problem, RecordAt};
-use crate::mapping::PkMode;
-use crate::mapping::{self, Column, Coordinates, SqlParam};
-use crate::questdb_connector::flatten::{self, Datum};
-use crate::questdb_connector::loose::Loose;
-use crate::questdb_connector::{ConnectorConfig, Converter};
+use crate::mapping::jdbc::PkMode;
+use crate::mapping::jdbc::{self, Column, Coordinates, SqlParam};
+use crate::mapping::questdb_connector::flatten::{self, Datum};
+use crate::mapping::questdb_connector::loose::Loose;
+use crate::mapping::questdb_connector::{ConnectorConfig, Converter};
 use rdkafka::message::{Message, OwnedMessage};
 use std::sync::Arc;
 
@@ -340,10 +340,10 @@ impl Preparer {
             _ => {
                 let (schema, key_schema) = &schemas;
                 let mut columns =
-                    mapping::columns(schema, self.config.pk_mode, &self.config.fields_whitelist)?;
+                    jdbc::columns(schema, self.config.pk_mode, &self.config.fields_whitelist)?;
                 if let Some(key_schema) = key_schema {
-                    let key_columns = mapping::key_columns(key_schema, &self.config.pk_fields)?;
-                    columns = mapping::with_key_columns(key_columns, columns);
+                    let key_columns = jdbc::key_columns(key_schema, &self.config.pk_fields)?;
+                    columns = jdbc::with_key_columns(key_columns, columns);
                 }
                 if let Some(native) = &self.config.native {
                     columns = native.columns(columns)?;
@@ -359,7 +359,7 @@ impl Preparer {
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),
         };
-        let params = mapping::row(&columns, value, key, coordinates)?;
+        let params = jdbc::row(&columns, value, key, coordinates)?;
         if let Some(native) = &self.config.native {
             native.check_row(&columns, &params)?;
         }
@@ -397,8 +397,8 @@ mod tests {
 
     #[test]
     fn a_batch_becomes_rows_and_problems_in_order() {
-        let seed = include_str!("../../fixtures/seed/connect-jdbc.properties");
-        let config = SinkConfig::from_properties(&crate::properties::parse(seed)).unwrap();
+        let seed = include_str!("../../../fixtures/seed/connect-jdbc.properties");
+        let config = SinkConfig::from_properties(&crate::config::properties::parse(seed)).unwrap();
         let batch = vec![
             message(10, record(r#"{"a":1,"b":"x"}"#)),
             message(11, None),
@@ -438,7 +438,7 @@ mod tests {
     #[test]
     fn questdb_connector_records_become_ilp_rows_and_tombstones_nothing() {
         let text = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\n";
-        let config = SinkConfig::from_properties(&crate::properties::parse(text)).unwrap();
+        let config = SinkConfig::from_properties(&crate::config::properties::parse(text)).unwrap();
         let batch = vec![
             message(0, Some(r#"{"schema":null,"payload":{"a":1}}"#.into())),
             message(1, record(r#"{"a":2,"b":"x"}"#)),

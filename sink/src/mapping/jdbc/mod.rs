@@ -5,6 +5,9 @@
 //! (section 6): Time becomes INT milliseconds of day, Decimal carries its scale, and names
 //! QuestDB rejects are refused before any SQL is sent.
 
+pub mod ddl;
+pub mod native;
+
 use crate::connect::schema::{Logical, Schema, Type};
 use crate::connect::value::{Decimal, Value};
 use std::fmt;
@@ -78,7 +81,7 @@ pub enum Source {
     KafkaTopic,
     KafkaPartition,
     KafkaOffset,
-    /// The Kafka record timestamp (`timestamp.kafka.native=true`, see [`crate::native`]).
+    /// The Kafka record timestamp (`timestamp.kafka.native=true`, see [`crate::mapping::jdbc::native`]).
     KafkaTimestamp,
     /// The record key (`pk.mode=record_key`): the whole key when its schema is primitive,
     /// else the key struct's field at this index.

@@ -4,7 +4,7 @@
 //! keys (`timestamp.field.name`, `timestamp.kafka.native`) so that a config written for that
 //! connector reads the same here. Without them the sink creates exactly the tables it always did.
 
-use crate::mapping::{Column, MappingError, Source, SqlParam, SqlType};
+use crate::mapping::jdbc::{Column, MappingError, Source, SqlParam, SqlType};
 
 /// The column holding the Kafka record timestamp with `timestamp.kafka.native=true`.
 /// Deviation: the QuestDB connector calls it `timestamp`; named like the `pk.mode=kafka`

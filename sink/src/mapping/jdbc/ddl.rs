@@ -3,8 +3,8 @@
 //! rejects it in a column definition, so defaults are applied while decoding instead), and no
 //! primary key clause (QuestDB has none).
 
-use crate::mapping::{Column, Source};
-use crate::native::{Dedup, NativeTable};
+use crate::mapping::jdbc::native::{Dedup, NativeTable};
+use crate::mapping::jdbc::{Column, Source};
 
 /// `"name"`, with embedded double quotes doubled so no name can end the identifier early.
 pub fn quote(identifier: &str) -> String {
@@ -95,7 +95,7 @@ pub fn insert(table: &str, columns: &[Column]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{Column, Source, SqlType};
+    use crate::mapping::jdbc::{Column, Source, SqlType};
     use rstest::rstest;
 
     fn col(name: &str, sql_type: SqlType, nullable: bool) -> Column {
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn native_table_declares_timestamp_partitions_wal_and_keys() {
-        use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
+        use crate::mapping::jdbc::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
         let columns = [
             col("at", SqlType::Timestamp, false),
             col("id", SqlType::Int, false),
@@ -188,8 +188,8 @@ mod tests {
 
     mod native_suffix {
         use super::super::native_suffix;
-        use crate::mapping::{Column, Source, SqlType};
-        use crate::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
+        use crate::mapping::jdbc::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
+        use crate::mapping::jdbc::{Column, Source, SqlType};
 
         fn native(timestamp: DesignatedTimestamp, dedup: Dedup) -> NativeTable {
             NativeTable {

@@ -1,100 +1,18 @@
-//! QuestDB's own Kafka connector (`io.questdb.kafka.QuestDBSinkConnector` 0.23), read from its
-//! properties file as it is: which keys it has and what they mean ([`ConnectorConfig`]), how
-//! its records become ILP rows ([`flatten`]), schemaless JSON as its converter hands it over
-//! ([`loose`]), and its timestamps ([`timestamp`]). Pure; the rows go through the sink's one
-//! pipeline and ILP writer. What differs from the real connector, and why: docs/questdb-connector.md.
+//! QuestDB's connector's keys (`io.questdb.kafka.QuestDBSinkConnector` 0.23) as this sink's
+//! configuration: `client.conf.string` (or `QDB_CLIENT_CONF`) with its variables, the table
+//! template, and the mapping's keys ([`ConnectorConfig`]).
 
-pub mod flatten;
-pub mod loose;
-pub mod timestamp;
-
-use crate::config::{self, err, ConfigError, Connection, Mapping, Props, SinkConfig};
+use crate::config::common::{self, Props, JSON_CONVERTER, STRING_CONVERTER};
+use crate::config::{err, ConfigError, Connection, IlpConf, KeyConverter, Mapping, SinkConfig};
 use crate::connect::json::Overflow;
-use crate::mapping::PkMode;
+use crate::mapping::jdbc::PkMode;
+use crate::mapping::questdb_connector::timestamp::{self, Format, Units};
+use crate::mapping::questdb_connector::{ConnectorConfig, Converter, Designated, TablePart};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use timestamp::{Format, Units};
-
-/// The class name that selects this mapping.
-pub const CONNECTOR_CLASS: &str = "io.questdb.kafka.QuestDBSinkConnector";
-
-/// The name of the designated timestamp column of the tables the connector's ILP rows create.
-pub const TIMESTAMP_COLUMN: &str = "timestamp";
-
-/// How a record key or value is converted (`key.converter`, `value.converter`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Converter {
-    /// JsonConverter: with `schemas.enable=true` a `{"schema","payload"}` envelope, else plain
-    /// JSON inferred as [`loose::Loose`].
-    Json { schemas: bool },
-    /// StringConverter: the bytes as a UTF-8 string.
-    String,
-}
-
-/// Where a row's designated timestamp comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Designated {
-    /// The server's clock when it takes the row (no timestamp key).
-    ServerTime,
-    /// `timestamp.field.name=f`: the (flattened) field `f`, not written as a column.
-    Field(String),
-    /// `timestamp.field.name=date,time`: these fields' text concatenated, parsed with
-    /// `timestamp.string.format`.
-    Composed(Vec<String>),
-    /// `timestamp.kafka.native=true`: the record's Kafka timestamp.
-    Kafka,
-}
-
-/// `table`: a name with `${topic}`, `${key}` and `${partition}` in it, or the topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TablePart {
-    Literal(String),
-    Topic,
-    Key,
-    Partition,
-}
-
-/// The QuestDB connector's keys, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectorConfig {
-    pub table: Vec<TablePart>,
-    pub include_key: bool,
-    pub key_prefix: String,
-    pub value_prefix: String,
-    pub skip_unsupported_types: bool,
-    pub designated: Designated,
-    /// `timestamp.units`; `None` is `auto`.
-    pub units: Option<Units>,
-    pub format: Format,
-    pub string_timestamps: Vec<String>,
-    pub symbols: Vec<String>,
-    pub doubles: Vec<String>,
-    pub key_converter: Converter,
-    pub value_converter: Converter,
-}
-
-impl ConnectorConfig {
-    /// Whether the record key is read at all.
-    pub fn reads_key(&self) -> bool {
-        self.include_key || self.table.contains(&TablePart::Key)
-    }
-
-    /// The table for a record (`key` as Java's `toString()`, `null` without a key).
-    pub fn table_name(&self, topic: &str, key: &str, partition: i32) -> String {
-        self.table
-            .iter()
-            .map(|p| match p {
-                TablePart::Literal(l) => l.clone(),
-                TablePart::Topic => topic.to_string(),
-                TablePart::Key => key.to_string(),
-                TablePart::Partition => partition.to_string(),
-            })
-            .collect()
-    }
-}
 
 /// Every key of the connector 0.23's `ConfigDef` besides the keys every sink connector has
-/// (`config::unknown_keys` knows those); anything else is reported as unused.
+/// (`common::unknown_keys` knows those); anything else is reported as unused.
 const CONNECTOR_KEYS: &[&str] = &[
     "client.conf.string",
     "table",
@@ -120,8 +38,6 @@ const CONNECTOR_KEYS: &[&str] = &[
     "tls.validation.mode",
 ];
 
-use crate::config::{JSON_CONVERTER, STRING_CONVERTER};
-
 /// The sink's config for a QuestDB-connector properties file, with this process's environment
 /// (`QDB_CLIENT_CONF`, `${VAR}` in `client.conf.string`).
 pub fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig, ConfigError> {
@@ -136,7 +52,7 @@ pub fn sink_config_in(
     let p = Props(props);
     let mut notices = Vec::new();
     let name = p.required("name")?.to_string();
-    let topics = config::topics(&p)?;
+    let topics = common::topics(&p)?;
     let connector = connector_config(&p, &mut notices)?;
 
     // Deviation: only ILP over HTTP (the connector also speaks ILP over TCP, whose errors it
@@ -219,9 +135,9 @@ pub fn sink_config_in(
     // Deviation: errors.tolerance=all skips a record this mapping cannot write even without a
     // dead letter queue or errors.log.enable (the connector has no error reporter then and
     // fails the task); a batch QuestDB refuses is always split to find the bad records.
-    let errors = config::error_policy(&p, &mut notices)?;
-    let operations = config::operations(&p)?;
-    config::unknown_keys(props, CONNECTOR_KEYS, &mut notices);
+    let errors = common::error_policy(&p, &mut notices)?;
+    let operations = common::operations(&p)?;
+    common::unknown_keys(props, CONNECTOR_KEYS, &mut notices);
     let table_name_format = connector
         .table
         .iter()
@@ -233,8 +149,8 @@ pub fn sink_config_in(
         })
         .collect();
     // Connect's Kafka security keys, translated as for the JDBC sink's properties.
-    let consumer_overrides = config::client_settings(props, "consumer.override.", &mut notices)?;
-    let producer_overrides = config::client_settings(props, "producer.override.", &mut notices)?;
+    let consumer_overrides = common::client_settings(props, "consumer.override.", &mut notices)?;
+    let producer_overrides = common::client_settings(props, "producer.override.", &mut notices)?;
     Ok(SinkConfig {
         name,
         topics,
@@ -249,7 +165,7 @@ pub fn sink_config_in(
         },
         pk_mode: PkMode::None,
         pk_fields: Vec::new(),
-        key_converter: config::KeyConverter::Json,
+        key_converter: KeyConverter::Json,
         auto_create: true,
         auto_evolve: true,
         table_name_format,
@@ -263,7 +179,7 @@ pub fn sink_config_in(
         errors,
         consumer_overrides,
         producer_overrides,
-        ilp: Some(config::IlpConf(conf.to_string())),
+        ilp: Some(IlpConf(conf.to_string())),
         native: None,
         overflow: Overflow::Wrap,
         operations,
@@ -372,7 +288,7 @@ pub fn without_auto_flush(conf: &str) -> Result<(String, Vec<String>), String> {
 
 /// The connector's own keys (those that decide how records become rows).
 fn connector_config(p: &Props, notices: &mut Vec<String>) -> Result<ConnectorConfig, ConfigError> {
-    let list = |key: &str| p.get(key).map(config::split_list).unwrap_or_default();
+    let list = |key: &str| p.get(key).map(common::split_list).unwrap_or_default();
     let designated = match (
         p.get("timestamp.field.name").filter(|f| !f.is_empty()),
         p.bool("timestamp.kafka.native", false)?,
@@ -507,13 +423,14 @@ fn conf_addr_host(conf: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::config::Tolerance;
+    use crate::mapping::questdb_connector::ConnectorConfig;
     use rstest::rstest;
 
     /// The connector's own sample file, in the shape its docs give.
     const BASE: &str = "name=questdb-sink\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=trades\nclient.conf.string=http::addr=localhost:9000;\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n";
 
     fn config(extra: &str) -> Result<SinkConfig, ConfigError> {
-        SinkConfig::from_properties(&crate::properties::parse(&format!("{BASE}{extra}")))
+        SinkConfig::from_properties(&crate::config::properties::parse(&format!("{BASE}{extra}")))
     }
 
     fn connector(extra: &str) -> ConnectorConfig {
@@ -673,7 +590,7 @@ mod tests {
     fn client_conf_may_come_from_the_environment_but_not_twice() {
         let env =
             |k: &str| (k == "QDB_CLIENT_CONF").then(|| "http::addr=envhost:9000;".to_string());
-        let without = crate::properties::parse(
+        let without = crate::config::properties::parse(
             &BASE.replace("client.conf.string=http::addr=localhost:9000;\n", ""),
         );
         let c = sink_config_in(&without, &env).unwrap();
@@ -682,7 +599,7 @@ mod tests {
             Some("http::addr=envhost:9000;")
         );
         assert_eq!(c.connection.host, "envhost");
-        let e = sink_config_in(&crate::properties::parse(BASE), &env).unwrap_err();
+        let e = sink_config_in(&crate::config::properties::parse(BASE), &env).unwrap_err();
         assert_eq!(e.key, "client.conf.string", "{e}");
         let e = sink_config_in(&without, &|_| None).unwrap_err();
         assert!(e.message.contains("QDB_CLIENT_CONF"), "{e}");
@@ -694,7 +611,7 @@ mod tests {
             "client.conf.string=http::addr=localhost:9000;\n",
             "host=localhost:9009\n",
         );
-        let e = SinkConfig::from_properties(&crate::properties::parse(&text)).unwrap_err();
+        let e = SinkConfig::from_properties(&crate::config::properties::parse(&text)).unwrap_err();
         assert_eq!(e.key, "host", "{e}");
     }
 
@@ -727,7 +644,7 @@ mod tests {
     #[test]
     fn the_seed_keeps_the_jdbc_mapping() {
         let seed = include_str!("../../../fixtures/seed/connect-jdbc.properties");
-        let c = SinkConfig::from_properties(&crate::properties::parse(seed)).unwrap();
+        let c = SinkConfig::from_properties(&crate::config::properties::parse(seed)).unwrap();
         assert_eq!(c.mapping, Mapping::Jdbc);
     }
 }

@@ -2,7 +2,7 @@
 //! the harness, which judges the binary by the same snapshot as the library.
 
 use crate::error::SinkError;
-use crate::pipeline::RunSummary;
+use crate::run::summary::RunSummary;
 use serde_json::{json, Value};
 
 /// `{"records", "rows", "reported", "ddl", "coercions", "committed", "error", "error_at",

@@ -1,6 +1,6 @@
 //! The operator's endpoint (`metrics.listen=HOST:PORT`, off by default): one small HTTP/1.1
 //! listener on the sink's runtime, answering
-//! - `GET /metrics`: the metrics in Prometheus' text format ([`crate::telemetry`]);
+//! - `GET /metrics`: the metrics in Prometheus' text format ([`crate::metrics`]);
 //! - `GET /health/live`: 200 while the process runs;
 //! - `GET /health/ready`: 200 once partitions are assigned and QuestDB answers on a new
 //!   connection, else 503 saying which is missing.
@@ -9,7 +9,7 @@
 //! Prometheus scraper or an orchestrator's probe needs; no HTTP stack is linked for it.
 
 use crate::config::Connection;
-use crate::questdb::QuestDb;
+use crate::write::pg::QuestDb;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ impl Health {
 
     pub fn set_assigned(&self, partitions: usize) {
         self.assigned.store(partitions, Ordering::Relaxed);
-        crate::telemetry::assigned(partitions);
+        crate::metrics::assigned(partitions);
     }
 
     /// `Ok(why)` when ready, `Err(what is missing)` otherwise. QuestDB is asked on a
@@ -217,7 +217,7 @@ pub async fn start(
         .map_err(|source| crate::SinkError::Listen { addr, source })?;
     let bound = listener.local_addr().unwrap_or(addr);
     tracing::info!("metrics on http://{bound}/metrics, health on /health/live and /health/ready");
-    let metrics = crate::telemetry::install();
+    let metrics = crate::metrics::install();
     Ok(AbortOnDrop(tokio::spawn(serve(listener, metrics, health))))
 }
 
@@ -270,7 +270,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let _server = AbortOnDrop(tokio::spawn(serve(
             listener,
-            crate::telemetry::install(),
+            crate::metrics::install(),
             health.clone(),
         )));
         let get = |path: &'static str| async move {

@@ -1,0 +1,190 @@
+//! The loop over batches: poll, prepare (decode and map), store, commit; the next batch is
+//! polled and prepared while the current one is stored.
+
+use crate::config::SinkConfig;
+use crate::error::SinkError;
+use crate::mapping::prepare::{Prepared, Preparer, Row};
+use crate::metrics;
+use crate::run::endpoint::Health;
+use crate::run::records::Records;
+use crate::run::{stop, RunOptions, StopWhen};
+use crate::source::consumer::{self, KafkaConsumer};
+use crate::write::store::{Outcomes, Store};
+use rdkafka::consumer::Consumer;
+use rdkafka::message::OwnedMessage;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// Runs batches until `options.stop_when`, the shutdown signal or an error.
+pub(crate) async fn consume(
+    config: &SinkConfig,
+    options: &RunOptions,
+    consumer: &KafkaConsumer,
+    mut store: Store<'_>,
+    mut records: Records<'_>,
+    health: &Health,
+    shutdown: &mut Option<watch::Receiver<bool>>,
+) -> Result<(), SinkError> {
+    let kafka_err = |context: &str, e: rdkafka::error::KafkaError| SinkError::Kafka {
+        context: context.to_string(),
+        message: e.to_string(),
+        bootstrap: options.bootstrap_servers.clone(),
+    };
+    let mut preparer = Some(Preparer::new(Arc::new(config.clone())));
+    // The next batch, polled and prepared while the last one was written.
+    let mut ahead = None;
+
+    loop {
+        if shutdown.as_ref().is_some_and(|s| *s.borrow()) {
+            break;
+        }
+        if config.operations.metrics_listen.is_some() {
+            health.set_assigned(consumer.assignment().map_or(0, |a| a.count()));
+        }
+        let (batch, prepared) = match ahead.take() {
+            Some(ready) => ready,
+            None => {
+                let batch = consumer::next_batch(
+                    consumer,
+                    config.batch_size,
+                    options.poll_timeout,
+                    shutdown,
+                )
+                .await
+                .map_err(|e| kafka_err("poll", e))?;
+                let prepared = preparer
+                    .as_mut()
+                    .expect("the preparer is back after every batch")
+                    .batch(&batch);
+                (batch, prepared)
+            }
+        };
+        // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
+        let drained = batch.len() < config.batch_size;
+        if !batch.is_empty() {
+            let started = Instant::now();
+            // While this batch is written and committed, the next one is polled and prepared
+            // on a thread of its own, if more is waiting; it is only stored after this one is
+            // committed.
+            let next = async {
+                if drained {
+                    return Ok::<_, SinkError>(None);
+                }
+                let batch = consumer::next_batch(
+                    consumer,
+                    config.batch_size,
+                    options.poll_timeout,
+                    shutdown,
+                )
+                .await
+                .map_err(|e| kafka_err("poll", e))?;
+                let mut p = preparer
+                    .take()
+                    .expect("the preparer is back after every batch");
+                let (p, batch, prepared) = tokio::task::spawn_blocking(move || {
+                    let prepared = p.batch(&batch);
+                    (p, batch, prepared)
+                })
+                .await
+                // A panic in there is the sink's own bug: raise it here, as before.
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                preparer = Some(p);
+                Ok(Some((batch, prepared)))
+            };
+            // After a shutdown signal the batch gets `shutdown.timeout.ms` to be stored.
+            let work =
+                async { tokio::join!(process(&mut store, &mut records, &batch, prepared), next) };
+            let finished = stop::unless_abandoned(
+                work,
+                options.shutdown.clone(),
+                config.operations.shutdown_timeout,
+            )
+            .await;
+            tracing::debug!(
+                "batch of {} processed in {:?}",
+                batch.len(),
+                started.elapsed()
+            );
+            // Whatever was stored before a failure is committed before the failure is returned.
+            match records.commit(consumer) {
+                // The offsets stay pending and go with the next commit; until then a restart
+                // would replay these rows (the JDBC sink's window too).
+                Err(e) if consumer::commit_can_wait(&e) => {
+                    metrics::error("kafka_commit");
+                    tracing::warn!(
+                        "Kafka: commit: {e}; the offsets are committed with the next batch"
+                    )
+                }
+                other => other.map_err(|e| kafka_err("commit", e))?,
+            }
+            metrics::batch_done(started.elapsed());
+            let Some((processed, next)) = finished else {
+                tracing::warn!(
+                    "stopping: the batch in progress took longer than shutdown.timeout.ms ({:?}) and was abandoned; what was stored of it is committed, the rest is read again on restart",
+                    config.operations.shutdown_timeout
+                );
+                break;
+            };
+            match processed {
+                Err(SinkError::Interrupted { at }) => {
+                    tracing::info!("stopping while QuestDB was unavailable: nothing from {at} on is committed, a restart resumes there");
+                    break;
+                }
+                other => other?,
+            }
+            ahead = next?;
+        }
+        // A check that cannot reach the broker just says "not yet".
+        let caught_up = |c: &KafkaConsumer| match consumer::caught_up(c) {
+            Err(e) if consumer::is_transient(&e) => Ok(false),
+            other => other,
+        };
+        if options.stop_when == StopWhen::CaughtUp
+            && drained
+            && caught_up(consumer).map_err(|e| kafka_err("watermarks", e))?
+        {
+            break;
+        }
+    }
+    // Prefetched records are dropped unstored and uncommitted: read again on restart.
+    drop(ahead);
+    Ok(())
+}
+
+/// Stores a prepared batch in order, stopping at or reporting its bad records.
+async fn process(
+    store: &mut Store<'_>,
+    records: &mut Records<'_>,
+    batch: &[OwnedMessage],
+    prepared: Vec<Prepared>,
+) -> Result<(), SinkError> {
+    records.summary.records += batch.len() as u64;
+    metrics::consumed(batch);
+    let mut pending: Vec<Row> = Vec::new();
+    for (message, record) in batch.iter().zip(prepared) {
+        for note in record.coercions {
+            tracing::warn!("{note}");
+            records.summary.coercions.push(note);
+        }
+        match record.row {
+            Ok(Some(row)) => pending.push(row),
+            // Nothing to write (a tombstone QuestDB's connector skips): handled once
+            // everything before it is stored.
+            Ok(None) => {
+                store
+                    .write(batch, std::mem::take(&mut pending), records)
+                    .await?;
+                records.nothing_to_write(message);
+            }
+            Err(problem) => {
+                // Keep order: everything before the bad record is stored first.
+                store
+                    .write(batch, std::mem::take(&mut pending), records)
+                    .await?;
+                records.rejected(message, problem).await?;
+            }
+        }
+    }
+    store.write(batch, pending, records).await
+}

@@ -1,0 +1,114 @@
+//! The ledger of a run: each record stored, or reported as bad (log, dead letter queue) and
+//! skipped, or the reason the sink stops; the offsets handled, committed once stored.
+
+use crate::config::{SinkConfig, Tolerance};
+use crate::error::{Problem, RecordError, SinkError};
+use crate::mapping::prepare::at;
+use crate::metrics;
+use crate::run::summary::RunSummary;
+use crate::source::consumer::KafkaConsumer;
+use crate::source::dead_letter::DeadLetters;
+use crate::write::store::Outcomes;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+
+pub(crate) struct Records<'a> {
+    config: &'a SinkConfig,
+    dead_letters: Option<DeadLetters>,
+    pub summary: &'a mut RunSummary,
+    /// The highest offset handled (stored or reported) per partition, not yet committed.
+    done: BTreeMap<(String, i32), i64>,
+}
+
+impl<'a> Records<'a> {
+    pub fn new(
+        config: &'a SinkConfig,
+        dead_letters: Option<DeadLetters>,
+        summary: &'a mut RunSummary,
+    ) -> Records<'a> {
+        Records {
+            config,
+            dead_letters,
+            summary,
+            done: BTreeMap::new(),
+        }
+    }
+
+    /// A record with nothing to write (a tombstone QuestDB's connector skips) is handled.
+    pub fn nothing_to_write(&mut self, message: &OwnedMessage) {
+        self.mark_done(message);
+    }
+
+    fn mark_done(&mut self, message: &OwnedMessage) {
+        self.done.insert(
+            (message.topic().to_string(), message.partition()),
+            message.offset(),
+        );
+    }
+
+    /// Commits the offsets after the records handled since the last commit.
+    pub fn commit(&mut self, consumer: &KafkaConsumer) -> Result<(), rdkafka::error::KafkaError> {
+        if self.done.is_empty() {
+            return Ok(());
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in &self.done {
+            offsets.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))?;
+        }
+        consumer.commit(&offsets, CommitMode::Sync)?;
+        for ((topic, partition), offset) in std::mem::take(&mut self.done) {
+            metrics::committed(&topic, partition, offset + 1);
+            self.summary
+                .committed
+                .insert((topic, partition), offset + 1);
+        }
+        Ok(())
+    }
+}
+
+impl Outcomes for Records<'_> {
+    fn stored(&mut self, batch: &[OwnedMessage], indexes: &[usize]) {
+        // Counted per topic: a table may take several topics' records.
+        let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+        for &i in indexes {
+            self.mark_done(&batch[i]);
+            *per_topic.entry(batch[i].topic()).or_default() += 1;
+        }
+        for (topic, rows) in per_topic {
+            metrics::stored(topic, rows);
+        }
+        self.summary.rows += indexes.len() as u64;
+    }
+
+    fn issued(&mut self, sql: &str) {
+        self.summary.ddl.push(sql.to_string());
+    }
+
+    /// A bad record: stop (tolerance none) or report it and count it as handled (tolerance all).
+    async fn rejected(
+        &mut self,
+        message: &OwnedMessage,
+        problem: Problem,
+    ) -> Result<(), SinkError> {
+        metrics::error(metrics::problem_kind(&problem));
+        let error = RecordError {
+            at: at(message),
+            problem,
+        };
+        if self.config.errors.tolerance == Tolerance::None {
+            return Err(SinkError::Record(error));
+        }
+        if self.config.errors.log {
+            tracing::error!("skipping bad record: {error}");
+        }
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.send(message, &error).await?;
+        }
+        metrics::skipped(message.topic(), self.dead_letters.is_some());
+        self.summary.reported += 1;
+        self.mark_done(message);
+        Ok(())
+    }
+}
