@@ -26,21 +26,48 @@ fn services() -> &'static Mutex<Services> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
-    let case = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
+    let file = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
     let binary = harness::replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
     let lock = tokio::task::spawn_blocking(services)
         .await
         .expect("services");
-    // One case at a time (a case that panicked releases the lock too).
-    let mut services = lock.lock().await;
-    let outcome = faults::run::run(&case, &mut services, &binary)
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
-    drop(services);
-    println!("{}: {outcome:?}", case.name);
-    snapshot::assert(
-        &snapshot::name(&case.name),
-        &case.name,
-        &faults::render::outcome(&outcome),
+    // Every variant (`@paths`, `@tolerance`) runs and is judged against its own snapshot; the
+    // test fails after the last one, naming each that failed.
+    let mut failed = Vec::new();
+    for case in file.variants() {
+        // One case at a time (a case that panicked releases the lock too).
+        let mut services = lock.lock().await;
+        let outcome = faults::run::run(&case, &mut services, &binary).await;
+        drop(services);
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                failed.push(format!("{}: {e:#}", case.name));
+                continue;
+            }
+        };
+        println!("{}: {outcome:?}", case.name);
+        println!(
+            "{}: missing {}, duplicated {}, resumed {:?}, wall {:.1}s",
+            case.name,
+            outcome.missing(),
+            outcome.duplicated(),
+            outcome.faults.iter().map(|f| f.resumed).collect::<Vec<_>>(),
+            outcome.elapsed.as_secs_f64()
+        );
+        let rendered = faults::render::outcome(&outcome);
+        let judged = std::panic::catch_unwind(|| {
+            snapshot::assert(&snapshot::name(&case.name), &case.name, &rendered)
+        });
+        if judged.is_err() {
+            failed.push(format!("{}: differs from its snapshot", case.name));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} variant(s) failed:\n{}",
+        failed.len(),
+        file.variants().len(),
+        failed.join("\n")
     );
 }

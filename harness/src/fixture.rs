@@ -27,8 +27,23 @@
 //! @partitions 2                  the topic's partitions (default 1); record i goes to i % partitions
 //! @sinks 2                       sink processes of the one connector, `--task 0`, `--task 1`, ...
 //! @key id64                      the column duplicates and missing rows are counted by (default id64)
-//! @fault after=2000 kill sink    once 2000 rows are stored: what breaks. Faults run in file order.
+//! @fault after=2000 kill sink    what breaks once records 0..1999 are stored. Faults run in file order.
+//! @paths pg ilp connector        run the case once per write path (a variant each, see below)
+//! @tolerance none all            ... and once per errors.tolerance (`all` with a dead letter topic)
 //! ```
+//!
+//! **Phases.** A fault cannot be outrun by a fast sink: the runner produces the records up to
+//! the fault's `after` only, waits until they are stored, strikes, and produces the next part
+//! (up to the next fault's `after`, or the rest) while the fault holds (`stop ... for=`, but not
+//! of Kafka or ZooKeeper: then once it is back) or after it struck (`kill`, `restart`). So `after`
+//! values rise from fault to fault and stay below `@records`.
+//!
+//! **Variants.** `@paths` (`pg`: PG wire, the seed's properties; `ilp`: ILP over HTTP,
+//! `client.conf.string` with the Kafka timestamp designated; `connector`: QuestDB-connector
+//! mode, `fixtures/questdb-connector/connector.properties`) and `@tolerance` (`none`; `all`, with
+//! the dead letter topic `<topic>-dlq`) expand one file into a case per combination, named
+//! `<name>+<path>-<tolerance>.case` (snapshot `faults__<name>+<path>-<tolerance>.snap`), on a
+//! topic and table of its own (`<topic>-<path>-<tolerance>`); the case's `@set` lines apply too.
 //!
 //! A fault is `ACTION TARGET [for=DURATION]`: TARGET is `sink` (task 0), `sink:N` (task N),
 //! `questdb`, `kafka` or `zookeeper`; ACTION is `kill` (SIGKILL, started again at once, same
@@ -114,6 +129,114 @@ pub struct Scenario {
     pub sinks: u32,
     pub key: String,
     pub faults: Vec<FaultStep>,
+    /// `@paths`: the write paths the case runs on, a variant each (empty: its own properties).
+    pub paths: Vec<WritePath>,
+    /// `@tolerance`: the `errors.tolerance` values it runs with, a variant each.
+    pub tolerances: Vec<Tolerance>,
+    /// Which of the file's variants this case is, once expanded ([`Case::variants`]).
+    pub variant: Option<Variant>,
+}
+
+/// A write path a fault case runs on (`@paths`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePath {
+    /// PG wire inserts, the seed's properties.
+    Pg,
+    /// ILP over HTTP (`client.conf.string`), the Kafka timestamp designated.
+    Ilp,
+    /// QuestDB-connector mode (`connector.class=io.questdb.kafka.QuestDBSinkConnector`).
+    Connector,
+}
+
+impl WritePath {
+    pub fn label(self) -> &'static str {
+        match self {
+            WritePath::Pg => "pg",
+            WritePath::Ilp => "ilp",
+            WritePath::Connector => "connector",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            WritePath::Pg => "PG wire (the seed's properties)",
+            WritePath::Ilp => "ILP over HTTP (client.conf.string, timestamp.kafka.native=true)",
+            WritePath::Connector => {
+                "QuestDB-connector mode (fixtures/questdb-connector/connector.properties)"
+            }
+        }
+    }
+
+    fn parse(word: &str) -> Option<WritePath> {
+        [WritePath::Pg, WritePath::Ilp, WritePath::Connector]
+            .into_iter()
+            .find(|p| p.label() == word)
+    }
+}
+
+/// `errors.tolerance` of a variant (`@tolerance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tolerance {
+    None,
+    /// With a dead letter topic, `<topic>-dlq`.
+    All,
+}
+
+impl Tolerance {
+    pub fn label(self) -> &'static str {
+        match self {
+            Tolerance::None => "none",
+            Tolerance::All => "all",
+        }
+    }
+}
+
+/// One combination of `@paths` and `@tolerance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    pub path: Option<WritePath>,
+    pub tolerance: Option<Tolerance>,
+}
+
+impl Variant {
+    /// `ilp-all`, `pg`, `none`: what the case's name and topic get.
+    pub fn label(&self) -> String {
+        let words: Vec<&str> = [
+            self.path.map(WritePath::label),
+            self.tolerance.map(Tolerance::label),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        words.join("-")
+    }
+
+    /// The properties the variant sets after the case's own `@set` lines (they win: the path
+    /// and the tolerance are what the variant is about).
+    fn properties(&self, topic: &str) -> Vec<(String, String)> {
+        let mut props = Vec::new();
+        let mut set = |k: &str, v: &str| props.push((k.to_string(), v.to_string()));
+        if self.path == Some(WritePath::Ilp) {
+            // The fault runner points `addr` at the run's QuestDB, as the case runner does.
+            set("client.conf.string", "http::addr=localhost:9000;");
+            set("timestamp.kafka.native", "true");
+        }
+        match self.tolerance {
+            Some(Tolerance::None) => set("errors.tolerance", "none"),
+            Some(Tolerance::All) => {
+                set("errors.tolerance", "all");
+                set("errors.deadletterqueue.topic.name", &dlq_topic(topic));
+                set("errors.deadletterqueue.topic.replication.factor", "1");
+            }
+            None => {}
+        }
+        props
+    }
+}
+
+/// The dead letter topic of a `@tolerance all` variant.
+pub fn dlq_topic(topic: &str) -> String {
+    format!("{topic}-dlq")
 }
 
 impl Scenario {
@@ -133,6 +256,9 @@ impl Default for Scenario {
             sinks: 1,
             key: "id64".into(),
             faults: Vec::new(),
+            paths: Vec::new(),
+            tolerances: Vec::new(),
+            variant: None,
         }
     }
 }
@@ -302,9 +428,57 @@ pub fn root() -> PathBuf {
 }
 
 impl Case {
-    /// Which connector's properties the case is written for.
+    /// Which connector's properties the case is written for: its folder's, or QuestDB's
+    /// connector's for a fault case's `connector` variant.
     pub fn family(&self) -> Family {
-        Family::of(&self.name)
+        let variant = self.scenario.as_ref().and_then(|s| s.variant);
+        match variant.and_then(|v| v.path) {
+            Some(WritePath::Connector) => Family::QuestDbConnector,
+            _ => Family::of(&self.name),
+        }
+    }
+
+    /// The cases this file stands for: itself, or one per combination of its `@paths` and
+    /// `@tolerance`, each named, on a topic and with the properties of its variant.
+    pub fn variants(&self) -> Vec<Case> {
+        let Some(scenario) = &self.scenario else {
+            return vec![self.clone()];
+        };
+        if scenario.variant.is_some()
+            || (scenario.paths.is_empty() && scenario.tolerances.is_empty())
+        {
+            return vec![self.clone()];
+        }
+        let paths: Vec<Option<WritePath>> = match &scenario.paths[..] {
+            [] => vec![None],
+            p => p.iter().copied().map(Some).collect(),
+        };
+        let tolerances: Vec<Option<Tolerance>> = match &scenario.tolerances[..] {
+            [] => vec![None],
+            t => t.iter().copied().map(Some).collect(),
+        };
+        let stem = self
+            .name
+            .strip_suffix(&format!(".{EXTENSION}"))
+            .unwrap_or(&self.name);
+        let mut out = Vec::new();
+        for path in &paths {
+            for tolerance in &tolerances {
+                let variant = Variant {
+                    path: *path,
+                    tolerance: *tolerance,
+                };
+                let label = variant.label();
+                let mut case = self.clone();
+                case.name = format!("{stem}+{label}.{EXTENSION}");
+                case.topic = format!("{}-{label}", self.topic);
+                case.properties.extend(variant.properties(&case.topic));
+                let s = case.scenario.as_mut().expect("a fault case");
+                s.variant = Some(variant);
+                out.push(case);
+            }
+        }
+        out
     }
 
     pub fn load(path: &Path, root: &Path) -> Result<Case, FixtureError> {
@@ -390,6 +564,30 @@ impl Case {
                         return Err(syntax(line, format!("a second `@record-timestamp` before a record line (the first is on line {first})")));
                     }
                 }
+                "paths" | "tolerance" => {
+                    let scenario = case.scenario.get_or_insert_with(Scenario::default);
+                    let words: Vec<&str> = rest.split_whitespace().collect();
+                    if words.is_empty() {
+                        return Err(syntax(line, format!("`@{word}` names at least one value")));
+                    }
+                    for w in words {
+                        if word == "paths" {
+                            let p = WritePath::parse(w).ok_or_else(|| syntax(line, format!("`{w}`: expected pg, ilp or connector")))?;
+                            if !scenario.paths.contains(&p) {
+                                scenario.paths.push(p);
+                            }
+                        } else {
+                            let t = match w {
+                                "none" => Tolerance::None,
+                                "all" => Tolerance::All,
+                                _ => return Err(syntax(line, format!("`{w}`: expected none or all"))),
+                            };
+                            if !scenario.tolerances.contains(&t) {
+                                scenario.tolerances.push(t);
+                            }
+                        }
+                    }
+                }
                 "records" | "partitions" | "sinks" | "key" | "fault" => {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     let rest = rest.trim();
@@ -408,7 +606,7 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance"))),
             }
         }
         if let Some(line) = key.map(|(l, _)| l).or(timestamp.map(|(l, _)| l)) {
@@ -429,6 +627,29 @@ impl Case {
                     f.line,
                     "`at=start` strikes before the sinks start: it must be the first @fault".into(),
                 ));
+            }
+            // Phases: each fault's records are produced before it strikes, the next part after.
+            let mut before = 0;
+            for f in scenario.faults.iter().filter(|f| !f.at_start) {
+                if f.after == 0 || f.after <= before || f.after >= scenario.records {
+                    return Err(syntax(
+                        f.line,
+                        format!(
+                            "`after={}`: a fault strikes once records 0..after-1 are stored and before the rest is produced, so `after` is above 0, above the previous fault's ({before}) and below @records ({})",
+                            f.after, scenario.records
+                        ),
+                    ));
+                }
+                before = f.after;
+            }
+            if !scenario.tolerances.is_empty() {
+                if let Some((k, _)) = case
+                    .properties
+                    .iter()
+                    .find(|(k, _)| k == "errors.tolerance")
+                {
+                    return Err(syntax(0, format!("`@set {k}` and `@tolerance` exclude each other: @tolerance sets it per variant")));
+                }
             }
             for f in &scenario.faults {
                 if let FaultTarget::Sink { task } = f.target {
@@ -479,10 +700,11 @@ pub fn discover(dir: &Path) -> Result<Vec<Case>, FixtureError> {
     }
     let root = root();
     let root = root.canonicalize().unwrap_or(root);
-    paths
-        .iter()
-        .map(|p| Case::load(&p.canonicalize().unwrap_or(p.clone()), &root))
-        .collect()
+    let mut cases = Vec::new();
+    for p in &paths {
+        cases.extend(Case::load(&p.canonicalize().unwrap_or(p.clone()), &root)?.variants());
+    }
+    Ok(cases)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -761,10 +983,87 @@ mod tests {
                 ":3:",
                 "must be the first @fault",
             ),
+            (
+                "@records 10\n@fault after=10 kill sink",
+                ":2:",
+                "below @records (10)",
+            ),
+            ("@records 10\n@fault after=0 kill sink", ":2:", "above 0"),
+            (
+                "@records 10\n@fault after=5 kill sink\n@fault after=5 kill sink",
+                ":3:",
+                "above the previous fault's (5)",
+            ),
         ] {
             let e = err(text);
             assert!(e.contains(line) && e.contains(needle), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn paths_and_tolerances_expand_into_named_variants() {
+        let case = parse("@set max.retries=3\n@records 10\n@paths pg ilp connector\n@tolerance none all\n@fault after=2 stop questdb for=1s\n").unwrap();
+        let variants = case.variants();
+        let names: Vec<(&str, &str, Family)> = variants
+            .iter()
+            .map(|c| (c.name.as_str(), c.topic.as_str(), c.family()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("area/my-case+pg-none.case", "my-case-pg-none", Family::Jdbc),
+                ("area/my-case+pg-all.case", "my-case-pg-all", Family::Jdbc),
+                (
+                    "area/my-case+ilp-none.case",
+                    "my-case-ilp-none",
+                    Family::Jdbc
+                ),
+                ("area/my-case+ilp-all.case", "my-case-ilp-all", Family::Jdbc),
+                (
+                    "area/my-case+connector-none.case",
+                    "my-case-connector-none",
+                    Family::QuestDbConnector
+                ),
+                (
+                    "area/my-case+connector-all.case",
+                    "my-case-connector-all",
+                    Family::QuestDbConnector
+                ),
+            ]
+        );
+        let props = |i: usize| -> Vec<(String, String)> { variants[i].properties.clone() };
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            props(0),
+            vec![kv("max.retries", "3"), kv("errors.tolerance", "none")]
+        );
+        assert_eq!(
+            props(3),
+            vec![
+                kv("max.retries", "3"),
+                kv("client.conf.string", "http::addr=localhost:9000;"),
+                kv("timestamp.kafka.native", "true"),
+                kv("errors.tolerance", "all"),
+                kv("errors.deadletterqueue.topic.name", "my-case-ilp-all-dlq"),
+                kv("errors.deadletterqueue.topic.replication.factor", "1"),
+            ]
+        );
+        // An expanded variant is itself; a case without directives is one case.
+        assert_eq!(variants[2].variants(), vec![variants[2].clone()]);
+        assert_eq!(parse("@records 5").unwrap().variants().len(), 1);
+        let one = parse("@records 5\n@paths ilp").unwrap().variants();
+        assert_eq!(
+            (one.len(), one[0].name.as_str()),
+            (1, "area/my-case+ilp.case")
+        );
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(err("@records 5\n@paths jdbc").contains("expected pg, ilp or connector"));
+        assert!(err("@records 5\n@tolerance some").contains("expected none or all"));
+        assert!(err("@records 5\n@paths").contains("at least one"));
+        assert!(
+            err("@set errors.tolerance=all\n@records 5\n@tolerance none")
+                .contains("exclude each other")
+        );
     }
 
     #[test]

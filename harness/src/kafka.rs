@@ -336,6 +336,18 @@ pub fn produce_spread(
     partitions: i32,
     values: impl Iterator<Item = Vec<u8>>,
 ) -> Result<usize, KafkaError> {
+    produce_spread_from(bootstrap, topic, partitions, 0, values)
+}
+
+/// [`produce_spread`] for values numbered from `first`: value `first + i` goes to partition
+/// `(first + i) % partitions`, so a stream produced in parts lands as if produced at once.
+pub fn produce_spread_from(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    first: u64,
+    values: impl Iterator<Item = Vec<u8>>,
+) -> Result<usize, KafkaError> {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -345,8 +357,9 @@ pub fn produce_spread(
         .map_err(|e| error(bootstrap, "producer", e))?;
     let mut count = 0;
     for value in values {
+        let index = first + count as u64;
         let mut record = BaseRecord::<(), [u8]>::to(topic)
-            .partition((count % partitions.max(1) as usize) as i32)
+            .partition((index % partitions.max(1) as u64) as i32)
             .payload(&value);
         loop {
             match producer.send(record) {

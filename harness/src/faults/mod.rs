@@ -23,6 +23,10 @@ pub struct FaultOutcome {
     pub sinks: u32,
     pub partitions: i32,
     pub key: String,
+    /// The `@paths` / `@tolerance` variant this run is, if the case has variants.
+    pub variant: Option<crate::fixture::Variant>,
+    /// The dead letter topic and the records it held at the end, if the case sets one.
+    pub dead_letters: Option<(String, u64)>,
     /// The table has DEDUP upsert keys: a replayed row replaces itself.
     pub dedup: bool,
     pub produced: u64,
@@ -60,12 +64,37 @@ pub struct FaultReport {
     pub after: u64,
     /// It struck before the sinks started (`at=start`).
     pub at_start: bool,
-    /// Rows in the table when it struck: fewer than produced means mid-stream.
+    /// Distinct keys in the table when it struck: fewer than `records` means mid-stream.
     pub stored_before: u64,
+    /// Records produced when it struck (the first `after`, for `at=start` the first part).
+    pub produced_before: u64,
+    /// The records produced next (up to the next fault's `after`, or the end), and when.
+    pub next: Option<NextPart>,
     /// From the strike until the service (or the sink) was running again (not rendered).
     pub took: Duration,
     /// From then until the sink stored its next row (or committed the last), if it did.
     pub resumed: Option<Duration>,
+}
+
+/// The part of the stream produced after a fault struck.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextPart {
+    /// Records `from..to` (exclusive).
+    pub from: u64,
+    pub to: u64,
+    pub when: Production,
+}
+
+/// When the part after a fault was produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Production {
+    /// While the fault held (a service stopped for a while, other than Kafka or ZooKeeper, or
+    /// a sink stopped for a while).
+    WhileHeld,
+    /// Right after it struck (a kill or a restart: over when it returns).
+    AfterStruck,
+    /// Once Kafka (or ZooKeeper, which Kafka needs) was back: it takes no records while down.
+    OnceBack,
 }
 
 /// A sink process that exited on its own.

@@ -4,7 +4,7 @@
 //! resume times in buckets, ports and offsets in errors replaced by placeholders. A broken
 //! invariant is written with its real number, so the snapshot differs.
 
-use super::FaultOutcome;
+use super::{FaultOutcome, Production};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -24,6 +24,14 @@ pub fn outcome(o: &FaultOutcome) -> String {
         o.key,
         yes_no(o.dedup)
     );
+    if let Some(v) = &o.variant {
+        if let Some(path) = v.path {
+            let _ = writeln!(s, "write path: {}", path.describe());
+        }
+        if let Some(t) = v.tolerance {
+            let _ = writeln!(s, "errors.tolerance: {}", t.label());
+        }
+    }
     for f in &o.faults {
         if f.at_start {
             let _ = writeln!(
@@ -44,6 +52,19 @@ pub fn outcome(o: &FaultOutcome) -> String {
                 format!("no (all {} rows were stored already)", f.stored_before)
             };
             let _ = writeln!(s, "  struck mid-stream: {mid_stream}");
+            if let Some(next) = &f.next {
+                let when = match next.when {
+                    Production::WhileHeld => "while it held",
+                    Production::AfterStruck => "after it struck",
+                    Production::OnceBack => "once it was back",
+                };
+                let _ = writeln!(
+                    s,
+                    "  records {}..{} produced {when}",
+                    next.from,
+                    next.to - 1
+                );
+            }
         }
         let _ = writeln!(s, "  sink resumed: {}", resume_bucket(f.resumed));
     }
@@ -68,6 +89,9 @@ pub fn outcome(o: &FaultOutcome) -> String {
         "committed offsets never ahead of stored rows: {}",
         yes_no(o.committed_behind_stored)
     );
+    if let Some((topic, held)) = &o.dead_letters {
+        let _ = writeln!(s, "dead-lettered (records in {topic}): {held}");
+    }
 
     if o.gave_up.is_empty() {
         s.push_str("\nsink gave up: no\n");
@@ -163,6 +187,8 @@ mod tests {
             sinks: 1,
             partitions: 1,
             key: "id64".into(),
+            variant: None,
+            dead_letters: None,
             dedup,
             produced: 100,
             faults: vec![FaultReport {
@@ -170,7 +196,13 @@ mod tests {
                 fault: "kill questdb".into(),
                 after: 10,
                 at_start: false,
-                stored_before: 12,
+                stored_before: 10,
+                produced_before: 10,
+                next: Some(super::super::NextPart {
+                    from: 10,
+                    to: 100,
+                    when: Production::WhileHeld,
+                }),
                 took: Duration::from_secs(3),
                 resumed: Some(Duration::from_millis(700)),
             }],
@@ -193,6 +225,10 @@ mod tests {
         assert!(a.contains("duplicated (by id64): >= 0"), "{a}");
         assert!(a.contains("sink resumed: within 30 s\n"), "{a}");
         assert!(a.contains("struck mid-stream: yes\n"), "{a}");
+        assert!(
+            a.contains("  records 10..99 produced while it held\n"),
+            "{a}"
+        );
         assert!(!a.contains("700"), "no exact timing: {a}");
     }
 
@@ -232,6 +268,27 @@ mod tests {
         assert!(text.contains("committed offsets <= rows stored when it stopped: yes"));
         o.gave_up[0].committed = 2600;
         assert!(outcome(&o).contains("NO (2600 committed, 2500 stored)"));
+    }
+
+    #[test]
+    fn a_variant_names_its_path_tolerance_and_dead_letters() {
+        use crate::fixture::{Tolerance, Variant, WritePath};
+        let mut o = outcome_of(false, 100, 100);
+        assert!(!outcome(&o).contains("write path"));
+        o.variant = Some(Variant {
+            path: Some(WritePath::Ilp),
+            tolerance: Some(Tolerance::All),
+        });
+        o.dead_letters = Some(("x-dlq".into(), 0));
+        let text = outcome(&o);
+        assert!(
+            text.contains("write path: ILP over HTTP (client.conf.string, timestamp.kafka.native=true)\nerrors.tolerance: all\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dead-lettered (records in x-dlq): 0\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! Runs one fault case: the topic and its generated records, the sink processes, each `@fault`
-//! once enough rows are stored, then the wait until every record is committed, and the counts.
+//! Runs one fault case: the topic, the sink processes, and the generated records in parts, a
+//! fault between two parts: the records before it are produced and stored, it strikes, and the
+//! next part is produced while it holds (or right after it struck, or once Kafka is back), so it
+//! strikes mid-stream by construction however fast the sink is. Then the wait until every
+//! record is committed, and the counts.
 //!
 //! A sink that gives up (exits on its own) while a fault is in progress is started again once
 //! the service is back, as an operator restarts a failed Connect task; what it said and whether
 //! its committed offsets stayed behind what the table held are part of the outcome.
 
 use super::sinks::{Launch, SinkProcess};
-use super::{FaultOutcome, FaultReport, GaveUp};
+use super::{FaultOutcome, FaultReport, GaveUp, NextPart, Production};
 use crate::fixture::{Case, FaultTarget, Scenario};
 use crate::kafka;
 use crate::replay::{self, Target};
+use crate::services::ServiceName;
 use crate::services::{FaultAction, Services};
 use anyhow::{bail, Context};
 use sink::config::Connection;
@@ -81,6 +85,46 @@ impl Probe {
     }
 }
 
+/// The case's generated records, produced in parts: record `i` (`id64` = i) to partition
+/// `i % partitions`.
+struct Stream {
+    bootstrap: String,
+    topic: String,
+    partitions: i32,
+    /// Records produced so far (the next one's number).
+    produced: u64,
+}
+
+impl Stream {
+    /// Produces records `produced..end`, blocking (call it off the runtime's worker or inside
+    /// `block_in_place`).
+    fn produce_to(&mut self, end: u64) -> anyhow::Result<()> {
+        if end > self.produced {
+            kafka::produce_spread_from(
+                &self.bootstrap,
+                &self.topic,
+                self.partitions,
+                self.produced,
+                (self.produced..end).map(crate::bench::envelope),
+            )?;
+            self.produced = end;
+        }
+        Ok(())
+    }
+}
+
+/// When the part after a fault can be produced: not while Kafka (or the ZooKeeper it needs)
+/// is away; while any other fault with a duration holds; else right after it struck.
+fn production(target: FaultTarget, action: FaultAction) -> Production {
+    match (target, action) {
+        (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
+            Production::OnceBack
+        }
+        (_, FaultAction::Stop { .. }) => Production::WhileHeld,
+        _ => Production::AfterStruck,
+    }
+}
+
 /// The case's connector, its topic's partitions and what each will hold.
 struct Plan<'a> {
     scenario: &'a Scenario,
@@ -129,6 +173,11 @@ pub async fn run(
         .with_context(|| format!("{} is not a fault case", case.name))?;
     let target: Target = services.endpoints().into();
     let mut props = replay::case_properties(case).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // ILP over HTTP to this run's QuestDB, as the case runner points it (`replay::run_case`).
+    if let Some(conf) = props.get("client.conf.string") {
+        let conf = target.ilp_conf_from(conf);
+        props.insert("client.conf.string".into(), conf);
+    }
     // Batches small enough that a fault lands between many commits.
     props
         .entry("batch.size".into())
@@ -149,21 +198,31 @@ pub async fn run(
     };
 
     kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions).await?;
-    let (bootstrap, topic, records, partitions) = (
-        target.bootstrap.clone(),
-        case.topic.clone(),
-        scenario.records,
-        scenario.partitions,
-    );
-    tokio::task::spawn_blocking(move || {
-        kafka::produce_spread(
-            &bootstrap,
-            &topic,
-            partitions,
-            (0..records).map(crate::bench::envelope),
-        )
-    })
-    .await??;
+    let mut stream = Stream {
+        bootstrap: target.bootstrap.clone(),
+        topic: case.topic.clone(),
+        partitions: scenario.partitions,
+        produced: 0,
+    };
+    // Where each part of the stream ends: at the next fault's `after`, the last at the end.
+    let part_ends: Vec<u64> = scenario
+        .faults
+        .iter()
+        .filter(|f| !f.at_start)
+        .map(|f| f.after)
+        .chain([scenario.records])
+        .collect();
+    let next_end = |produced: u64| {
+        part_ends
+            .iter()
+            .copied()
+            .find(|&end| end > produced)
+            .unwrap_or(scenario.records)
+    };
+    // The first part: up to the first fault (an `at=start` fault's part too: its sinks start
+    // while its service is down, with records waiting).
+    let first = next_end(0);
+    tokio::task::block_in_place(|| stream.produce_to(first))?;
 
     let dir = tempfile::Builder::new()
         .prefix("kq-fault-case-")
@@ -200,35 +259,55 @@ pub async fn run(
     let mut gave_up: Vec<GaveUp> = Vec::new();
     let mut committed_behind_stored = true;
     for step in &scenario.faults {
-        // Until `after` rows are stored; a sink that dies before is a failure of the case.
+        // Until every record produced so far (`after` of them) is stored; a sink that dies
+        // before is a failure of the case.
         let deadline = Instant::now() + timeout;
         let stored_before = loop {
-            let rows = probe.rows().await;
-            if rows >= step.after || step.at_start {
-                break rows;
+            let distinct = probe.distinct(&scenario.key).await;
+            if distinct >= stream.produced || step.at_start {
+                break distinct;
             }
             if let Some(s) = sinks.iter().find(|s| s.exited().is_some()) {
                 bail!(
-                    "{}: sink task {} exited before the fault of line {} ({} rows stored): {}\n{}",
+                    "{}: sink task {} exited before the fault of line {} ({distinct} of {} records stored): {}\n{}",
                     case.name,
                     s.task,
                     step.line,
-                    rows,
+                    stream.produced,
                     s.error(),
                     logs(&sinks)
                 );
             }
             if Instant::now() > deadline {
                 bail!(
-                    "{}: {rows} of {} rows stored within {timeout:?}, the fault of line {} never struck\n{}",
+                    "{}: {distinct} of the {} records produced before the fault of line {} stored within {timeout:?} ({} rows; committed {:?} of {:?}), so it never struck\n{}",
                     case.name,
-                    step.after,
+                    stream.produced,
                     step.line,
+                    probe.rows().await,
+                    plan.committed(&target.bootstrap),
+                    plan.per_partition,
                     logs(&sinks)
                 );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
+        let produced_before = stream.produced;
+        let next = if step.at_start {
+            None // its part was produced before it struck, with the sinks not started yet
+        } else {
+            let to = next_end(stream.produced);
+            Some(NextPart {
+                from: stream.produced,
+                to,
+                when: production(step.target, step.action),
+            })
+        };
+        let produce_next = |stream: &mut Stream| match &next {
+            Some(part) => stream.produce_to(part.to),
+            None => Ok(()),
+        };
+        let when = next.as_ref().map(|p| p.when);
         let fault = format!("{}: {}", step.target, action_words(step.action));
         let struck = Instant::now();
         let mut exited_during: Vec<usize> = Vec::new();
@@ -240,15 +319,23 @@ pub async fn run(
                     FaultAction::Restart => sink.interrupt()?,
                     FaultAction::Stop { down } => {
                         sink.kill();
-                        tokio::time::sleep(down).await; // the fault itself: down this long
+                        // The fault itself: down this long, the next part produced meanwhile.
+                        let until = Instant::now() + down;
+                        tokio::task::block_in_place(|| produce_next(&mut stream))?;
+                        tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
                     }
+                }
+                if when == Some(Production::AfterStruck) {
+                    tokio::task::block_in_place(|| produce_next(&mut stream))?;
                 }
                 sink.spawn()?;
             }
             FaultTarget::Service(service) => {
                 let mut started = Ok(());
+                let mut produced_while_down = Ok(());
                 let injected = tokio::task::block_in_place(|| {
                     services.inject(service, step.action, |down| {
+                        let until = Instant::now() + down;
                         if step.at_start {
                             // The sinks start while the service is down.
                             match start_sinks() {
@@ -256,8 +343,10 @@ pub async fn run(
                                 Err(e) => started = Err(e),
                             }
                         }
+                        if when == Some(Production::WhileHeld) {
+                            produced_while_down = produce_next(&mut stream);
+                        }
                         // The fault itself: down this long, noting sinks that give up meanwhile.
-                        let until = Instant::now() + down;
                         while Instant::now() < until {
                             for (i, s) in sinks.iter().enumerate() {
                                 if s.exited().is_some() && !exited_during.contains(&i) {
@@ -269,6 +358,7 @@ pub async fn run(
                     })
                 });
                 started?;
+                produced_while_down?;
                 if let Err(e) = injected {
                     bail!(
                         "{}: the fault of line {} ({fault}): {e}\n--- {service} log:\n{}",
@@ -276,6 +366,9 @@ pub async fn run(
                         step.line,
                         services.log_tail_of(service, 30)
                     );
+                }
+                if matches!(when, Some(Production::AfterStruck | Production::OnceBack)) {
+                    tokio::task::block_in_place(|| produce_next(&mut stream))?;
                 }
             }
         }
@@ -334,11 +427,15 @@ pub async fn run(
             after: step.after,
             at_start: step.at_start,
             stored_before,
+            produced_before,
+            next,
             took,
             resumed,
         });
     }
 
+    // A case without faults (or with an `at=start` one only) has the rest still to produce.
+    tokio::task::block_in_place(|| stream.produce_to(scenario.records))?;
     // The rest of the stream: until every partition is committed to its end, or every sink
     // gave up for good.
     let deadline = Instant::now() + timeout * 2;
@@ -393,6 +490,13 @@ pub async fn run(
         .committed_sum(&target.bootstrap)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     committed_behind_stored &= committed <= distinct as i64;
+    let dead_letters = match props.get("errors.deadletterqueue.topic.name") {
+        Some(dlq) if !dlq.is_empty() => {
+            let held = tokio::task::block_in_place(|| kafka::read_all(&target.bootstrap, dlq))?;
+            Some((dlq.clone(), held.len() as u64))
+        }
+        _ => None,
+    };
     Ok(FaultOutcome {
         case: case.name.clone(),
         topic: case.topic.clone(),
@@ -400,6 +504,8 @@ pub async fn run(
         sinks: scenario.sinks,
         partitions: scenario.partitions,
         key: scenario.key.clone(),
+        variant: scenario.variant,
+        dead_letters,
         dedup: shape.dedup,
         produced: scenario.records,
         faults,
