@@ -34,5 +34,6 @@ pub mod replay;
 pub mod security;
 pub mod services;
 pub mod snapshot;
+pub mod temporal;
 pub mod versions;
 pub mod wait;

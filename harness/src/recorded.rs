@@ -49,7 +49,7 @@ impl Recorded {
                     .unwrap_or((rest, "none"));
                 r.produced = produced.trim().parse().unwrap_or(0);
                 r.committed = committed.trim().parse().ok();
-            } else if line == "ddl:" || line == "coercions:" {
+            } else if line == "ddl:" || line == "coercions:" || line == "notes:" {
                 section = "skip";
             } else if line == "columns:" {
                 section = "columns";

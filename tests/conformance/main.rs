@@ -8,6 +8,7 @@ mod kill9;
 mod native;
 mod operate;
 mod properties;
+mod questdb_defects;
 mod questdb_connector;
 mod security;
 mod type_mapping;
