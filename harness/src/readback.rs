@@ -159,7 +159,10 @@ async fn read_rows(
     for (i, &c) in temporal.iter().enumerate() {
         // An alias no column has, so that QuestDB does not refuse a duplicate name.
         let mut alias = format!("kq_stored_{i}");
-        while columns.iter().any(|col| col.name.eq_ignore_ascii_case(&alias)) {
+        while columns
+            .iter()
+            .any(|col| col.name.eq_ignore_ascii_case(&alias))
+        {
             alias.push('_');
         }
         let _ = write!(
@@ -179,7 +182,10 @@ async fn read_rows(
                 None => None,
                 Some(text) => Some(text.parse::<i64>().map_err(|e| DbError::Statement {
                     sql: select.clone(),
-                    message: format!("row {r}: cast({:?} as long) gave {text:?}: {e}", columns[c].name),
+                    message: format!(
+                        "row {r}: cast({:?} as long) gave {text:?}: {e}",
+                        columns[c].name
+                    ),
                     transient: false,
                 })?),
             };

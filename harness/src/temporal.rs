@@ -171,7 +171,10 @@ mod tests {
             timestamp_text(9_007_199_254_740_993_000),
             "287396-10-12 08:59:00.993000"
         );
-        assert_eq!(timestamp_text(-62_135_596_800_000_000), "1-01-01 00:00:00.000000");
+        assert_eq!(
+            timestamp_text(-62_135_596_800_000_000),
+            "1-01-01 00:00:00.000000"
+        );
         assert_eq!(date_text(-86_400_000), "1969-12-31 00:00:00.000");
         assert_eq!(date_text(-1), "1969-12-31 23:59:59.999");
         assert_eq!(Unit::of("TIMESTAMP"), Some(Unit::Micros));

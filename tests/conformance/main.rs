@@ -8,8 +8,8 @@ mod kill9;
 mod native;
 mod operate;
 mod properties;
-mod questdb_defects;
 mod questdb_connector;
+mod questdb_defects;
 mod security;
 mod type_mapping;
 

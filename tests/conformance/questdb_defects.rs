@@ -164,8 +164,7 @@ async fn dec31_rendering_rule_is_exact() {
              FROM long_sequence(100000))"
         ))
         .await;
-        for (stored, shown) in pairs(db, &format!("SELECT cast(t as long), t FROM {table}")).await
-        {
+        for (stored, shown) in pairs(db, &format!("SELECT cast(t as long), t FROM {table}")).await {
             micros.add(Unit::Micros, stored, &shown);
         }
         run(format!("DROP TABLE {table}")).await;

@@ -197,10 +197,7 @@ pub(super) fn judged_rows(
 ) -> Vec<Vec<Option<String>>> {
     for (r, c, m) in table.misrenderings() {
         if m.known.is_none() {
-            out.push(format!(
-                "row {r}, column {:?}: {m}",
-                table.columns[c].name
-            ));
+            out.push(format!("row {r}, column {:?}: {m}", table.columns[c].name));
         }
     }
     table
@@ -216,11 +213,9 @@ pub(super) fn judged_rows(
                         .get(c)
                         .and_then(|col| harness::temporal::Unit::of(&col.column_type));
                     match (unit, stored.get(c).copied().flatten()) {
-                        (Some(unit), Some(n)) => Some(format!(
-                            "{} (stored {n} {})",
-                            unit.text(n),
-                            unit.symbol()
-                        )),
+                        (Some(unit), Some(n)) => {
+                            Some(format!("{} (stored {n} {})", unit.text(n), unit.symbol()))
+                        }
                         _ => cell.clone(),
                     }
                 })
