@@ -33,5 +33,6 @@ pub mod replay;
 pub mod security;
 pub mod services;
 pub mod snapshot;
+pub mod temporal;
 pub mod versions;
 pub mod wait;

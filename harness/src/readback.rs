@@ -5,6 +5,7 @@ use crate::wait::wait_until_async;
 use sink::config::Connection;
 use sink::write::error::DbError;
 use sink::write::pg::{ColumnInfo, QuestDb};
+use std::fmt::Write as _;
 use std::time::Duration;
 use tokio_postgres::SimpleQueryMessage;
 
@@ -17,9 +18,32 @@ pub struct Table {
     /// Rows in storage order (tables without a designated timestamp keep insertion order);
     /// each value as QuestDB's text rendering, `None` for SQL NULL.
     pub rows: Vec<Vec<Option<String>>>,
+    /// What QuestDB stores, beside what it shows: per row, per column, the number a non-null
+    /// TIMESTAMP (µs) or DATE (ms) cell holds (`cast(col as long)`); `None` elsewhere.
+    pub stored: Vec<Vec<Option<i64>>>,
 }
 
 impl Table {
+    /// Every temporal cell whose shown text is not the text of what it stores: (row, column,
+    /// why).
+    pub fn misrenderings(&self) -> Vec<(usize, usize, crate::temporal::Misrendering)> {
+        let mut out = Vec::new();
+        for (r, (row, stored)) in self.rows.iter().zip(&self.stored).enumerate() {
+            for (c, column) in self.columns.iter().enumerate() {
+                let Some(unit) = crate::temporal::Unit::of(&column.column_type) else {
+                    continue;
+                };
+                let (Some(Some(shown)), Some(Some(n))) = (row.get(c), stored.get(c)) else {
+                    continue;
+                };
+                if let Some(m) = crate::temporal::misrendering(unit, shown, *n) {
+                    out.push((r, c, m));
+                }
+            }
+        }
+        out
+    }
+
     /// Replaces the designated timestamp's values that fall within `window` (from, to: texts as
     /// QuestDB renders timestamps, which order as text) with `mask`: values taken from a clock
     /// while the case ran differ on every run, so that a snapshot can hold the rest.
@@ -28,12 +52,19 @@ impl Table {
             return;
         };
         let (from, to) = window;
-        for cell in self.rows.iter_mut().filter_map(|row| row.get_mut(i)) {
+        for (r, row) in self.rows.iter_mut().enumerate() {
+            let Some(cell) = row.get_mut(i) else {
+                continue;
+            };
             if cell
                 .as_deref()
                 .is_some_and(|v| v >= from.as_str() && v <= to.as_str())
             {
                 *cell = Some(mask.to_owned());
+                // Nor is what it stores the same twice.
+                if let Some(n) = self.stored.get_mut(r).and_then(|s| s.get_mut(i)) {
+                    *n = None;
+                }
             }
         }
     }
@@ -104,18 +135,65 @@ pub async fn read_table(connection: &Connection, table: &str) -> Result<Option<T
                 designated: cell(2) == "t",
             }
         })
-        .collect();
-    let rows = simple_rows(
-        db,
-        &format!("SELECT * FROM {}", sink::mapping::jdbc::ddl::quote(&name)),
-    )
-    .await?;
+        .collect::<Vec<ColumnInfo>>();
+    let (rows, stored) = read_rows(db, &name, &columns).await?;
     Ok(Some(Table {
         name,
         shape,
         columns,
         rows,
+        stored,
     }))
+}
+
+/// The rows as QuestDB shows them and, in the same statement (so that they line up), the
+/// numbers its temporal columns store.
+async fn read_rows(
+    db: &QuestDb,
+    name: &str,
+    columns: &[ColumnInfo],
+) -> Result<(Vec<Vec<Option<String>>>, Vec<Vec<Option<i64>>>), DbError> {
+    let temporal: Vec<usize> = (0..columns.len())
+        .filter(|&c| crate::temporal::Unit::of(&columns[c].column_type).is_some())
+        .collect();
+    let mut select = String::from("SELECT *");
+    for (i, &c) in temporal.iter().enumerate() {
+        // An alias no column has, so that QuestDB does not refuse a duplicate name.
+        let mut alias = format!("kq_stored_{i}");
+        while columns
+            .iter()
+            .any(|col| col.name.eq_ignore_ascii_case(&alias))
+        {
+            alias.push('_');
+        }
+        let _ = write!(
+            select,
+            ", cast({} as long) AS {alias}",
+            sink::mapping::jdbc::ddl::quote(&columns[c].name)
+        );
+    }
+    let _ = write!(select, " FROM {}", sink::mapping::jdbc::ddl::quote(name));
+    let mut rows = simple_rows(db, &select).await?;
+    let mut stored = Vec::with_capacity(rows.len());
+    for (r, row) in rows.iter_mut().enumerate() {
+        let extra = row.split_off(columns.len().min(row.len()));
+        let mut numbers = vec![None; columns.len()];
+        for (&c, cell) in temporal.iter().zip(extra) {
+            numbers[c] = match cell {
+                None => None,
+                Some(text) => Some(text.parse::<i64>().map_err(|e| DbError::Statement {
+                    sql: select.clone(),
+                    message: format!(
+                        "row {r}: cast({:?} as long) gave {text:?}: {e}",
+                        columns[c].name
+                    ),
+                    transient: false,
+                })?),
+            };
+        }
+        stored.push(numbers);
+    }
+    Ok((rows, stored))
 }
 
 /// `tables()`' flags and `SHOW CREATE TABLE` of the table QuestDB calls `name`.
@@ -226,7 +304,8 @@ fn tidy(text: &str) -> String {
         .join("\n")
 }
 
-async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+/// Every row of `sql` as QuestDB's text, through the simple query protocol.
+pub async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
     let messages = db
         .client()
         .simple_query(sql)
@@ -284,6 +363,7 @@ mod tests {
                 vec![None, Some("2023-11-14 22:13:20.000000".into())],
                 vec![None, Some("9999-12-31 23:59:59.999999".into())],
             ],
+            stored: vec![],
         };
         let window = (
             "2026-12-02 05:49:41.000000".to_owned(),

@@ -49,7 +49,7 @@ impl Recorded {
                     .unwrap_or((rest, "none"));
                 r.produced = produced.trim().parse().unwrap_or(0);
                 r.committed = committed.trim().parse().ok();
-            } else if line == "ddl:" || line == "coercions:" {
+            } else if line == "ddl:" || line == "coercions:" || line == "notes:" {
                 section = "skip";
             } else if line == "columns:" {
                 section = "columns";
@@ -215,6 +215,7 @@ mod tests {
         columns:\n  id         INT\n  with space  STRING\n  at         TIMESTAMP  designated timestamp\n\n\
         table: wal=false designated timestamp=none partition by=NONE dedup=false\n  CREATE TABLE 'x' (\n    id INT\n  )\n\n\
         rows: 2\n  id=1 | with space=a | at=NULL\n  id=2 | with space=NULL | at=NULL\n\n\
+        notes:\n  row 0, at: QuestDB shows 1294-01-01 23:59:59.999000 for stored -21332419200001000 µs\n\n\
         dead letter queue x-dlq: 1 records\n  offset 0: value=bad\n    __connect.errors.offset=2\n\n\
         coercions:\n  wrapped\n\nerror: none\n";
 

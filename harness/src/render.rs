@@ -72,6 +72,15 @@ pub fn outcome(o: &Outcome) -> String {
                     .collect();
                 let _ = writeln!(s, "  {}", cells.join(" | "));
             }
+            // Only where QuestDB shows a temporal cell as other than what it stores, so that
+            // every other outcome renders as before.
+            let notes = table.misrenderings();
+            if !notes.is_empty() {
+                s.push_str("\nnotes:\n");
+                for (r, c, m) in notes {
+                    let _ = writeln!(s, "  row {r}, {}: {m}", table.columns[c].name);
+                }
+            }
         }
     }
 

@@ -9,6 +9,7 @@ mod native;
 mod operate;
 mod properties;
 mod questdb_connector;
+mod questdb_defects;
 mod security;
 mod type_mapping;
 
