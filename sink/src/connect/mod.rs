@@ -11,6 +11,7 @@ pub mod canonical;
 pub mod json;
 mod scan;
 pub mod schema;
+pub mod transforms;
 pub mod value;
 
 pub use json::{
