@@ -313,7 +313,7 @@ fn to_string(value: Value) -> String {
     let date = |ms: i64| {
         // Values.dateFormatFor picks the format from the value, not the schema.
         let pattern = if ms < DAY {
-            "HH:mm:ss.SSS"
+            "HH:mm:ss.SSS'Z'"
         } else if ms % DAY == 0 {
             "yyyy-MM-dd"
         } else {

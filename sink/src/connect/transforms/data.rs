@@ -150,3 +150,9 @@ pub(crate) fn java_class(v: &Value) -> &'static str {
         Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
     }
 }
+
+/// A logical schema as Connect's `Timestamp.builder()` (and Date's, Time's) makes it: version 1.
+pub(crate) fn versioned(mut s: Schema) -> Schema {
+    s.version = Some(1);
+    s
+}

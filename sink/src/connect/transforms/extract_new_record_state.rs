@@ -278,15 +278,13 @@ impl ExtractNewRecordState {
         let f = schema
             .field(field)
             .ok_or_else(|| Failure::data(format!("{field} is not a valid field name")))?;
+        // Struct.getString checks the field's schema before its value.
+        if f.schema.ty != Type::String {
+            return Err(Failure::data(format!("Field '{field}' is not of type STRING")));
+        }
         let topic = match data::get(schema, row, field, true) {
             Value::String(s) => Some(s),
-            Value::Null => None,
-            _ => {
-                return Err(Failure::data(format!(
-                    "Field '{field}' is not of type STRING ({})",
-                    f.schema.describe()
-                )))
-            }
+            _ => None,
         };
         let mut record = record;
         if let Some(t) = topic.filter(|t| !t.trim().is_empty()) {

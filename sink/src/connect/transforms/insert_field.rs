@@ -140,7 +140,7 @@ impl Transform for InsertField {
         )?;
         add(
             &self.timestamp,
-            Schema::timestamp(),
+            data::versioned(Schema::timestamp()),
             record.timestamp.map_or(Value::Null, Value::Timestamp),
         )?;
         add(

@@ -36,6 +36,10 @@ impl Transform for SetSchemaMetadata {
             }
             return Err(data::schemaless("updating schema metadata"));
         };
+        // Upstream copies `schema.fields()`, which only a struct schema answers.
+        if !matches!(schema.ty, crate::connect::schema::Type::Struct(_)) {
+            return Err(super::Failure::data("Cannot list fields on non-struct type"));
+        }
         let mut updated = schema.clone();
         if let Some(name) = &self.name {
             updated.name = Some(name.clone());

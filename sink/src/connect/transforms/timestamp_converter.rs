@@ -70,9 +70,9 @@ impl TimestampConverter {
         let s = match self.target {
             Kind::String => Schema::new(Type::String),
             Kind::Unix => Schema::new(Type::Int64),
-            Kind::Date => Schema::date(),
-            Kind::Time => Schema::time(),
-            Kind::Timestamp => Schema::timestamp(),
+            Kind::Date => data::versioned(Schema::date()),
+            Kind::Time => data::versioned(Schema::time()),
+            Kind::Timestamp => data::versioned(Schema::timestamp()),
         };
         if optional {
             s.optional()
@@ -134,7 +134,8 @@ impl TimestampConverter {
             }),
             Kind::Date => Value::Date(
                 i32::try_from(raw.div_euclid(DAY))
-                    .map_err(|_| Failure::data("date out of range"))?,
+                    // Deviation: date-range — a Connect Date here is an i32 day count.
+                    .map_err(|_| Failure::Unsupported("date-range", format!("{raw} ms is beyond the days a Date holds")))?,
             ),
             Kind::Time => Value::Time(raw.rem_euclid(DAY) as i32),
             Kind::Timestamp => Value::Timestamp(raw),
