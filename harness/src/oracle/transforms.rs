@@ -260,7 +260,9 @@ fn build() -> Result<PathBuf, OracleError> {
     }
     let tmp = root.join(format!(".tmp-transforms-{hash}"));
     let _ = fs::remove_dir_all(&tmp);
-    eprint!("building the transforms oracle (Kafka {kafka}, Debezium {debezium}, first run only)... ");
+    eprint!(
+        "building the transforms oracle (Kafka {kafka}, Debezium {debezium}, first run only)... "
+    );
     provision::maven(
         &pom,
         &[

@@ -182,6 +182,11 @@ fn cast(schema: &Schema, value: Value, target: Target) -> Outcome<Value> {
         _ => {}
     }
     if target == Target::String {
+        match &value {
+            Value::Date(d) => datefmt::check_gregorian(i64::from(*d) * 86_400_000)?,
+            Value::Timestamp(t) => datefmt::check_gregorian(*t)?,
+            _ => {}
+        }
         return Ok(Value::String(to_string(value)));
     }
     // Date, Time and Timestamp are cast from their encoded numbers.

@@ -47,11 +47,41 @@ pub(crate) fn validate(field: &str, schema: &Schema, value: &Value) -> Outcome<(
             | (Type::Map(..), Value::Map(_))
             | (Type::Struct(_), Value::Struct(_))
     );
-    if !ok {
+    // validateValue expects the logical class by the schema's name alone.
+    use crate::connect::schema::{DATE_NAME, DECIMAL_NAME, TIMESTAMP_NAME, TIME_NAME};
+    let logical_ok = match schema.name.as_deref() {
+        Some(DECIMAL_NAME) => matches!(value, Value::Decimal(_)),
+        Some(DATE_NAME) => matches!(value, Value::Date(_)),
+        Some(TIME_NAME) => matches!(value, Value::Time(_)),
+        Some(TIMESTAMP_NAME) => matches!(value, Value::Timestamp(_)),
+        _ => true,
+    };
+    if !ok || !logical_ok {
         return Err(Failure::data(format!(
             "Invalid Java object for schema with type {}: {value:?} for field: \"{field}\"",
             java_type(&schema.ty)
         )));
+    }
+    // A struct is validated whole (`Struct.validate`), arrays and maps element by element.
+    match (&schema.ty, value) {
+        (Type::Struct(fields), Value::Struct(_)) => {
+            for f in fields {
+                let v = value.field(&f.name).unwrap_or(&Value::Null);
+                validate(&f.name, &f.schema, v)?;
+            }
+        }
+        (Type::Array(items), Value::Array(vs)) => {
+            for v in vs {
+                validate(field, items, v)?;
+            }
+        }
+        (Type::Map(ks, vs), Value::Map(entries)) => {
+            for (k, v) in entries {
+                validate(field, ks, k)?;
+                validate(field, vs, v)?;
+            }
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -105,6 +135,7 @@ pub(crate) fn require_struct<'a>(
 }
 
 /// Schemaless data with a value: upstream handles maps; this port refuses them.
+/// Deviation: schemaless (docs/transforms.md).
 pub(crate) fn schemaless(purpose: &str) -> Failure {
     Failure::Unsupported(
         "schemaless",

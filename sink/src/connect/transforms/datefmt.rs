@@ -268,6 +268,20 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// 1582-10-15T00:00Z, where Java's calendar turns from Julian to Gregorian.
+const GREGORIAN_CUTOVER_MS: i64 = -12_219_292_800_000;
+
+/// `Err` for an instant Java would format in the Julian calendar (see `julian-calendar`).
+pub(crate) fn check_gregorian(millis: i64) -> super::Outcome<()> {
+    if millis < GREGORIAN_CUTOVER_MS {
+        return Err(super::Failure::Unsupported(
+            "julian-calendar",
+            format!("{millis} ms is before 1582-10-15, where Java formats Julian dates"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,7 +280,9 @@ impl ExtractNewRecordState {
             .ok_or_else(|| Failure::data(format!("{field} is not a valid field name")))?;
         // Struct.getString checks the field's schema before its value.
         if f.schema.ty != Type::String {
-            return Err(Failure::data(format!("Field '{field}' is not of type STRING")));
+            return Err(Failure::data(format!(
+                "Field '{field}' is not of type STRING"
+            )));
         }
         let topic = match data::get(schema, row, field, true) {
             Value::String(s) => Some(s),

@@ -61,6 +61,7 @@ impl MaskField {
                 "Unable to convert {r} (class java.lang.String) to number"
             ))
         };
+        // Deviation: mask-replacement — an integer field takes an integer literal only.
         let int = || {
             java::parse_long(r).ok_or_else(|| {
                 Failure::Unsupported(
@@ -69,11 +70,12 @@ impl MaskField {
                 )
             })
         };
+        // Values.convertToByte and kin narrow the parsed number as Java's casts do (wrapping).
         Ok(match v {
             Value::String(_) => Value::String(r.clone()),
-            Value::Int8(_) => Value::Int8(i8::try_from(int()?).map_err(|_| bad())?),
-            Value::Int16(_) => Value::Int16(i16::try_from(int()?).map_err(|_| bad())?),
-            Value::Int32(_) => Value::Int32(i32::try_from(int()?).map_err(|_| bad())?),
+            Value::Int8(_) => Value::Int8(int()? as i8),
+            Value::Int16(_) => Value::Int16(int()? as i16),
+            Value::Int32(_) => Value::Int32(int()? as i32),
             Value::Int64(_) => Value::Int64(int()?),
             Value::Float32(_) => Value::Float32(java::parse_float(r).ok_or_else(bad)?),
             Value::Float64(_) => Value::Float64(java::parse_double(r).ok_or_else(bad)?),

@@ -38,7 +38,9 @@ impl Transform for SetSchemaMetadata {
         };
         // Upstream copies `schema.fields()`, which only a struct schema answers.
         if !matches!(schema.ty, crate::connect::schema::Type::Struct(_)) {
-            return Err(super::Failure::data("Cannot list fields on non-struct type"));
+            return Err(super::Failure::data(
+                "Cannot list fields on non-struct type",
+            ));
         }
         let mut updated = schema.clone();
         if let Some(name) = &self.name {

@@ -2,7 +2,7 @@
 //! `string` (with `format`), `unix` (with `unix.precision`), `Date`, `Time` and `Timestamp`.
 
 use super::config::{Conf, ConfigError};
-use super::datefmt::DateFormat;
+use super::datefmt::{self, DateFormat};
 use super::{data, Failure, Outcome, Record, Side, Transform};
 use crate::connect::schema::{Logical, Schema, Type};
 use crate::connect::value::Value;
@@ -124,10 +124,12 @@ impl TimestampConverter {
         };
         Ok(match self.target {
             Kind::String => {
+                datefmt::check_gregorian(raw)?;
                 Value::String(self.format.as_ref().expect("checked at build").format(raw))
             }
             Kind::Unix => Value::Int64(match self.precision.as_str() {
-                "seconds" => raw.div_euclid(1000),
+                // TimeUnit truncates toward zero.
+                "seconds" => raw / 1000,
                 "microseconds" => raw.saturating_mul(1000),
                 "nanoseconds" => raw.saturating_mul(1_000_000),
                 _ => raw,
@@ -135,7 +137,12 @@ impl TimestampConverter {
             Kind::Date => Value::Date(
                 i32::try_from(raw.div_euclid(DAY))
                     // Deviation: date-range — a Connect Date here is an i32 day count.
-                    .map_err(|_| Failure::Unsupported("date-range", format!("{raw} ms is beyond the days a Date holds")))?,
+                    .map_err(|_| {
+                        Failure::Unsupported(
+                            "date-range",
+                            format!("{raw} ms is beyond the days a Date holds"),
+                        )
+                    })?,
             ),
             Kind::Time => Value::Time(raw.rem_euclid(DAY) as i32),
             Kind::Timestamp => Value::Timestamp(raw),
@@ -189,6 +196,7 @@ impl Transform for TimestampConverter {
         }
         let mut updated = data::copy_basics(&schema, Type::Struct(fields));
         updated.optional = schema.optional;
+        // Deviation: timestamp-struct-default — the struct default is not rewritten.
         if schema.default.is_some() {
             return Err(Failure::Unsupported(
                 "timestamp-struct-default",

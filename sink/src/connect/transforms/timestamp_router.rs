@@ -29,6 +29,7 @@ impl Transform for TimestampRouter {
         let Some(ts) = record.timestamp else {
             return Err(Failure::data("Timestamp missing on record"));
         };
+        super::datefmt::check_gregorian(ts)?;
         let formatted = self.timestamp_format.format(ts);
         record.topic = self
             .topic_format
