@@ -11,6 +11,7 @@
 //! each documented in `docs/type-mapping.md`), or a bug.
 
 pub mod corpus;
+pub mod transforms;
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};

@@ -14,6 +14,7 @@ pub mod json;
 mod number;
 mod scan;
 pub mod schema;
+pub mod transforms;
 pub mod value;
 
 pub use json::{
