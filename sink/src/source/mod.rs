@@ -3,4 +3,5 @@
 pub mod consumer;
 pub mod context;
 pub mod dead_letter;
+pub mod revocations;
 pub mod security;
