@@ -286,7 +286,9 @@ impl<'a> Store<'a> {
     }
 }
 
-/// Every row of a split run failed with the same message (two rows at least): the error is
+/// Deviation: the JDBC sink reports each row that still fails after its retries, whatever the
+/// cause (docs/write-faults.md). Here every row of a split run failing with the same message
+/// (two rows at least) means the error is
 /// the service's (a table QuestDB will not write, a server that refuses everything), not
 /// each record's. Rows refused for their own values differ, or some of the run is taken.
 fn all_failed_alike(results: &[Result<(), DbError>]) -> Option<&DbError> {
