@@ -282,6 +282,8 @@ pub enum FaultTarget {
         task: u32,
     },
     Service(crate::services::ServiceName),
+    /// The case's table (`drop table`: an operator drops it over PG wire mid-stream).
+    Table,
 }
 
 pub use crate::services::FaultAction;
@@ -292,6 +294,7 @@ impl std::fmt::Display for FaultTarget {
             FaultTarget::Sink { task: 0 } => f.write_str("sink"),
             FaultTarget::Sink { task } => write!(f, "sink:{task}"),
             FaultTarget::Service(s) => write!(f, "{s}"),
+            FaultTarget::Table => f.write_str("table"),
         }
     }
 }
@@ -308,7 +311,7 @@ fn parse_duration(text: &str) -> Option<std::time::Duration> {
 
 /// `after=N ACTION TARGET [for=D]` (or `after=N kill-sink`), or `at=start stop SERVICE for=D`.
 fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
-    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper";
+    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, `@fault after=N drop table` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper";
     let mut words: Vec<&str> = rest.split_whitespace().collect();
     if let Some(i) = words.iter().position(|w| *w == "kill-sink") {
         words.splice(i..=i, ["kill", "sink"]);
@@ -354,6 +357,7 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
     };
     let target = match target {
         "sink" => FaultTarget::Sink { task: 0 },
+        "table" => FaultTarget::Table,
         t => match t.strip_prefix("sink:") {
             Some(n) => FaultTarget::Sink {
                 task: n
@@ -364,6 +368,26 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
         },
     };
     let action = match (action, down) {
+        ("drop", None) if target == FaultTarget::Table => FaultAction::Drop,
+        (http, Some(down)) if http.starts_with("http-") => {
+            let status = http["http-".len()..]
+                .parse::<u16>()
+                .ok()
+                .filter(|s| (500..600).contains(s))
+                .ok_or_else(|| format!("`{http}`: expected http-5XX, a server error status"))?;
+            if target != FaultTarget::Service(crate::services::ServiceName::QuestDb) {
+                return Err(format!(
+                    "`{http} {target}`: only QuestDB's HTTP port has a proxy"
+                ));
+            }
+            FaultAction::Answer { status, down }
+        }
+        ("drop", _) => return Err(format!("`drop {target}`: only `drop table`, without for=")),
+        (_, _) if target == FaultTarget::Table => {
+            return Err(format!(
+                "`{action} table`: a table can only be dropped (`drop table`)"
+            ))
+        }
         ("kill", None) => FaultAction::Kill,
         ("restart", None) => FaultAction::Restart,
         ("stop", Some(down)) => FaultAction::Stop { down },
@@ -842,6 +866,35 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no messages"));
+    }
+
+    #[test]
+    fn parses_a_dropped_table() {
+        let case = parse("@records 10\n@fault after=4 drop table\n").unwrap();
+        let f = &case.scenario.unwrap().faults[0];
+        assert_eq!(
+            (f.after, f.target, f.action),
+            (4, FaultTarget::Table, FaultAction::Drop)
+        );
+        let case = parse("@records 10\n@fault after=4 http-502 questdb for=30s\n").unwrap();
+        let f = &case.scenario.unwrap().faults[0];
+        let down = std::time::Duration::from_secs(30);
+        assert_eq!(f.action, FaultAction::Answer { status: 502, down });
+        for bad in ["http-200 questdb for=1s", "http-502 kafka for=1s"] {
+            assert!(
+                parse(&format!("@records 10\n@fault after=4 {bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
+        for bad in [
+            "drop questdb",
+            "drop table for=5s",
+            "kill table",
+            "stop table for=5s",
+        ] {
+            let e = parse(&format!("@records 10\n@fault after=4 {bad}\n")).unwrap_err();
+            assert!(e.to_string().contains("table"), "{bad}: {e}");
+        }
     }
 
     #[test]

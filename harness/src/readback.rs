@@ -4,6 +4,7 @@
 use crate::wait::wait_until_async;
 use sink::config::Connection;
 use sink::write::error::DbError;
+use sink::write::fault::Fault;
 use sink::write::pg::{ColumnInfo, QuestDb};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -207,7 +208,7 @@ pub async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
     let row = rows.first().ok_or_else(|| DbError::Statement {
         sql: sql.clone(),
         message: format!("table {name:?} vanished from tables() while it was read back"),
-        transient: false,
+        fault: Fault::Record,
     })?;
     let cell = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
     let sql = format!(
@@ -220,16 +221,14 @@ pub async fn read_shape(db: &QuestDb, name: &str) -> Result<Shape, DbError> {
             .filter_map(|r| r.into_iter().next().flatten())
             .collect::<Vec<_>>()
             .join("\n"),
-        Err(DbError::Statement {
-            message,
-            transient: false,
-            ..
-        }) if message.contains("expected 'TABLES'") => NO_SHOW_CREATE.to_owned(),
-        Err(DbError::Statement {
-            message,
-            transient: false,
-            ..
-        }) => format!("(SHOW CREATE TABLE failed: {message})"),
+        Err(DbError::Statement { message, fault, .. })
+            if fault != Fault::Service && message.contains("expected 'TABLES'") =>
+        {
+            NO_SHOW_CREATE.to_owned()
+        }
+        Err(DbError::Statement { message, fault, .. }) if fault != Fault::Service => {
+            format!("(SHOW CREATE TABLE failed: {message})")
+        }
         Err(e) => return Err(e),
     };
     Ok(Shape {
@@ -284,7 +283,7 @@ pub async fn wait_wal_applied(db: &QuestDb, name: &str, timeout: Duration) -> Re
     Err(DbError::Statement {
         sql,
         message,
-        transient: false,
+        fault: Fault::Record,
     })
 }
 
@@ -327,7 +326,7 @@ pub async fn simple_rows(db: &QuestDb, sql: &str) -> Result<Vec<Vec<Option<Strin
                     row.columns()[i].name(),
                     sink::write::error::describe(&e)
                 ),
-                transient: false,
+                fault: Fault::Record,
             })?;
             cells.push(cell.map(str::to_string));
         }

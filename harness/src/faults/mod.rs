@@ -6,8 +6,10 @@
 //!
 //! - [`run`]: runs a case on services it may break ([`crate::services::Services::inject`]);
 //! - [`render`]: the outcome as snapshot text, timing-dependent counts as invariants;
-//! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run.
+//! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run;
+//! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status.
 
+pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
@@ -37,6 +39,8 @@ pub struct FaultOutcome {
     pub rows: u64,
     /// Distinct values of the key column at the end.
     pub distinct: u64,
+    /// Rows an operator dropped with the table (`drop table` faults): gone by design.
+    pub dropped: u64,
     /// Every partition's committed offset reached its end.
     pub all_committed: bool,
     /// No committed offset was ever seen ahead of what the table held.
@@ -47,7 +51,9 @@ pub struct FaultOutcome {
 
 impl FaultOutcome {
     pub fn missing(&self) -> u64 {
-        self.produced.saturating_sub(self.distinct)
+        self.produced
+            .saturating_sub(self.dropped)
+            .saturating_sub(self.distinct)
     }
 
     pub fn duplicated(&self) -> u64 {

@@ -120,7 +120,8 @@ fn production(target: FaultTarget, action: FaultAction) -> Production {
         (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
             Production::OnceBack
         }
-        (_, FaultAction::Stop { .. }) => Production::WhileHeld,
+        (_, FaultAction::Stop { .. } | FaultAction::Answer { .. }) => Production::WhileHeld,
+        (FaultTarget::Table, _) => Production::AfterStruck,
         _ => Production::AfterStruck,
     }
 }
@@ -174,8 +175,26 @@ pub async fn run(
     let target: Target = services.endpoints().into();
     let mut props = replay::case_properties(case).map_err(|e| anyhow::anyhow!("{e}"))?;
     // ILP over HTTP to this run's QuestDB, as the case runner points it (`replay::run_case`).
+    // A case that has QuestDB's HTTP port answer an error status puts a proxy in front of
+    // it, and ILP goes through the proxy.
+    let answers = scenario
+        .faults
+        .iter()
+        .any(|f| matches!(f.action, FaultAction::Answer { .. }));
+    let proxy = match answers {
+        true => Some(start_proxy(&target).await?),
+        false => None,
+    };
     if let Some(conf) = props.get("client.conf.string") {
-        let conf = target.ilp_conf_from(conf);
+        let conf = match &proxy {
+            Some(proxy) => {
+                let mut via = target.clone();
+                via.pg_host = proxy.addr().ip().to_string();
+                via.http_port = proxy.addr().port();
+                via.ilp_conf_from(conf)
+            }
+            None => target.ilp_conf_from(conf),
+        };
         props.insert("client.conf.string".into(), conf);
     }
     // Batches small enough that a fault lands between many commits.
@@ -258,6 +277,9 @@ pub async fn run(
     let mut faults = Vec::new();
     let mut gave_up: Vec<GaveUp> = Vec::new();
     let mut committed_behind_stored = true;
+    // Rows an operator dropped with the table (`drop table`): not the sink's to restore, so
+    // neither missing nor behind the committed offsets.
+    let mut dropped = 0u64;
     for step in &scenario.faults {
         // Until every record produced so far (`after` of them) is stored; a sink that dies
         // before is a failure of the case.
@@ -312,6 +334,34 @@ pub async fn run(
         let struck = Instant::now();
         let mut exited_during: Vec<usize> = Vec::new();
         match step.target {
+            FaultTarget::Table => {
+                let db = QuestDb::connect(&config.connection).await?;
+                let sql = format!("DROP TABLE {}", sink::mapping::jdbc::ddl::quote(&table));
+                db.execute(&sql)
+                    .await
+                    .with_context(|| format!("{}: the fault of line {}", case.name, step.line))?;
+                dropped += stored_before;
+                tokio::task::block_in_place(|| produce_next(&mut stream))?;
+            }
+            FaultTarget::Service(_) if matches!(step.action, FaultAction::Answer { .. }) => {
+                let FaultAction::Answer { status, down } = step.action else {
+                    unreachable!()
+                };
+                let proxy = proxy.as_ref().context("an http- fault without its proxy")?;
+                let until = Instant::now() + down;
+                proxy.answer(status);
+                tokio::task::block_in_place(|| produce_next(&mut stream))?;
+                // The fault itself: this long, noting sinks that give up meanwhile.
+                while Instant::now() < until {
+                    for (i, s) in sinks.iter().enumerate() {
+                        if s.exited().is_some() && !exited_during.contains(&i) {
+                            exited_during.push(i);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                proxy.answer(0);
+            }
             FaultTarget::Sink { task } => {
                 let sink = &mut sinks[task as usize];
                 match step.action {
@@ -323,6 +373,9 @@ pub async fn run(
                         let until = Instant::now() + down;
                         tokio::task::block_in_place(|| produce_next(&mut stream))?;
                         tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
+                    }
+                    FaultAction::Drop | FaultAction::Answer { .. } => {
+                        unreachable!("the parser takes these for tables and QuestDB only")
                     }
                 }
                 if when == Some(Production::AfterStruck) {
@@ -384,7 +437,7 @@ pub async fn run(
                 .committed_sum(&target.bootstrap)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", case.name))?;
             let stored = probe.distinct(&scenario.key).await;
-            committed_behind_stored &= committed <= stored as i64;
+            committed_behind_stored &= committed <= (stored + dropped) as i64;
             gave_up.push(GaveUp {
                 task: sinks[i].task,
                 during: Some(fault.clone()),
@@ -466,7 +519,7 @@ pub async fn run(
         if s.exited().is_some() {
             let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
             let stored = probe.distinct(&scenario.key).await;
-            committed_behind_stored &= committed <= stored as i64;
+            committed_behind_stored &= committed <= (stored + dropped) as i64;
             gave_up.push(GaveUp {
                 task: s.task,
                 during: None,
@@ -489,7 +542,7 @@ pub async fn run(
     let committed = plan
         .committed_sum(&target.bootstrap)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    committed_behind_stored &= committed <= distinct as i64;
+    committed_behind_stored &= committed <= (distinct + dropped) as i64;
     let dead_letters = match props.get("errors.deadletterqueue.topic.name") {
         Some(dlq) if !dlq.is_empty() => {
             let held = tokio::task::block_in_place(|| kafka::read_all(&target.bootstrap, dlq))?;
@@ -512,10 +565,20 @@ pub async fn run(
         gave_up,
         rows,
         distinct,
+        dropped,
         all_committed,
         committed_behind_stored,
         elapsed: started.elapsed(),
     })
+}
+
+/// The proxy in front of QuestDB's HTTP port (an IPv4 loopback address of it).
+async fn start_proxy(target: &Target) -> anyhow::Result<super::proxy::Proxy> {
+    let upstream = tokio::net::lookup_host((target.pg_host.as_str(), target.http_port))
+        .await?
+        .find(|a| a.is_ipv4())
+        .with_context(|| format!("no IPv4 address for {}", target.pg_host))?;
+    Ok(super::proxy::Proxy::start(upstream).await?)
 }
 
 fn action_words(action: FaultAction) -> String {
@@ -523,5 +586,9 @@ fn action_words(action: FaultAction) -> String {
         FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
         FaultAction::Restart => "restart (clean stop, started again)".into(),
         FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
+        FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
+        FaultAction::Answer { status, down } => format!(
+            "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"
+        ),
     }
 }

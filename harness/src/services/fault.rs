@@ -54,6 +54,11 @@ pub enum FaultAction {
     Restart,
     /// A clean stop, down for this long, then started again.
     Stop { down: Duration },
+    /// QuestDB's HTTP port answered `status` for this long by the fault case's proxy in
+    /// front of it (`http-502 questdb for=30s`), as a gateway answers for a backend.
+    Answer { status: u16, down: Duration },
+    /// `DROP TABLE` over PG wire, as an operator would (target `table`: the case's table).
+    Drop,
 }
 
 impl fmt::Display for FaultAction {
@@ -62,6 +67,8 @@ impl fmt::Display for FaultAction {
             FaultAction::Kill => f.write_str("kill"),
             FaultAction::Restart => f.write_str("restart"),
             FaultAction::Stop { down } => write!(f, "stop for {down:?}"),
+            FaultAction::Drop => f.write_str("drop"),
+            FaultAction::Answer { status, down } => write!(f, "http-{status} for {down:?}"),
         }
     }
 }
@@ -97,6 +104,11 @@ impl Services {
                 self.stop(service)?;
                 while_down(down);
                 self.start_again(service)?;
+            }
+            FaultAction::Drop | FaultAction::Answer { .. } => {
+                return Err(ServiceError::Config(format!(
+                    "`{action} {service}`: the fault runner strikes it (the table, the proxy), not the service"
+                )))
             }
         }
         Ok(Injected {

@@ -1,6 +1,8 @@
-//! What went wrong talking to QuestDB, and whose fault it is: a service that is away (retried),
-//! credentials refused (the sink stops), or a statement QuestDB refused.
+//! What went wrong talking to QuestDB, and whose fault it is ([`Fault`], decided by the
+//! tables in `fault.rs`): a service that is away (retried), credentials or settings refused
+//! (the sink stops), or a record QuestDB refused.
 
+use crate::write::fault::{self, Fault, PgFailure};
 use std::error::Error as StdError;
 
 /// A database problem, naming the endpoint and the statement that failed.
@@ -27,22 +29,39 @@ pub enum DbError {
     Statement {
         sql: String,
         message: String,
-        /// The connection broke (not the statement): retrying on a new connection can help.
-        transient: bool,
+        /// Whose fault it is: only a record's may be skipped; the service's is retried.
+        fault: Fault,
     },
 }
 
 impl DbError {
     pub fn statement(sql: &str, e: tokio_postgres::Error) -> DbError {
         let message = describe(&e);
-        let transient = e.is_closed()
-            || e.source()
-                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some())
-            || is_busy(&message);
+        let io = e
+            .source()
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .map(|io| io.kind());
+        let failure = PgFailure {
+            sqlstate: e.as_db_error().map(|db| db.code().code()),
+            message: &message,
+            io,
+            closed: e.is_closed(),
+            timed_out: false,
+        };
         DbError::Statement {
             sql: sql.to_string(),
+            fault: fault::pg(&failure),
             message,
-            transient,
+        }
+    }
+
+    /// A statement that got no answer within the sink's statement timeout: the connection is
+    /// black-holed or QuestDB hangs; a new connection is tried.
+    pub fn timed_out(sql: &str, after: std::time::Duration) -> DbError {
+        DbError::Statement {
+            sql: sql.to_string(),
+            message: format!("no answer from QuestDB within {after:?}"),
+            fault: Fault::Service,
         }
     }
 
@@ -52,26 +71,29 @@ impl DbError {
         matches!(self, DbError::Connect { source, .. } if source.as_db_error().is_none())
     }
 
-    /// Whether retrying could help: lost connections, not rejected statements.
-    pub fn is_transient(&self) -> bool {
+    /// Whose fault the failure is.
+    pub fn fault(&self) -> Fault {
         match self {
-            DbError::Connect { .. } => true,
-            DbError::Refused { .. } => false,
-            DbError::Statement { transient, .. } => *transient,
+            DbError::Connect { .. } => Fault::Service,
+            DbError::Refused { .. } => Fault::Config,
+            DbError::Statement { fault, .. } => *fault,
         }
     }
 
-    /// Credentials refused: the sink stops, whatever `errors.tolerance` says.
-    pub fn is_refused(&self) -> bool {
-        matches!(self, DbError::Refused { .. })
+    /// Whether retrying could help: the service's failures, not rejected statements.
+    pub fn is_transient(&self) -> bool {
+        self.fault() == Fault::Service
     }
-}
 
-/// QuestDB's "table busy": another writer (a second task of the connector) holds a non-WAL
-/// table's single writer. Not the record's fault; retried like a lost connection, as the JDBC
-/// sink retries every SQLException.
-pub fn is_busy(message: &str) -> bool {
-    message.starts_with("table busy")
+    /// Credentials or settings refused: the sink stops, whatever `errors.tolerance` says.
+    pub fn is_refused(&self) -> bool {
+        self.fault() == Fault::Config
+    }
+
+    /// The table was dropped under the sink (its cache is stale).
+    pub fn is_table_gone(&self) -> bool {
+        matches!(self, DbError::Statement { message, fault: Fault::Service, .. } if fault::is_table_gone(message))
+    }
 }
 
 /// The server's own message when there is one (tokio-postgres' Display is just "db error").
@@ -88,16 +110,5 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_busy_table_is_retried_not_a_bad_record() {
-        assert!(super::is_busy(
-            "table busy [reason=insert] (at Original(1))"
-        ));
-        assert!(!super::is_busy("invalid column: busy"));
     }
 }

@@ -4,6 +4,7 @@
 use crate::config::IlpConf;
 use crate::mapping::jdbc::{ddl, Column, DoubleArray, SqlParam};
 use crate::write::error::DbError;
+use crate::write::fault::{self, Fault};
 use questdb::ingress::{Buffer, Sender, TimestampMicros};
 use questdb::ErrorCode;
 
@@ -102,9 +103,9 @@ fn ilp_error(what: &str, conf: &IlpConf, e: questdb::Error) -> DbError {
     DbError::Statement {
         sql: what.to_string(),
         message: e.msg().to_string(),
-        // The HTTP sender already retried network errors for its retry budget; a socket error
-        // left after that is worth a new sender, a rejected row is not.
-        transient: matches!(e.code(), ErrorCode::SocketError),
+        // The HTTP sender already retried network errors and some 5xx for its retry budget
+        // (`retry_timeout`); what is left is judged by the ILP table.
+        fault: fault::ilp(e.code(), e.msg()),
     }
 }
 
@@ -114,7 +115,7 @@ impl IlpWriter {
             .ok_or_else(|| DbError::Statement {
                 sql: "client.conf.string".into(),
                 message: "ILP writes need a designated timestamp".into(),
-                transient: false,
+                fault: Fault::Config,
             })?
             .to_string();
         let sender = Sender::from_conf(conf.as_str())
@@ -163,18 +164,19 @@ impl IlpWriter {
         .await;
         match joined {
             Ok((sender, buffer, result)) => {
-                let transient = matches!(&result, Err(e) if e.code() == ErrorCode::SocketError);
-                // After a socket error a new sender is made on the next write.
-                if !transient {
+                let result = result.map_err(|e| ilp_error(&what, &self.conf, e));
+                // After the service's failure a new sender is made on the next write (it reads
+                // `/settings` again, and a failure there is the service's too).
+                if !matches!(&result, Err(e) if e.is_transient()) {
                     self.sender = Some((sender, buffer));
                 }
-                let conf = &self.conf;
-                result.map_err(|e| ilp_error(&what, conf, e))
+                result
             }
+            // Not shown to be the record's: retried, then the sink stops.
             Err(join) => Err(DbError::Statement {
                 sql: what,
                 message: format!("the ILP flush panicked: {join}"),
-                transient: false,
+                fault: Fault::Service,
             }),
         }
     }
@@ -200,7 +202,7 @@ fn fill(
     let bad = |column: &str, e: questdb::Error| DbError::Statement {
         sql: format!("ILP row for table {}", ddl::quote(table)),
         message: format!("column {}: {}", ddl::quote(column), e.msg()),
-        transient: false,
+        fault: Fault::Record,
     };
     for row in rows {
         buffer.table(table).map_err(|e| bad("(table name)", e))?;
@@ -248,7 +250,7 @@ fn fill(
                         "designated timestamp {} is {other:?}, not a timestamp",
                         ddl::quote(designated)
                     ),
-                    transient: false,
+                    fault: Fault::Record,
                 })
             }
         };

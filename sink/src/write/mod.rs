@@ -5,6 +5,7 @@
 //! evolved over PG wire beforehand.
 
 pub mod error;
+pub mod fault;
 pub mod ilp;
 pub mod pg;
 pub(crate) mod store;

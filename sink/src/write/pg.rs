@@ -11,6 +11,25 @@ use tokio_postgres::{Client, NoTls};
 /// Inserts in flight at once on the connection.
 const PIPELINE_DEPTH: usize = 512;
 
+/// The longest the sink waits for QuestDB's answer to one statement (a query, BEGIN, COMMIT,
+/// a chunk of pipelined inserts): past it the connection is taken for black-holed, which is
+/// the service's failure, retried on a new connection. Without it a silent peer blocks for
+/// the kernel's TCP retransmission timeout (about 15 minutes), long past librdkafka's
+/// `max.poll.interval.ms` (300 s by default), and the consumer leaves its group. 30 s is a
+/// tenth of that default, and far above what a healthy QuestDB takes for a chunk.
+pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `call`, bounded by [`STATEMENT_TIMEOUT`].
+async fn bounded<T>(
+    sql: &str,
+    call: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, DbError> {
+    match tokio::time::timeout(STATEMENT_TIMEOUT, call).await {
+        Ok(result) => result.map_err(|e| DbError::statement(sql, e)),
+        Err(_) => Err(DbError::timed_out(sql, STATEMENT_TIMEOUT)),
+    }
+}
+
 /// One column as QuestDB reports it in `table_columns()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnInfo {
@@ -72,11 +91,7 @@ impl QuestDb {
     /// The table's name as QuestDB stores it, if it exists. QuestDB matches names case-insensitively.
     pub async fn find_table(&self, table: &str) -> Result<Option<String>, DbError> {
         let sql = "SELECT table_name FROM tables()";
-        let rows = self
-            .client
-            .query(sql, &[])
-            .await
-            .map_err(|e| DbError::statement(sql, e))?;
+        let rows = bounded(sql, self.client.query(sql, &[])).await?;
         let wanted = table.to_lowercase();
         Ok(rows
             .iter()
@@ -92,11 +107,7 @@ impl QuestDb {
             "SELECT \"column\", \"type\", \"designated\" FROM table_columns('{}')",
             table.replace('\'', "''")
         );
-        let rows = self
-            .client
-            .query(&sql, &[])
-            .await
-            .map_err(|e| DbError::statement(&sql, e))?;
+        let rows = bounded(&sql, self.client.query(&sql, &[])).await?;
         Ok(rows
             .iter()
             .map(|r| ColumnInfo {
@@ -108,10 +119,7 @@ impl QuestDb {
     }
 
     pub async fn execute(&self, sql: &str) -> Result<(), DbError> {
-        self.client
-            .batch_execute(sql)
-            .await
-            .map_err(|e| DbError::statement(sql, e))
+        bounded(sql, self.client.batch_execute(sql)).await
     }
 
     /// Inserts the rows in one transaction: all of them are stored, or none.
@@ -123,8 +131,10 @@ impl QuestDb {
         let result = self.insert_rows(sql, rows).await;
         match result {
             Ok(()) => self.execute("COMMIT").await,
+            // The statement's error is the one worth reporting; a failed rollback adds nothing.
+            // After the service's failure the connection is replaced, which rolls back.
+            Err(e) if e.is_transient() => Err(e),
             Err(e) => {
-                // The statement's error is the one worth reporting; a failed rollback adds nothing.
                 let _ = self.execute("ROLLBACK").await;
                 Err(e)
             }
@@ -132,11 +142,7 @@ impl QuestDb {
     }
 
     async fn insert_rows(&self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
-        let statement = self
-            .client
-            .prepare(sql)
-            .await
-            .map_err(|e| DbError::statement(sql, e))?;
+        let statement = bounded(sql, self.client.prepare(sql)).await?;
         // Polled together, tokio-postgres pipelines the executes: one round trip per chunk
         // instead of one per row. Chunks bound the memory held by in-flight requests.
         for chunk in rows.chunks(PIPELINE_DEPTH) {
@@ -146,9 +152,7 @@ impl QuestDb {
                 let statement = &statement;
                 async move { self.client.execute(statement, &params).await }
             });
-            futures_util::future::try_join_all(executes)
-                .await
-                .map_err(|e| DbError::statement(sql, e))?;
+            bounded(sql, futures_util::future::try_join_all(executes)).await?;
         }
         Ok(())
     }

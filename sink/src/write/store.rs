@@ -1,6 +1,6 @@
 //! Rows into QuestDB in runs of one table and one column list, one transaction a run, with
-//! the tables made ready first; lost connections retried `max.retries` times. What became of
-//! each record goes to the caller's [`Outcomes`].
+//! the tables made ready first; the service's failures (`fault.rs`) retried `max.retries`
+//! times, here and nowhere else. What became of each record goes to the caller's [`Outcomes`].
 
 use crate::config::{Mapping, SinkConfig};
 use crate::error::{Problem, SinkError};
@@ -9,6 +9,7 @@ use crate::mapping::prepare::{at, Row};
 use crate::metrics;
 use crate::run::startup;
 use crate::write::error::DbError;
+use crate::write::fault::Fault;
 use crate::write::pg::QuestDb;
 use crate::write::tables::Tables;
 use crate::write::Writer;
@@ -79,99 +80,152 @@ impl<'a> Store<'a> {
         Ok(())
     }
 
+    /// Stores one run, retrying the service's failures: the one place that decides retries.
+    /// Each attempt goes on with the rows not yet stored; a service failure that outlasts
+    /// `max.retries` x `retry.backoff.ms` stops the sink with none of them marked done.
     async fn write_run(
         &mut self,
         batch: &[OwnedMessage],
-        run: Vec<Row>,
+        mut run: Vec<Row>,
         outcomes: &mut impl Outcomes,
     ) -> Result<(), SinkError> {
         let (table, columns) = (run[0].table.clone(), run[0].columns.clone());
-        let first = &batch[run[0].index];
-        // A lost connection is not the records' fault: retried, then the sink gives up; never
-        // a bad record (which errors.tolerance=all would skip and commit).
         let (mut attempt, mut connect_failed) = (0, None);
-        let ensured = loop {
-            // QuestDB's connector leaves tables to ILP, which creates and extends them.
-            if matches!(self.config.mapping, Mapping::QuestDbConnector(_)) {
-                break Ok(());
+        loop {
+            let e = match self
+                .attempt(batch, &mut run, &table, &columns, outcomes)
+                .await?
+            {
+                None => return Ok(()),
+                Some(e) => e,
+            };
+            let first = &batch[run[0].index];
+            if e.is_table_gone() {
+                // An operator dropped it: forget what the cache says, so the next attempt
+                // creates it again (auto.create) or rejects the run (table missing).
+                self.tables.forget(&table);
             }
+            if attempt == self.config.max_retries {
+                // Out of retries: the last reconnect's error, if it failed, names the cause.
+                return Err(self.unavailable(&table, first, connect_failed.unwrap_or(e)));
+            }
+            attempt += 1;
+            connect_failed = self.pause_and_reconnect(&e, attempt).await;
+            if self.stopping {
+                return Err(self.unavailable(&table, first, e));
+            }
+        }
+    }
+
+    /// One attempt at `run`: the table made ready, the run in one transaction, and if QuestDB
+    /// refuses it, row by row to find the record it refuses. Rows stored or rejected leave
+    /// `run`; a service failure is returned (`Some`) with the rest still in `run`.
+    async fn attempt(
+        &mut self,
+        batch: &[OwnedMessage],
+        run: &mut Vec<Row>,
+        table: &str,
+        columns: &Arc<Vec<Column>>,
+        outcomes: &mut impl Outcomes,
+    ) -> Result<Option<DbError>, SinkError> {
+        // QuestDB's connector leaves tables to ILP, which creates and extends them.
+        if !matches!(self.config.mapping, Mapping::QuestDbConnector(_)) {
             let ensured = self
                 .tables
-                .ensure(&self.db, self.config, &table, &columns, &mut |sql| {
+                .ensure(&self.db, self.config, table, columns, &mut |sql| {
                     outcomes.issued(sql)
                 })
                 .await;
             match ensured {
-                Err(Problem::Write(e)) if e.is_transient() => {
-                    if attempt == self.config.max_retries {
-                        return Err(self.unavailable(&table, first, connect_failed.unwrap_or(e)));
+                Ok(()) => {}
+                Err(Problem::Write(e)) if e.is_transient() => return Ok(Some(e)),
+                Err(Problem::Write(e)) if e.is_refused() => return Err(e.into()),
+                Err(problem) => {
+                    // The table cannot take these records: each of them fails the same way.
+                    let reason = problem.to_string();
+                    let mut rows = std::mem::take(run).into_iter();
+                    let first = rows.next().expect("a run has a row");
+                    outcomes.rejected(&batch[first.index], problem).await?;
+                    for row in rows {
+                        let problem = Problem::TableRefused {
+                            table: table.to_string(),
+                            reason: reason.clone(),
+                        };
+                        outcomes.rejected(&batch[row.index], problem).await?;
                     }
-                    attempt += 1;
-                    connect_failed = self.pause_and_reconnect(&e, attempt).await;
-                    if self.stopping {
-                        return Err(self.unavailable(&table, first, e));
-                    }
+                    return Ok(None);
                 }
-                other => break other,
-            }
-        };
-        if let Err(Problem::Write(e)) = &ensured {
-            if e.is_refused() {
-                let Err(Problem::Write(e)) = ensured else {
-                    unreachable!()
-                };
-                return Err(e.into());
             }
         }
-        if let Err(problem) = ensured {
-            // The table cannot take these records: each of them fails the same way.
-            let reason = problem.to_string();
-            outcomes.rejected(&batch[run[0].index], problem).await?;
-            for row in &run[1..] {
-                let problem = Problem::TableRefused {
-                    table: table.clone(),
-                    reason: reason.clone(),
-                };
-                outcomes.rejected(&batch[row.index], problem).await?;
-            }
-            return Ok(());
-        }
-        let (indexes, params): (Vec<usize>, Vec<Vec<SqlParam>>) =
-            run.into_iter().map(|r| (r.index, r.params)).unzip();
-        match self.insert_with_retries(&table, &columns, &params).await {
+        let params: Vec<Vec<SqlParam>> = run.iter().map(|r| r.params.clone()).collect();
+        let e = match self.insert(table, columns, &params).await {
             Ok(()) => {
+                let indexes: Vec<usize> = std::mem::take(run).iter().map(|r| r.index).collect();
                 outcomes.stored(batch, &indexes);
-                Ok(())
+                return Ok(None);
             }
-            // Retried already: QuestDB is away, not refusing a record. Splitting the run would
-            // retry every row again (rows x max.retries pauses) before giving up.
-            Err(e) if e.is_transient() => Err(self.unavailable(&table, first, e)),
+            Err(e) => e,
+        };
+        match e.fault() {
+            Fault::Service => return Ok(Some(e)),
             // Credentials refused: no record is to blame, so none is skipped or committed.
-            Err(e) if e.is_refused() => Err(e.into()),
-            Err(e) if indexes.len() == 1 => {
+            Fault::Config => return Err(e.into()),
+            Fault::Record if run.len() == 1 => {
+                let row = run.remove(0);
                 outcomes
-                    .rejected(&batch[indexes[0]], Problem::Write(e))
-                    .await
+                    .rejected(&batch[row.index], Problem::Write(e))
+                    .await?;
+                return Ok(None);
             }
-            Err(_) => {
-                // Find the record QuestDB refuses: one row a transaction, in order.
-                for (index, row) in indexes.into_iter().zip(&params) {
-                    match self
-                        .insert_with_retries(&table, &columns, std::slice::from_ref(row))
-                        .await
-                    {
-                        Ok(()) => {
-                            outcomes.stored(batch, &[index]);
-                        }
-                        Err(e) if e.is_transient() => {
-                            return Err(self.unavailable(&table, &batch[index], e))
-                        }
-                        Err(e) => outcomes.rejected(&batch[index], Problem::Write(e)).await?,
-                    }
+            Fault::Record => {}
+        }
+        // Find the record QuestDB refuses: one row a transaction, in order. Nothing is
+        // reported until the split is over: a run whose rows all fail the same way was not
+        // refused for its records.
+        let mut results = Vec::with_capacity(run.len());
+        for row in &params {
+            match self.insert(table, columns, std::slice::from_ref(row)).await {
+                Ok(()) => results.push(Ok(())),
+                Err(e) if e.fault() == Fault::Record => results.push(Err(e)),
+                Err(e) => {
+                    // The service failed mid-split: what it took is stored, the rest waits.
+                    let stored: Vec<usize> = run
+                        .iter()
+                        .zip(&results)
+                        .filter(|(_, r)| r.is_ok())
+                        .map(|(row, _)| row.index)
+                        .collect();
+                    outcomes.stored(batch, &stored);
+                    let mut results = results.iter();
+                    run.retain(|_| results.next().is_none_or(|r| r.is_err()));
+                    return match e.fault() {
+                        Fault::Config => Err(e.into()),
+                        _ => Ok(Some(e)),
+                    };
                 }
-                Ok(())
             }
         }
+        if let Some(e) = all_failed_alike(&results) {
+            return Ok(Some(DbError::Statement {
+                sql: format!("{} rows for table {table}", results.len()),
+                message: format!(
+                    "QuestDB refused every row of the run the same way, so no record is to \
+                     blame: {e}"
+                ),
+                fault: Fault::Service,
+            }));
+        }
+        for (row, result) in std::mem::take(run).into_iter().zip(results) {
+            match result {
+                Ok(()) => outcomes.stored(batch, &[row.index]),
+                Err(e) => {
+                    outcomes
+                        .rejected(&batch[row.index], Problem::Write(e))
+                        .await?
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The sink gives up on QuestDB from `message` on (nothing from there is marked done).
@@ -218,33 +272,33 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Retries lost connections `max.retries` times, `retry.backoff.ms` apart; a statement
-    /// QuestDB rejects is not retried, since it would be rejected again.
-    async fn insert_with_retries(
+    /// One write of `rows` in one transaction, timed for the metrics.
+    async fn insert(
         &mut self,
         table: &str,
         columns: &[Column],
         rows: &[Vec<SqlParam>],
     ) -> Result<(), DbError> {
-        let mut attempt = 0;
-        let mut connect_failed = None;
-        loop {
-            let started = Instant::now();
-            let written = self.writer.write(&mut self.db, table, columns, rows).await;
-            metrics::write_attempt(started.elapsed());
-            match written {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < self.config.max_retries => {
-                    attempt += 1;
-                    connect_failed = self.pause_and_reconnect(&e, attempt).await;
-                    if self.stopping {
-                        return Err(e);
-                    }
-                }
-                // Out of retries: the last reconnect's error, if it failed, names the cause.
-                Err(e) if e.is_transient() => return Err(connect_failed.unwrap_or(e)),
-                Err(e) => return Err(e),
-            }
-        }
+        let started = Instant::now();
+        let written = self.writer.write(&mut self.db, table, columns, rows).await;
+        metrics::write_attempt(started.elapsed());
+        written
     }
+}
+
+/// Deviation: the JDBC sink reports each row that still fails after its retries, whatever the
+/// cause (docs/write-faults.md). Here every row of a split run failing with the same message
+/// (two rows at least) means the error is
+/// the service's (a table QuestDB will not write, a server that refuses everything), not
+/// each record's. Rows refused for their own values differ, or some of the run is taken.
+fn all_failed_alike(results: &[Result<(), DbError>]) -> Option<&DbError> {
+    let mut errors = results.iter().map(|r| r.as_ref().err());
+    let first = errors.next()??;
+    let message = |e: &DbError| match e {
+        DbError::Statement { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    let alike =
+        results.len() >= 2 && errors.all(|e| e.is_some_and(|e| message(e) == message(first)));
+    alike.then_some(first)
 }

@@ -15,6 +15,11 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// Forgets `table` (dropped under the sink): the next `ensure` reads or creates it anew.
+    pub fn forget(&mut self, table: &str) {
+        self.known.remove(table);
+    }
+
     /// Creates the table or adds missing columns, as `auto.create` / `auto.evolve` allow;
     /// every statement issued is passed to `issued`.
     pub async fn ensure(
