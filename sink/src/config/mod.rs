@@ -139,6 +139,9 @@ pub struct SinkConfig {
     /// How records become rows: the JDBC sink's way, or QuestDB's connector's (chosen by
     /// `connector.class`).
     pub mapping: Mapping,
+    /// Connect's transform chain (`transforms=`), run on each record before it is mapped;
+    /// `None` without one.
+    pub transforms: Option<crate::mapping::transform::Transforms>,
 }
 
 /// How records become rows, chosen once from `connector.class`.
