@@ -777,6 +777,14 @@ mod tests {
     }
 
     #[test]
+    fn table_lines_name_the_tables_read_back_in_order() {
+        let case = parse("@table orders\n@table ${topic}-rest\n{}\n").unwrap();
+        assert_eq!(case.tables, ["orders", "${topic}-rest"]);
+        assert!(parse("@table\n").is_err(), "a table needs a name");
+        assert!(parse("{}\n").unwrap().tables.is_empty());
+    }
+
+    #[test]
     fn record_keys_and_timestamps_belong_to_the_next_record_line() {
         let case = parse("@record-key k-1\n@record-timestamp 1700000000000\n{\"a\":1}\n{\"a\":2}\n@record-key  {\"id\": 7} \n@tombstone\n@record-key\n@raw x\n").unwrap();
         let got: Vec<(usize, Option<&str>, Option<i64>)> = case
