@@ -248,6 +248,70 @@ mod tests {
         assert_eq!(e.stage(), "TRANSFORMATION");
     }
 
+    fn prepared(config: &str, batch: &[OwnedMessage]) -> Vec<crate::mapping::prepare::Prepared> {
+        let config = crate::SinkConfig::from_properties(&props(config)).unwrap();
+        assert!(config.transforms.is_some());
+        crate::mapping::prepare::Preparer::new(Arc::new(config)).batch(batch)
+    }
+
+    fn record(topic: &str, offset: i64, value: Option<&str>) -> OwnedMessage {
+        OwnedMessage::new(
+            value.map(|v| v.as_bytes().to_vec()),
+            None,
+            topic.into(),
+            Timestamp::CreateTime(1_700_000_000_000),
+            0,
+            offset,
+            None,
+        )
+    }
+
+    const ROUTE: &str = "transforms=route,drop\ntransforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\ntransforms.route.regex=[^.]+\\.[^.]+\\.(.*)\ntransforms.route.replacement=$1\ntransforms.drop.type=org.apache.kafka.connect.transforms.Filter\ntransforms.drop.predicate=tomb\npredicates=tomb\npredicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone\n";
+
+    #[test]
+    fn the_jdbc_mapping_writes_the_routed_table_and_skips_the_filtered() {
+        let seed = include_str!("../../../fixtures/seed/connect-jdbc.properties");
+        let value = r#"{"schema":{"type":"struct","fields":[{"type":"int32","field":"id"}]},"payload":{"id":7}}"#;
+        let out = prepared(
+            &format!("{seed}\n{ROUTE}"),
+            &[
+                record("db.public.orders", 0, Some(value)),
+                record("db.public.orders", 1, None),
+            ],
+        );
+        let row = out[0].row.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(row.table, "orders");
+        assert!(
+            matches!(out[1].row, Ok(None)),
+            "a filtered tombstone: nothing to write"
+        );
+    }
+
+    #[test]
+    fn the_connector_mapping_routes_schemaless_json_and_reports_a_failing_transform() {
+        let conf = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=x\nclient.conf.string=http::addr=localhost:9000;\nvalue.converter.schemas.enable=false\n";
+        let out = prepared(
+            &format!("{conf}{ROUTE}"),
+            &[
+                record("db.public.ticks", 0, Some(r#"{"p":1.5}"#)),
+                record("db.public.ticks", 1, None),
+            ],
+        );
+        let row = out[0].row.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(row.table, "ticks");
+        assert!(matches!(out[1].row, Ok(None)));
+        // A transform that looks inside schemaless data refuses it (deviation `schemaless`).
+        let pick = "transforms=pick\ntransforms.pick.type=org.apache.kafka.connect.transforms.ExtractField$Value\ntransforms.pick.field=p\n";
+        let out = prepared(
+            &format!("{conf}{pick}"),
+            &[record("t", 0, Some(r#"{"p":1.5}"#))],
+        );
+        assert!(matches!(
+            out[0].row,
+            Err(crate::error::Problem::Transform(_))
+        ));
+    }
+
     #[test]
     fn schemaless_json_goes_through_and_back() {
         let loose = Loose::Map(vec![
