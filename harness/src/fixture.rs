@@ -11,6 +11,9 @@
 //! @raw not json                 a record whose value is the rest of the line, as is
 //! @record-key k-1               the key of the next record (the rest of the line, as is); default: none
 //! @record-timestamp 1700000000000  the Kafka timestamp (ms) of the next record; default: the producer's clock
+//! @table orders-${topic}        a table the case reads back (repeatable, `${topic}` replaced), for
+//!                               cases that write several tables or one the configuration does not
+//!                               name (a transform routes them); default: the configured table
 //! {"schema":...,"payload":...}  any other non-empty line: a record value, as is
 //! ```
 //!
@@ -116,6 +119,9 @@ pub struct Case {
     pub topic: String,
     pub properties: Vec<(String, String)>,
     pub setup_sql: Vec<String>,
+    /// `@table`: the tables read back, in order (`${topic}` not yet replaced); empty: the one
+    /// the configuration names.
+    pub tables: Vec<String>,
     pub messages: Vec<Message>,
     /// A fault case (`@records`, `@fault`, ...): generated records and faults instead of lines.
     pub scenario: Option<Scenario>,
@@ -536,6 +542,7 @@ impl Case {
             topic: stem,
             properties: Vec::new(),
             setup_sql: Vec::new(),
+            tables: Vec::new(),
             messages: Vec::new(),
             scenario: None,
         };
@@ -575,6 +582,7 @@ impl Case {
                     case.properties.push((k.trim().to_string(), v.trim().to_string()));
                 }
                 "sql" if !rest.trim().is_empty() => case.setup_sql.push(rest.trim().to_string()),
+                "table" if !rest.trim().is_empty() => case.tables.push(rest.trim().to_string()),
                 "tombstone" => case.messages.push(record(line, None, &mut key, &mut timestamp)),
                 "raw" => case.messages.push(record(line, Some(rest.to_string()), &mut key, &mut timestamp)),
                 "record-key" => {
@@ -630,7 +638,7 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance"))),
             }
         }
         if let Some(line) = key.map(|(l, _)| l).or(timestamp.map(|(l, _)| l)) {
@@ -790,6 +798,14 @@ mod tests {
         );
         assert_eq!(case.line_of(1), Some(7));
         assert_eq!(case.line_of(3), None);
+    }
+
+    #[test]
+    fn table_lines_name_the_tables_read_back_in_order() {
+        let case = parse("@table orders\n@table ${topic}-rest\n{}\n").unwrap();
+        assert_eq!(case.tables, ["orders", "${topic}-rest"]);
+        assert!(parse("@table\n").is_err(), "a table needs a name");
+        assert!(parse("{}\n").unwrap().tables.is_empty());
     }
 
     #[test]

@@ -32,56 +32,10 @@ pub fn outcome(o: &Outcome) -> String {
         }
     }
 
-    match &o.table_state {
-        None => s.push_str("\ntable: (does not exist)\n"),
-        Some(table) => {
-            s.push_str("\ncolumns:\n");
-            let width = table
-                .columns
-                .iter()
-                .map(|c| c.name.chars().count())
-                .max()
-                .unwrap_or(0);
-            for c in &table.columns {
-                let designated = if c.designated {
-                    "  designated timestamp"
-                } else {
-                    ""
-                };
-                let _ = writeln!(s, "  {:width$}  {}{designated}", c.name, c.column_type);
-            }
-            let shape = &table.shape;
-            let _ = writeln!(
-                s,
-                "\ntable: wal={} designated timestamp={} partition by={} dedup={}",
-                shape.wal,
-                shape.designated_timestamp.as_deref().unwrap_or("none"),
-                shape.partition_by,
-                shape.dedup
-            );
-            for line in shape.create.lines() {
-                let _ = writeln!(s, "  {line}");
-            }
-            let _ = writeln!(s, "\nrows: {}", table.rows.len());
-            for row in &table.rows {
-                let cells: Vec<String> = table
-                    .columns
-                    .iter()
-                    .zip(row)
-                    .map(|(c, v)| format!("{}={}", c.name, value(v.as_deref())))
-                    .collect();
-                let _ = writeln!(s, "  {}", cells.join(" | "));
-            }
-            // Only where QuestDB shows a temporal cell as other than what it stores, so that
-            // every other outcome renders as before.
-            let notes = table.misrenderings();
-            if !notes.is_empty() {
-                s.push_str("\nnotes:\n");
-                for (r, c, m) in notes {
-                    let _ = writeln!(s, "  row {r}, {}: {m}", table.columns[c].name);
-                }
-            }
-        }
+    table(&mut s, o.table_state.as_ref());
+    for (name, state) in &o.other_tables {
+        let _ = writeln!(s, "\nalso table: {name}");
+        table(&mut s, state.as_ref());
     }
 
     if let Some((topic, records)) = &o.dead_letters {
@@ -146,6 +100,61 @@ fn needs_quotes(text: &str) -> bool {
         || text
             .chars()
             .any(|c| c.is_control() || c == '|' || c == '"' || c == '\\')
+}
+
+/// A table's columns, shape and rows (or that it does not exist).
+fn table(s: &mut String, state: Option<&crate::readback::Table>) {
+    match state {
+        None => s.push_str("\ntable: (does not exist)\n"),
+        Some(table) => {
+            s.push_str("\ncolumns:\n");
+            let width = table
+                .columns
+                .iter()
+                .map(|c| c.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for c in &table.columns {
+                let designated = if c.designated {
+                    "  designated timestamp"
+                } else {
+                    ""
+                };
+                let _ = writeln!(s, "  {:width$}  {}{designated}", c.name, c.column_type);
+            }
+            let shape = &table.shape;
+            let _ = writeln!(
+                s,
+                "\ntable: wal={} designated timestamp={} partition by={} dedup={}",
+                shape.wal,
+                shape.designated_timestamp.as_deref().unwrap_or("none"),
+                shape.partition_by,
+                shape.dedup
+            );
+            for line in shape.create.lines() {
+                let _ = writeln!(s, "  {line}");
+            }
+            let _ = writeln!(s, "\nrows: {}", table.rows.len());
+            for row in &table.rows {
+                let cells: Vec<String> = table
+                    .columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, v)| format!("{}={}", c.name, value(v.as_deref())))
+                    .collect();
+                let _ = writeln!(s, "  {}", cells.join(" | "));
+            }
+            // Only where QuestDB shows a temporal cell as other than what it stores, so that
+            // every other outcome renders as before.
+            let notes = table.misrenderings();
+            if !notes.is_empty() {
+                s.push_str("\nnotes:\n");
+                for (r, c, m) in notes {
+                    let _ = writeln!(s, "  row {r}, {}: {m}", table.columns[c].name);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

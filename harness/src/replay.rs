@@ -88,6 +88,8 @@ pub struct Outcome {
     /// The consumer group's committed offset read back from Kafka.
     pub committed: Option<i64>,
     pub table_state: Option<Table>,
+    /// The case's other tables (`@table` after the first), each with what it holds.
+    pub other_tables: Vec<(String, Option<Table>)>,
     /// The dead letter queue's topic and records, when the case configures one.
     pub dead_letters: Option<(String, Vec<kafka::Record>)>,
     pub elapsed: Duration,
@@ -155,6 +157,7 @@ impl Outcome {
             error: None,
             committed: None,
             table_state: None,
+            other_tables: Vec::new(),
             dead_letters: None,
             elapsed: Duration::ZERO,
             phases: Phases::default(),
@@ -330,20 +333,32 @@ pub async fn run_case(
     };
 
     phases.mark("sink", &mut last);
-    let table = names.table.clone();
     let committed = kafka::committed_offset(&target.bootstrap, &names.group, &case.topic, 0)?;
     phases.mark("offsets", &mut last);
-    let mut table_state = readback::read_table(&names.connection, &table).await?;
-    if let Some(t) = table_state
-        .as_mut()
-        .filter(|_| names.family == Family::QuestDbConnector)
-    {
-        let window = (
-            utc_text(produced_at - Duration::from_secs(1)),
-            utc_text(std::time::SystemTime::now() + Duration::from_secs(1)),
-        );
-        t.mask_designated_within(&window, INGESTION_TIME);
+    let mut tables = Vec::new();
+    let names_read: Vec<String> = match &case.tables[..] {
+        [] => vec![names.table.clone()],
+        listed => listed
+            .iter()
+            .map(|t| t.replace("${topic}", &case.topic))
+            .collect(),
+    };
+    for table in names_read {
+        let mut state = readback::read_table(&names.connection, &table).await?;
+        if let Some(t) = state
+            .as_mut()
+            .filter(|_| names.family == Family::QuestDbConnector)
+        {
+            let window = (
+                utc_text(produced_at - Duration::from_secs(1)),
+                utc_text(std::time::SystemTime::now() + Duration::from_secs(1)),
+            );
+            t.mask_designated_within(&window, INGESTION_TIME);
+        }
+        tables.push((table, state));
     }
+    let mut tables = tables.into_iter();
+    let (table, table_state) = tables.next().expect("at least one table");
     let dead_letters = match &names.dlq_topic {
         Some(topic) => {
             let mut records = kafka::read_all(&target.bootstrap, topic)?;
@@ -366,6 +381,7 @@ pub async fn run_case(
         error,
         committed,
         table_state,
+        other_tables: tables.collect(),
         dead_letters,
         elapsed: started.elapsed(),
         phases,

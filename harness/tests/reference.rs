@@ -7,12 +7,15 @@ use harness::fixture;
 use harness::outcomes_table;
 use harness::reference::{self, Reference, Tally, REFERENCES};
 
-/// Every ordinary case, all families.
+/// Every ordinary case, all families, but the transform cases (`transforms/` folders): the
+/// references were recorded without Connect's transforms on their worker, so there is nothing
+/// to compare those with yet.
 fn ordinary_cases() -> Vec<String> {
     fixture::discover(&fixture::root())
         .expect("fixtures")
         .into_iter()
         .filter(|c| c.scenario.is_none())
+        .filter(|c| !c.name.split('/').any(|part| part == "transforms"))
         .map(|c| c.name)
         .collect()
 }

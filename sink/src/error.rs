@@ -52,6 +52,9 @@ pub enum Problem {
     /// QuestDB's connector cannot make a row of the record (`connector.class=...QuestDBSinkConnector`).
     #[error("{0}")]
     Row(#[from] crate::mapping::questdb_connector::flatten::RowError),
+    /// A transform of `transforms=` failed on the record (boxed: the error is large).
+    #[error("{0}")]
+    Transform(#[from] Box<crate::connect::transforms::TransformError>),
     /// The record before this one, for the same table, could not be written for this reason.
     #[error("table \"{table}\" cannot take this record either: {reason}")]
     TableRefused { table: String, reason: String },
@@ -63,6 +66,7 @@ impl Problem {
         match self {
             Problem::Decode(_) | Problem::Tombstone => "VALUE_CONVERTER",
             Problem::Key(_) | Problem::MissingKey => "KEY_CONVERTER",
+            Problem::Transform(_) => "TRANSFORMATION",
             _ => "TASK_PUT",
         }
     }

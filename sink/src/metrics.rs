@@ -160,6 +160,7 @@ pub fn problem_kind(problem: &Problem) -> &'static str {
         Problem::Decode(_) | Problem::Tombstone => "decode",
         Problem::Key(_) | Problem::MissingKey => "key",
         Problem::Mapping(_) | Problem::Row(_) => "mapping",
+        Problem::Transform(_) => "transform",
         Problem::TableMissing { .. }
         | Problem::MissingFields { .. }
         | Problem::RequiredFieldAdded { .. }

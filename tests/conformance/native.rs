@@ -23,6 +23,7 @@ fn case(topic: &str, properties: &[(&str, &str)]) -> Case {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         setup_sql: Vec::new(),
+        tables: Vec::new(),
         messages: (0..RECORDS)
             .map(|i| Message {
                 line: i + 1,

@@ -32,7 +32,8 @@ const COMMON_KEYS: &[&str] = &[
 ];
 
 /// A notice for every key that is neither in [`COMMON_KEYS`], nor in `own`, nor a
-/// `consumer.override.`/`producer.override.` setting: ignored, as Connect reports unused keys.
+/// `consumer.override.`/`producer.override.` setting, nor the transform chain's (which reads
+/// and checks its own): ignored, as Connect reports unused keys.
 pub(crate) fn unknown_keys(
     props: &BTreeMap<String, String>,
     own: &[&str],
@@ -43,6 +44,7 @@ pub(crate) fn unknown_keys(
             && !own.contains(&key.as_str())
             && !key.starts_with("consumer.override.")
             && !key.starts_with("producer.override.")
+            && !crate::connect::transforms::is_chain_key(key)
         {
             notices.push(format!("{key}: not a key this sink knows; ignored"));
         }

@@ -9,6 +9,7 @@ use crate::config::{err, ConfigError, Connection, IlpConf, KeyConverter, Mapping
 use crate::connect::json::Overflow;
 use crate::mapping::jdbc::native::{Dedup, DesignatedTimestamp, NativeTable, PartitionBy};
 use crate::mapping::jdbc::PkMode;
+use crate::mapping::transform::Transforms;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -161,23 +162,26 @@ pub(crate) fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig
             ));
         }
     }
-    // Keys are read only with pk.mode=record_key; otherwise key.converter is ignored, as
-    // the JDBC sink ignores keys then.
+    let transforms = Transforms::from_properties(props)?;
+    // Keys are read only with pk.mode=record_key or transforms (which see the key, as the
+    // worker converts it before them); otherwise key.converter is ignored, as the JDBC sink
+    // ignores keys then.
+    let reads_keys = pk_mode == PkMode::RecordKey || transforms.is_some();
     let key_converter = match p.get("key.converter") {
         None | Some(JSON_CONVERTER) => KeyConverter::Json,
         Some(STRING_CONVERTER) => KeyConverter::String,
-        Some(class) if pk_mode == PkMode::RecordKey => {
-            return Err(err("key.converter", format!("`{class}` is not supported with pk.mode=record_key; use {JSON_CONVERTER} (keys with schemas) or {STRING_CONVERTER}")));
+        Some(class) if reads_keys => {
+            return Err(err("key.converter", format!("`{class}` is not supported with pk.mode=record_key or transforms; use {JSON_CONVERTER} (keys with schemas) or {STRING_CONVERTER}")));
         }
         Some(_) => KeyConverter::Json,
     };
-    if pk_mode == PkMode::RecordKey
+    if reads_keys
         && key_converter == KeyConverter::Json
         && !p.bool("key.converter.schemas.enable", true)?
     {
         return Err(err(
             "key.converter.schemas.enable",
-            "must be true with pk.mode=record_key: the key's schema gives its columns",
+            "must be true with pk.mode=record_key (the key's schema gives its columns) or transforms (keys are read with their schemas)",
         ));
     }
     if !p.bool("value.converter.schemas.enable", true)? {
@@ -283,6 +287,7 @@ pub(crate) fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig
         operations,
         notices,
         mapping: Mapping::Jdbc,
+        transforms,
     })
 }
 

@@ -139,6 +139,9 @@ pub struct SinkConfig {
     /// How records become rows: the JDBC sink's way, or QuestDB's connector's (chosen by
     /// `connector.class`).
     pub mapping: Mapping,
+    /// Connect's transform chain (`transforms=`), run on each record before it is mapped;
+    /// `None` without one.
+    pub transforms: Option<crate::mapping::transform::Transforms>,
 }
 
 /// How records become rows, chosen once from `connector.class`.
@@ -287,6 +290,14 @@ mod tests {
         "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_key\nkey.converter.schemas.enable=false",
         "key.converter.schemas.enable"
     )]
+    #[case::transforms_key_bytes(
+        "transforms=r\ntransforms.r.type=org.apache.kafka.connect.transforms.RegexRouter\ntransforms.r.regex=a\ntransforms.r.replacement=b\nkey.converter=org.apache.kafka.connect.converters.ByteArrayConverter",
+        "key.converter"
+    )]
+    #[case::transforms_unlisted(
+        "transforms=r\ntransforms.r.type=org.apache.kafka.connect.transforms.RegexRouter\ntransforms.r.regex=a\ntransforms.r.replacement=b\ntransforms.s.type=x",
+        "transforms.s.type"
+    )]
     #[case::upsert_without_fields(
         "timestamp.field.name=at\ninsert.mode=upsert\npk.mode=record_value",
         "pk.fields"
@@ -334,6 +345,14 @@ mod tests {
     fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
         let e = config(line).unwrap_err();
         assert_eq!(e.key, key, "{e}");
+    }
+
+    #[test]
+    fn transforms_are_built_and_their_keys_are_no_notices() {
+        let c = config("transforms=r\ntransforms.r.type=org.apache.kafka.connect.transforms.RegexRouter\ntransforms.r.regex=a\ntransforms.r.replacement=b").unwrap();
+        assert!(c.transforms.is_some());
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
+        assert!(config("").unwrap().transforms.is_none());
     }
 
     #[rstest]

@@ -8,6 +8,7 @@ use crate::connect::json::Overflow;
 use crate::mapping::jdbc::PkMode;
 use crate::mapping::questdb_connector::timestamp::{self, Format, Units};
 use crate::mapping::questdb_connector::{ConnectorConfig, Converter, Designated, TablePart};
+use crate::mapping::transform::Transforms;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -126,12 +127,7 @@ pub fn sink_config_in(
             notices.push(format!("dlq.send.batch.on.error={v}: a refused batch is always split to find the bad records; only those go to the dead letter queue"));
         }
     }
-    if p.get("transforms").is_some() {
-        return Err(err(
-            "transforms",
-            "single message transforms are not implemented",
-        ));
-    }
+    let transforms = Transforms::from_properties(props)?;
     // Deviation: errors.tolerance=all skips a record this mapping cannot write even without a
     // dead letter queue or errors.log.enable (the connector has no error reporter then and
     // fails the task); a batch QuestDB refuses is always split to find the bad records.
@@ -185,6 +181,7 @@ pub fn sink_config_in(
         operations,
         notices,
         mapping: Mapping::QuestDbConnector(Arc::new(connector)),
+        transforms,
     })
 }
 
@@ -527,7 +524,11 @@ mod tests {
         "value.converter"
     )]
     #[case::lag("allowed.lag=0", "allowed.lag")]
-    #[case::transforms("transforms=unwrap", "transforms")]
+    #[case::transform_type("transforms=unwrap", "transforms.unwrap.type")]
+    #[case::own_transform(
+        "transforms=x\ntransforms.x.type=io.questdb.kafka.StructArrayExplode",
+        "transforms.x.type"
+    )]
     #[case::include_key("include.key=maybe", "include.key")]
     fn refuses_what_it_cannot_do_naming_the_key(#[case] line: &str, #[case] key: &str) {
         let e = config(&format!("{line}\n")).unwrap_err();

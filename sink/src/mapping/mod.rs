@@ -4,3 +4,4 @@
 pub mod jdbc;
 pub(crate) mod prepare;
 pub mod questdb_connector;
+pub mod transform;

@@ -13,6 +13,7 @@ use crate::mapping::jdbc::{self, Column, Coordinates, SqlParam};
 use crate::mapping::questdb_connector::flatten::{self, Datum};
 use crate::mapping::questdb_connector::loose::Loose;
 use crate::mapping::questdb_connector::{ConnectorConfig, Converter};
+use crate::mapping::transform;
 use rdkafka::message::{Message, OwnedMessage};
 use std::sync::Arc;
 
@@ -92,6 +93,34 @@ enum Holder {
 }
 
 impl Holder {
+    fn into_data(self) -> transform::Data {
+        match self {
+            Holder::None => (None, Value::Null),
+            Holder::Schema(s) => (Some((*s.schema).clone()), s.value),
+            Holder::Loose(v) => (None, transform::from_loose(v)),
+        }
+    }
+
+    /// A transformed key or value; schemaless data back as schemaless JSON.
+    fn of(schema: Option<Schema>, value: Value) -> Result<Holder, Problem> {
+        Ok(match (schema, value) {
+            (_, Value::Null) => Holder::None,
+            (Some(schema), value) => Holder::Schema(Shared {
+                schema: Arc::new(schema),
+                value,
+                coercions: Vec::new(),
+            }),
+            (None, value) => match transform::to_loose(value) {
+                Some(v) => Holder::Loose(v),
+                None => {
+                    return Err(Problem::Mapping(jdbc::MappingError::NotAStruct {
+                        found: "schemaless data JSON cannot hold".into(),
+                    }))
+                }
+            },
+        })
+    }
+
     fn datum(&self) -> Option<Datum<'_>> {
         match self {
             Holder::None => None,
@@ -173,7 +202,7 @@ impl Preparer {
                     kind: crate::connect::DecodeErrorKind::NotJson(e),
                 }),
             })?;
-            let key = if c.reads_key() {
+            let key = if c.reads_key() || self.config.transforms.is_some() {
                 self.convert(c.key_converter, message.key(), &mut coercions, message)
                     .map_err(|e| match e {
                         Converted::Decode(e) => Problem::Key(e.to_string()),
@@ -182,8 +211,21 @@ impl Preparer {
             } else {
                 Holder::None
             };
+            let (topic, key, value) = match &self.config.transforms {
+                None => (message.topic().to_owned(), key, value),
+                Some(t) => {
+                    match transform::apply(t, message, key.into_data(), value.into_data())? {
+                        None => return Ok(None),
+                        Some(r) => (
+                            r.topic,
+                            Holder::of(r.key_schema, r.key)?,
+                            Holder::of(r.value_schema, r.value)?,
+                        ),
+                    }
+                }
+            };
             let record = flatten::Record {
-                topic: message.topic(),
+                topic: &topic,
                 partition: message.partition(),
                 kafka_timestamp_ms: message.timestamp().to_millis(),
                 key: key.datum(),
@@ -268,8 +310,15 @@ impl Preparer {
         };
         let mut last_columns: Option<(Schemas, Arc<Vec<Column>>)> = None;
         let mut out = Vec::with_capacity(batch.len());
+        let config = self.config.clone();
         for (index, message) in batch.iter().enumerate() {
             let mut coercions = Vec::new();
+            if let Some(t) = &config.transforms {
+                let row =
+                    self.jdbc_transformed(t, index, message, &mut coercions, &mut last_columns);
+                out.push(Prepared { row, coercions });
+                continue;
+            }
             let row = match self.schemas.decode(message.payload(), &decode) {
                 Ok(Some(decoded)) => {
                     coercions.extend(coercion_notes(message, &decoded.coercions));
@@ -277,6 +326,7 @@ impl Preparer {
                         Ok(key) => self
                             .to_row(
                                 index,
+                                message.topic(),
                                 message,
                                 (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
                                 &decoded.value,
@@ -304,13 +354,24 @@ impl Preparer {
         if self.config.pk_mode != PkMode::RecordKey {
             return Ok(None);
         }
+        self.read_key(message, decode)?
+            .map(Some)
+            .ok_or(Problem::MissingKey)
+    }
+
+    /// The record key through `key.converter`; `None` for a null key.
+    fn read_key(
+        &mut self,
+        message: &OwnedMessage,
+        decode: &DecodeOptions,
+    ) -> Result<Option<Shared>, Problem> {
         let Some(bytes) = message.key() else {
-            return Err(Problem::MissingKey);
+            return Ok(None);
         };
         match self.config.key_converter {
             KeyConverter::Json => match self.schemas.decode(Some(bytes), decode) {
                 Ok(Some(key)) => Ok(Some(key)),
-                Ok(None) => Err(Problem::MissingKey),
+                Ok(None) => Ok(None),
                 Err(e) => Err(Problem::Key(e.to_string())),
             },
             KeyConverter::String => match std::str::from_utf8(bytes) {
@@ -326,9 +387,66 @@ impl Preparer {
         }
     }
 
+    /// A JDBC record through `transforms=`: decoded (the key too, as the worker does), the
+    /// chain applied, the result mapped; `Ok(None)` when a transform filtered it out.
+    fn jdbc_transformed(
+        &mut self,
+        t: &transform::Transforms,
+        index: usize,
+        message: &OwnedMessage,
+        coercions: &mut Vec<String>,
+        last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
+    ) -> Result<Option<Row>, Problem> {
+        let decode = DecodeOptions {
+            overflow: self.config.overflow,
+        };
+        let data = |shared: Option<Shared>| match shared {
+            Some(s) => (Some((*s.schema).clone()), s.value),
+            None => (None, Value::Null),
+        };
+        let value = self.schemas.decode(message.payload(), &decode)?;
+        if let Some(v) = &value {
+            coercions.extend(coercion_notes(message, &v.coercions));
+        }
+        let key = data(self.read_key(message, &decode)?);
+        let Some(r) = transform::apply(t, message, key, data(value))? else {
+            return Ok(None);
+        };
+        let schema = match (r.value_schema, &r.value) {
+            (_, Value::Null) => return Err(Problem::Tombstone),
+            (Some(schema), _) => Arc::new(schema),
+            (None, _) => {
+                return Err(Problem::Mapping(jdbc::MappingError::NotAStruct {
+                    found: "schemaless data".into(),
+                }))
+            }
+        };
+        let key = match (self.config.pk_mode, r.key_schema, &r.key) {
+            (PkMode::RecordKey, Some(schema), key) if !key.is_null() => {
+                Some((Arc::new(schema), key))
+            }
+            (PkMode::RecordKey, _, _) => return Err(Problem::MissingKey),
+            _ => None,
+        };
+        let schemas = (schema, key.as_ref().map(|k| k.0.clone()));
+        self.to_row(
+            index,
+            &r.topic,
+            message,
+            schemas,
+            &r.value,
+            key.map(|k| k.1),
+            last,
+        )
+        .map(Some)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn to_row(
         &self,
         index: usize,
+        // The record's topic after any transform: it names the table.
+        topic: &str,
         message: &OwnedMessage,
         schemas: Schemas,
         value: &Value,
@@ -354,7 +472,7 @@ impl Preparer {
             }
         };
         let coordinates = Coordinates {
-            topic: message.topic(),
+            topic,
             partition: message.partition(),
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),
@@ -365,7 +483,7 @@ impl Preparer {
         }
         Ok(Row {
             index,
-            table: self.config.table_name(message.topic()),
+            table: self.config.table_name(topic),
             columns,
             params,
         })

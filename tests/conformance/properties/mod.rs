@@ -243,6 +243,7 @@ async fn run_path(plan: Plan, path: WritePath, topic: String) -> Vec<String> {
         topic,
         properties: path.properties(plan),
         setup_sql: vec![],
+        tables: vec![],
         messages: envelopes(plan)
             .into_iter()
             .enumerate()
