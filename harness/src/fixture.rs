@@ -141,6 +141,9 @@ pub struct Scenario {
     pub tolerances: Vec<Tolerance>,
     /// Which of the file's variants this case is, once expanded ([`Case::variants`]).
     pub variant: Option<Variant>,
+    /// `@ci`: the variants `cargo test` runs by default (labels such as `ilp-all`); the rest
+    /// run with `KQ_FAULTS=all` and in `harness conformance`. Empty: every variant.
+    pub ci: Vec<String>,
 }
 
 /// A write path a fault case runs on (`@paths`).
@@ -265,6 +268,7 @@ impl Default for Scenario {
             paths: Vec::new(),
             tolerances: Vec::new(),
             variant: None,
+            ci: Vec::new(),
         }
     }
 }
@@ -511,6 +515,25 @@ impl Case {
         out
     }
 
+    /// The variants `cargo test` runs by default: those `@ci` names, else all of them.
+    /// `KQ_FAULTS=all` runs every variant.
+    pub fn ci_variants(&self) -> Vec<Case> {
+        let all = self.variants();
+        let wanted = match &self.scenario {
+            Some(s) if !s.ci.is_empty() => &s.ci,
+            _ => return all,
+        };
+        if std::env::var("KQ_FAULTS").is_ok_and(|v| v == "all") {
+            return all;
+        }
+        all.into_iter()
+            .filter(|c| {
+                let label = c.scenario.as_ref().and_then(|s| s.variant).map(|v| v.label());
+                label.is_some_and(|l| wanted.contains(&l))
+            })
+            .collect()
+    }
+
     pub fn load(path: &Path, root: &Path) -> Result<Case, FixtureError> {
         let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
             path: path.into(),
@@ -596,6 +619,14 @@ impl Case {
                         return Err(syntax(line, format!("a second `@record-timestamp` before a record line (the first is on line {first})")));
                     }
                 }
+                "ci" => {
+                    let scenario = case.scenario.get_or_insert_with(Scenario::default);
+                    let words: Vec<&str> = rest.split_whitespace().collect();
+                    if words.is_empty() {
+                        return Err(syntax(line, "`@ci` names at least one variant (e.g. `ilp-all`)".into()));
+                    }
+                    scenario.ci.extend(words.into_iter().map(String::from));
+                }
                 "paths" | "tolerance" => {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     let words: Vec<&str> = rest.split_whitespace().collect();
@@ -638,7 +669,7 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance, @ci"))),
             }
         }
         if let Some(line) = key.map(|(l, _)| l).or(timestamp.map(|(l, _)| l)) {
@@ -681,6 +712,16 @@ impl Case {
                     .find(|(k, _)| k == "errors.tolerance")
                 {
                     return Err(syntax(0, format!("`@set {k}` and `@tolerance` exclude each other: @tolerance sets it per variant")));
+                }
+            }
+            if !scenario.ci.is_empty() {
+                let labels: Vec<String> = case
+                    .variants()
+                    .iter()
+                    .filter_map(|c| c.scenario.as_ref()?.variant.map(|v| v.label()))
+                    .collect();
+                if let Some(unknown) = scenario.ci.iter().find(|l| !labels.contains(l)) {
+                    return Err(syntax(0, format!("`@ci {unknown}`: not a variant of this case; its variants are {}", if labels.is_empty() { "none (no @paths or @tolerance)".to_string() } else { labels.join(", ") })));
                 }
             }
             for f in &scenario.faults {
@@ -1067,6 +1108,24 @@ mod tests {
             let e = err(text);
             assert!(e.contains(line) && e.contains(needle), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn ci_names_the_variants_cargo_test_runs_by_default() {
+        let case = parse("@records 5\n@paths pg ilp\n@tolerance none all\n@ci ilp-all pg-none")
+            .unwrap();
+        let names: Vec<String> = case.ci_variants().into_iter().map(|c| c.name).collect();
+        if std::env::var("KQ_FAULTS").is_ok_and(|v| v == "all") {
+            assert_eq!(names.len(), 4);
+        } else {
+            assert_eq!(names.len(), 2, "{names:?}");
+            assert!(names.iter().any(|n| n.ends_with("+ilp-all.case")), "{names:?}");
+            assert!(names.iter().any(|n| n.ends_with("+pg-none.case")), "{names:?}");
+        }
+        let e = parse("@records 5\n@paths pg\n@ci ilp-all").unwrap_err().to_string();
+        assert!(e.contains("`@ci ilp-all`: not a variant of this case; its variants are pg"), "{e}");
+        let every = parse("@records 5\n@paths pg ilp").unwrap().ci_variants();
+        assert_eq!(every.len(), 2, "no @ci: every variant");
     }
 
     #[test]
