@@ -188,7 +188,7 @@ async fn read_rows(
                         "row {r}: cast({:?} as long) gave {text:?}: {e}",
                         columns[c].name
                     ),
-                    transient: false,
+                    fault: sink::write::fault::Fault::Record,
                 })?),
             };
         }
