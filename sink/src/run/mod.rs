@@ -11,6 +11,7 @@
 //! `stored-up-to-the-bad-record`, `rows-lost-on-evolve`).
 
 mod batches;
+mod coercion_log;
 pub mod endpoint;
 mod records;
 pub mod report;
