@@ -69,15 +69,7 @@ pub(crate) fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig
 
     let topics = topics(&p)?;
 
-    let url = p.required("connection.url")?;
-    let (host, port, database) = parse_jdbc_url(url)?;
-    let connection = Connection {
-        host,
-        port,
-        database,
-        user: p.get("connection.user").unwrap_or("admin").to_string(),
-        password: p.get("connection.password").unwrap_or("quest").to_string(),
-    };
+    let connection = connection(&p, p.required("connection.url")?)?;
 
     let native = native_table(&p)?;
     let upsert = match p.get("insert.mode").unwrap_or("insert") {
@@ -255,6 +247,7 @@ pub(crate) fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig
     unknown_keys(props, JDBC_KEYS, &mut notices);
 
     Ok(SinkConfig {
+        pg_wire: true,
         name,
         topics,
         connection,
@@ -337,6 +330,18 @@ fn native_table(p: &Props) -> Result<Option<NativeTable>, ConfigError> {
         wal,
         dedup: Dedup::None,
     }))
+}
+
+/// PG wire's endpoint and login: `connection.url`, `connection.user`, `connection.password`.
+pub(crate) fn connection(p: &Props, url: &str) -> Result<Connection, ConfigError> {
+    let (host, port, database) = parse_jdbc_url(url)?;
+    Ok(Connection {
+        host,
+        port,
+        database,
+        user: p.get("connection.user").unwrap_or("admin").to_string(),
+        password: p.get("connection.password").unwrap_or("quest").to_string(),
+    })
 }
 
 /// `jdbc:postgresql://host[:port]/database[?params]` -> (host, port, database).

@@ -106,6 +106,10 @@ pub struct SinkConfig {
     pub name: String,
     pub topics: Topics,
     pub connection: Connection,
+    /// Whether the sink talks PG wire at all: always with the JDBC sink's properties; in
+    /// QuestDB-connector mode only when `connection.url` is set (the connector speaks ILP only,
+    /// so its start-up wait and readiness go to ILP's HTTP port).
+    pub pg_wire: bool,
     pub pk_mode: PkMode,
     /// `pk.fields`: with `pk.mode=record_key`, the key's fields (or the one column of a primitive
     /// key) that identify a row.

@@ -462,6 +462,30 @@ mod tests {
         assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
     }
 
+    /// QuestDB-connector mode never needs PG wire for a row: one of only its timestamp is a bad
+    /// record with or without `connection.url` (the connector fails on it too).
+    #[test]
+    fn a_connector_row_of_only_its_timestamp_is_a_bad_record_with_or_without_pg_wire() {
+        let base = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\ntimestamp.field.name=ts\n";
+        let batch = vec![
+            message(0, Some(r#"{"schema":null,"payload":{"ts":1000}}"#.into())),
+            message(1, Some(r#"{"schema":null,"payload":{"ts":1000,"a":1}}"#.into())),
+        ];
+        let with_pg = format!("{base}connection.url=jdbc:postgresql://localhost:8812/qdb\n");
+        for text in [base, with_pg.as_str()] {
+            let config =
+                SinkConfig::from_properties(&crate::config::properties::parse(text)).unwrap();
+            let prepared = Preparer::new(Arc::new(config)).batch(&batch);
+            match &prepared[0].row {
+                Err(p @ Problem::Row(_)) => {
+                    assert!(p.to_string().contains("no symbols or columns"), "{p}")
+                }
+                other => panic!("{:?}", other.as_ref().map(|r| r.is_some())),
+            }
+            assert!(matches!(prepared[1].row, Ok(Some(_))));
+        }
+    }
+
     #[test]
     fn questdb_connector_records_become_ilp_rows_and_tombstones_nothing() {
         let text = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\n";

@@ -31,7 +31,8 @@ pub(crate) trait Outcomes {
 
 pub(crate) struct Store<'a> {
     config: &'a SinkConfig,
-    db: QuestDb,
+    /// `None` in QuestDB-connector mode without `connection.url`: ILP only.
+    db: Option<QuestDb>,
     writer: Writer,
     tables: Tables,
     /// The shutdown signal: it cuts retry pauses short.
@@ -43,7 +44,7 @@ pub(crate) struct Store<'a> {
 impl<'a> Store<'a> {
     pub fn new(
         config: &'a SinkConfig,
-        db: QuestDb,
+        db: Option<QuestDb>,
         writer: Writer,
         stop: Option<watch::Receiver<bool>>,
     ) -> Store<'a> {
@@ -97,7 +98,7 @@ impl<'a> Store<'a> {
             }
             let ensured = self
                 .tables
-                .ensure(&self.db, self.config, &table, &columns, &mut |sql| {
+                .ensure(self.db.as_ref().expect("the JDBC sink's mapping speaks PG wire"), self.config, &table, &columns, &mut |sql| {
                     outcomes.issued(sql)
                 })
                 .await;
@@ -209,9 +210,13 @@ impl<'a> Store<'a> {
             self.stopping = true;
             return None;
         }
+        // ILP only: its client reconnects on its own.
+        if self.db.is_none() {
+            return None;
+        }
         match QuestDb::connect(&self.config.connection).await {
             Ok(db) => {
-                self.db = db;
+                self.db = Some(db);
                 None
             }
             Err(e) => Some(e),
@@ -230,7 +235,7 @@ impl<'a> Store<'a> {
         let mut connect_failed = None;
         loop {
             let started = Instant::now();
-            let written = self.writer.write(&mut self.db, table, columns, rows).await;
+            let written = self.writer.write(self.db.as_mut(), table, columns, rows).await;
             metrics::write_attempt(started.elapsed());
             match written {
                 Ok(()) => return Ok(()),
