@@ -97,7 +97,13 @@ mod tests {
             },
         ];
         let text = summary(&runs);
-        assert!(text.contains("- 100000 records: peak RSS 40.0 MiB"), "{text}");
-        assert!(text.contains("1000000 against 100000 records: +5.0 %"), "{text}");
+        assert!(
+            text.contains("- 100000 records: peak RSS 40.0 MiB"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1000000 against 100000 records: +5.0 %"),
+            "{text}"
+        );
     }
 }

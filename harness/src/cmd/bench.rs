@@ -128,7 +128,12 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
         peers.retain(|p| *p != Peer::Questdb);
         variants.retain(|v| !v.needs_questdb_connector());
     }
-    let guide_counts: Vec<u64> = args.guide_records.iter().copied().filter(|n| *n > 0).collect();
+    let guide_counts: Vec<u64> = args
+        .guide_records
+        .iter()
+        .copied()
+        .filter(|n| *n > 0)
+        .collect();
     let needs_sink = peers.iter().any(|p| matches!(p, Peer::Ilp | Peer::Pg))
         || !variants.is_empty()
         || !guide_counts.is_empty();

@@ -610,7 +610,11 @@ mod tests {
         let c = sink_config_in(&crate::config::properties::parse(&text), &|_| None).unwrap();
         assert!(c.pg_wire);
         assert_eq!(
-            (c.connection.host.as_str(), c.connection.port, c.connection.user.as_str()),
+            (
+                c.connection.host.as_str(),
+                c.connection.port,
+                c.connection.user.as_str()
+            ),
             ("pghost", 18812, "u")
         );
         assert!(c.notices.is_empty(), "{:?}", c.notices);

@@ -469,7 +469,10 @@ mod tests {
         let base = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\ntimestamp.field.name=ts\n";
         let batch = vec![
             message(0, Some(r#"{"schema":null,"payload":{"ts":1000}}"#.into())),
-            message(1, Some(r#"{"schema":null,"payload":{"ts":1000,"a":1}}"#.into())),
+            message(
+                1,
+                Some(r#"{"schema":null,"payload":{"ts":1000,"a":1}}"#.into()),
+            ),
         ];
         let with_pg = format!("{base}connection.url=jdbc:postgresql://localhost:8812/qdb\n");
         for text in [base, with_pg.as_str()] {

@@ -104,9 +104,13 @@ mod tests {
     fn the_first_of_each_field_then_a_line_a_minute() {
         let start = Instant::now();
         let mut log = CoercionLog::new(Duration::from_secs(60));
-        let first = log.note(&coerced("id8", 0), start).expect("the first is logged");
+        let first = log
+            .note(&coerced("id8", 0), start)
+            .expect("the first is logged");
         assert!(
-            first.starts_with("topic t, partition 0, offset 0: field \"id8\": int8 222 stored as -34"),
+            first.starts_with(
+                "topic t, partition 0, offset 0: field \"id8\": int8 222 stored as -34"
+            ),
             "{first}"
         );
         assert!(log.note(&coerced("b", 1), start).is_some(), "another field");

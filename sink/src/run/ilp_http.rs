@@ -70,7 +70,11 @@ pub async fn probe(conf: &IlpConf, limit: Duration) -> Result<(), String> {
         Ok::<_, std::io::Error>(Some(answer))
     };
     let answer = match tokio::time::timeout(limit, exchange).await {
-        Err(_) => return Err(format!("QuestDB's HTTP port {addr}: no answer within {limit:?}")),
+        Err(_) => {
+            return Err(format!(
+                "QuestDB's HTTP port {addr}: no answer within {limit:?}"
+            ))
+        }
         Ok(Err(e)) => return Err(format!("QuestDB's HTTP port {addr}: {e}")),
         Ok(Ok(None)) => return Ok(()),
         Ok(Ok(Some(answer))) => answer,
@@ -89,7 +93,10 @@ mod tests {
         let conf = IlpConf("http::addr=127.0.0.1:9123;username=u;password=p;".into());
         assert_eq!(addr(&conf), "127.0.0.1:9123");
         let r = request(&conf);
-        assert!(r.starts_with("GET /settings HTTP/1.1\r\nHost: 127.0.0.1:9123\r\n"), "{r}");
+        assert!(
+            r.starts_with("GET /settings HTTP/1.1\r\nHost: 127.0.0.1:9123\r\n"),
+            "{r}"
+        );
         assert!(r.contains("Authorization: Basic dTpw\r\n"), "{r}");
         let token = IlpConf("http::addr=h;token=t;".into());
         assert_eq!(addr(&token), "h:9000");

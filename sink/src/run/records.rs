@@ -4,8 +4,8 @@
 use crate::config::{SinkConfig, Tolerance};
 use crate::error::{Problem, RecordError, SinkError};
 use crate::mapping::prepare::{at, Coerced};
-use crate::run::coercion_log::CoercionLog;
 use crate::metrics;
+use crate::run::coercion_log::CoercionLog;
 use crate::run::summary::RunSummary;
 use crate::source::consumer::KafkaConsumer;
 use crate::source::dead_letter::DeadLetters;

@@ -40,7 +40,11 @@ impl Writer {
         rows: &[Vec<SqlParam>],
     ) -> Result<(), DbError> {
         match self {
-            Writer::PgWire => db.expect("PG-wire mode has PG wire").insert(&ddl::insert(table, columns), rows).await,
+            Writer::PgWire => {
+                db.expect("PG-wire mode has PG wire")
+                    .insert(&ddl::insert(table, columns), rows)
+                    .await
+            }
             // ILP cannot spell a row whose only value is its timestamp (QuestDB answers "Field
             // value is missing", the client refuses the call to `at`): such a run goes over PG
             // wire as a whole, so it is still one transaction and the row reads back as it

@@ -98,9 +98,15 @@ impl<'a> Store<'a> {
             }
             let ensured = self
                 .tables
-                .ensure(self.db.as_ref().expect("the JDBC sink's mapping speaks PG wire"), self.config, &table, &columns, &mut |sql| {
-                    outcomes.issued(sql)
-                })
+                .ensure(
+                    self.db
+                        .as_ref()
+                        .expect("the JDBC sink's mapping speaks PG wire"),
+                    self.config,
+                    &table,
+                    &columns,
+                    &mut |sql| outcomes.issued(sql),
+                )
                 .await;
             match ensured {
                 Err(Problem::Write(e)) if e.is_transient() => {
@@ -235,7 +241,10 @@ impl<'a> Store<'a> {
         let mut connect_failed = None;
         loop {
             let started = Instant::now();
-            let written = self.writer.write(self.db.as_mut(), table, columns, rows).await;
+            let written = self
+                .writer
+                .write(self.db.as_mut(), table, columns, rows)
+                .await;
             metrics::write_attempt(started.elapsed());
             match written {
                 Ok(()) => return Ok(()),
