@@ -217,9 +217,7 @@ impl<'a> Store<'a> {
             return None;
         }
         // ILP only: its client reconnects on its own.
-        if self.db.is_none() {
-            return None;
-        }
+        self.db.as_ref()?;
         match QuestDb::connect(&self.config.connection).await {
             Ok(db) => {
                 self.db = Some(db);
