@@ -528,7 +528,11 @@ impl Case {
         }
         all.into_iter()
             .filter(|c| {
-                let label = c.scenario.as_ref().and_then(|s| s.variant).map(|v| v.label());
+                let label = c
+                    .scenario
+                    .as_ref()
+                    .and_then(|s| s.variant)
+                    .map(|v| v.label());
                 label.is_some_and(|l| wanted.contains(&l))
             })
             .collect()
@@ -721,7 +725,17 @@ impl Case {
                     .filter_map(|c| c.scenario.as_ref()?.variant.map(|v| v.label()))
                     .collect();
                 if let Some(unknown) = scenario.ci.iter().find(|l| !labels.contains(l)) {
-                    return Err(syntax(0, format!("`@ci {unknown}`: not a variant of this case; its variants are {}", if labels.is_empty() { "none (no @paths or @tolerance)".to_string() } else { labels.join(", ") })));
+                    return Err(syntax(
+                        0,
+                        format!(
+                            "`@ci {unknown}`: not a variant of this case; its variants are {}",
+                            if labels.is_empty() {
+                                "none (no @paths or @tolerance)".to_string()
+                            } else {
+                                labels.join(", ")
+                            }
+                        ),
+                    ));
                 }
             }
             for f in &scenario.faults {
@@ -1112,18 +1126,29 @@ mod tests {
 
     #[test]
     fn ci_names_the_variants_cargo_test_runs_by_default() {
-        let case = parse("@records 5\n@paths pg ilp\n@tolerance none all\n@ci ilp-all pg-none")
-            .unwrap();
+        let case =
+            parse("@records 5\n@paths pg ilp\n@tolerance none all\n@ci ilp-all pg-none").unwrap();
         let names: Vec<String> = case.ci_variants().into_iter().map(|c| c.name).collect();
         if std::env::var("KQ_FAULTS").is_ok_and(|v| v == "all") {
             assert_eq!(names.len(), 4);
         } else {
             assert_eq!(names.len(), 2, "{names:?}");
-            assert!(names.iter().any(|n| n.ends_with("+ilp-all.case")), "{names:?}");
-            assert!(names.iter().any(|n| n.ends_with("+pg-none.case")), "{names:?}");
+            assert!(
+                names.iter().any(|n| n.ends_with("+ilp-all.case")),
+                "{names:?}"
+            );
+            assert!(
+                names.iter().any(|n| n.ends_with("+pg-none.case")),
+                "{names:?}"
+            );
         }
-        let e = parse("@records 5\n@paths pg\n@ci ilp-all").unwrap_err().to_string();
-        assert!(e.contains("`@ci ilp-all`: not a variant of this case; its variants are pg"), "{e}");
+        let e = parse("@records 5\n@paths pg\n@ci ilp-all")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`@ci ilp-all`: not a variant of this case; its variants are pg"),
+            "{e}"
+        );
         let every = parse("@records 5\n@paths pg ilp").unwrap().ci_variants();
         assert_eq!(every.len(), 2, "no @ci: every variant");
     }

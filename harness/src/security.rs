@@ -32,6 +32,9 @@ pub struct Credentials {
     /// One bad record after the good ones, `errors.tolerance=all` and a dead letter queue whose
     /// producer logs in with the same `producer.override.` keys.
     pub dead_letter: bool,
+    /// QuestDB-connector mode (`fixtures/questdb-connector/connector.properties`) over ILP with
+    /// `ilp`'s credentials; no PG wire setting at all.
+    pub questdb_connector: bool,
 }
 
 impl Credentials {
@@ -47,6 +50,7 @@ impl Credentials {
             pg_password: s.pg_password.clone(),
             ilp: None,
             dead_letter: false,
+            questdb_connector: false,
         }
     }
 }
@@ -95,7 +99,11 @@ pub async fn run(
     .await??;
 
     let dir = tempfile::Builder::new().prefix("kq-sink-").tempdir()?;
-    let text = std::fs::read_to_string(replay::seed_properties_path())?;
+    let properties = match credentials.questdb_connector {
+        true => crate::fixture::root().join("questdb-connector/connector.properties"),
+        false => replay::seed_properties_path(),
+    };
+    let text = std::fs::read_to_string(properties)?;
     let mut props = sink::config::properties::parse(&text);
     let c = credentials;
     let jaas = format!(
@@ -137,6 +145,9 @@ pub async fn run(
         settings.push(("errors.deadletterqueue.topic.name", format!("{topic}-dlq")));
     }
     for (k, v) in settings {
+        if c.questdb_connector && k.starts_with("connection.") {
+            continue;
+        }
         props.insert(k.into(), v);
     }
     if let Some((user, password)) = &c.ilp {

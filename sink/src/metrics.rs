@@ -25,6 +25,7 @@ pub const ERRORS: &str = "sink_errors_total";
 pub const CONSUMER_LAG: &str = "sink_consumer_lag";
 pub const COMMITTED_OFFSET: &str = "sink_committed_offset";
 pub const ASSIGNED_PARTITIONS: &str = "sink_assigned_partitions";
+pub const COERCIONS: &str = "sink_coercions_total";
 
 /// Records per batch: up to `batch.size` (3000 by default).
 const BATCH_BUCKETS: &[f64] = &[
@@ -100,6 +101,10 @@ fn describe() {
         COMMITTED_OFFSET,
         "The group's committed offset (next record to read) of the partition"
     );
+    describe_counter!(
+        COERCIONS,
+        "Values changed on decoding as JsonConverter changes them (int8 222 stored as -34), by field and Connect type"
+    );
     describe_gauge!(
         ASSIGNED_PARTITIONS,
         "Partitions this process is assigned in its consumer group"
@@ -169,6 +174,32 @@ pub fn problem_kind(problem: &Problem) -> &'static str {
     }
 }
 
+/// A value decoding changed. Array indices are dropped from the field (`a[3].b` counts as
+/// `a[].b`), so that the label has as many values as the schema has fields.
+pub fn coerced(field: &str, target: &'static str) {
+    counter!(COERCIONS, "field" => field_label(field), "target" => target).increment(1);
+}
+
+fn field_label(field: &str) -> String {
+    let mut label = String::with_capacity(field.len());
+    let mut in_index = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                label.push('[');
+            }
+            ']' => {
+                in_index = false;
+                label.push(']');
+            }
+            _ if in_index => {}
+            _ => label.push(c),
+        }
+    }
+    label
+}
+
 pub fn committed(topic: &str, partition: i32, offset: i64) {
     gauge!(COMMITTED_OFFSET, "topic" => topic.to_owned(), "partition" => partition.to_string())
         .set(offset as f64);
@@ -189,6 +220,20 @@ mod tests {
         assert_eq!(
             problem_kind(&Problem::TableMissing { table: "t".into() }),
             "table"
+        );
+    }
+
+    #[test]
+    fn coercion_labels_drop_array_indices() {
+        assert_eq!(field_label("id8"), "id8");
+        assert_eq!(field_label("a[3].b[12]"), "a[].b[]");
+        let handle = install();
+        coerced("metrics-test-id8", "int8");
+        coerced("metrics-test-id8", "int8");
+        let text = handle.render();
+        assert!(
+            text.contains("sink_coercions_total{field=\"metrics-test-id8\",target=\"int8\"} 2"),
+            "{text}"
         );
     }
 

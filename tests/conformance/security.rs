@@ -58,6 +58,34 @@ async fn right_credentials_store_every_row_over_pg_wire_and_ilp() {
     }
 }
 
+/// QuestDB-connector mode speaks ILP only (issue 25.6): on a QuestDB whose PG wire password is
+/// the run's own (not `quest`), with no PG setting at all, it waits for QuestDB on its HTTP port
+/// and stores every row; before, it logged in to PG wire as admin/quest and never started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questdb_connector_mode_stores_every_row_without_a_pg_login() {
+    let s = services();
+    let mut c = with_ilp(
+        Credentials::right(s),
+        &s.secrets.http_user,
+        &s.secrets.http_password,
+    );
+    c.questdb_connector = true;
+    let run = run("connector-no-pg", &c).await;
+    assert!(
+        !run.properties.contains("connection."),
+        "{}",
+        run.properties
+    );
+    assert_eq!(run.exit, "exit status 0", "{}", run.log);
+    assert_eq!(run.rows, RECORDS, "{}", run.log);
+    assert_eq!(run.committed, Some(RECORDS as i64), "{}", run.log);
+    assert!(
+        run.log.contains("QuestDB's HTTP port") && !run.log.contains("PostgreSQL wire"),
+        "waited on ILP's HTTP port only:\n{}",
+        run.log
+    );
+}
+
 /// The dead letter queue's producer logs in with the `producer.override.` keys, as Connect's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_record_reaches_the_dead_letter_queue_over_sasl_ssl() {

@@ -4,6 +4,7 @@
 //! connector and the Debezium JDBC sink in Kafka Connect); then end-to-end latency at a steady
 //! rate ([`latency`]); then the report and its chart ([`report`]).
 
+pub mod guide;
 pub mod latency;
 pub mod pipe;
 pub mod questdb_http;

@@ -3,6 +3,7 @@
 //! are printed, never asserted.
 
 use super::fail;
+use harness::bench::guide;
 use harness::bench::latency::{self, Latency, Variant};
 use harness::bench::report::{self, Context};
 use harness::bench::runs::{self, Measurement, Peer, Runner};
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Records in each backlog (one topic per partition count).
+    /// Records in each backlog (one topic per partition count; 0: none).
     #[arg(long, default_value_t = 200_000)]
     records: u64,
     /// The sinks' batch.size (the pipe's rows per ILP request too).
@@ -55,6 +56,10 @@ pub struct Args {
         default_value = "ours,ours-dedup,questdb,questdb-dedup"
     )]
     latency: Vec<Variant>,
+    /// Copies of the guide's literal record (its `id8` coerced in every record) drained by this
+    /// sink over ILP, one run per count, for its peak memory (0: none).
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    guide_records: Vec<u64>,
     /// CI's short run: 10 000 records, one partition and process, the pipe and ours only, 2 s
     /// of latency for ours (this flag overrides those options).
     #[arg(long)]
@@ -77,6 +82,7 @@ impl Args {
             self.latency_secs = 2.0;
             self.latency = vec![Variant::Ours];
             self.peer_plugin = None;
+            self.guide_records = vec![10_000];
         }
     }
 }
@@ -122,8 +128,15 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
         peers.retain(|p| *p != Peer::Questdb);
         variants.retain(|v| !v.needs_questdb_connector());
     }
-    let needs_sink =
-        peers.iter().any(|p| matches!(p, Peer::Ilp | Peer::Pg)) || !variants.is_empty();
+    let guide_counts: Vec<u64> = args
+        .guide_records
+        .iter()
+        .copied()
+        .filter(|n| *n > 0)
+        .collect();
+    let needs_sink = peers.iter().any(|p| matches!(p, Peer::Ilp | Peer::Pg))
+        || !variants.is_empty()
+        || !guide_counts.is_empty();
     let sink = if needs_sink {
         Some(replay::sink_binary_or_build().map_err(anyhow::Error::msg)?)
     } else {
@@ -157,7 +170,8 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
     let mut gave_up: Vec<Peer> = Vec::new();
     let mut failures = 0;
     println!("{}", report::THROUGHPUT_HEADER);
-    for &p in &args.partitions {
+    // `--records 0`: no backlog (the guide's record or latency alone).
+    for &p in args.partitions.iter().filter(|_| args.records > 0) {
         let topic = format!("bench-{}-{p}p", std::process::id());
         let rate = handle.block_on(bench::produce(target, &topic, p, args.records))?;
         eprintln!(
@@ -196,6 +210,21 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
                 }
             }
         }
+    }
+    let mut guide_runs = Vec::new();
+    for &n in &guide_counts {
+        match guide::drain(&runner, target, n) {
+            Ok(run) => guide_runs.push(run),
+            Err(e) => {
+                eprintln!("the guide's record, {n} records: {e:#}");
+                failures += 1;
+                skipped.push(format!("the guide's record, {n} records: failed"));
+            }
+        }
+    }
+    let guide_text = guide::summary(&guide_runs);
+    if !guide_runs.is_empty() {
+        println!("\n{guide_text}");
     }
     let mut latencies: Vec<Latency> = Vec::new();
     if !variants.is_empty() {
@@ -253,10 +282,11 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(
-        &path,
-        report::markdown(&ctx, &all, &latencies, &goals, &skipped, &chart_name),
-    )?;
+    let mut markdown = report::markdown(&ctx, &all, &latencies, &goals, &skipped, &chart_name);
+    if !guide_runs.is_empty() {
+        markdown.push_str(&format!("\n## Memory\n\n{guide_text}"));
+    }
+    std::fs::write(&path, markdown)?;
     std::fs::write(&chart, report::svg(&ctx, &all, &latencies))?;
     println!(
         "{} and {} written (load average {:.2} at the start, {:.2} at the end)",

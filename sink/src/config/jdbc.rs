@@ -70,15 +70,7 @@ pub(crate) fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig
 
     let topics = topics(&p)?;
 
-    let url = p.required("connection.url")?;
-    let (host, port, database) = parse_jdbc_url(url)?;
-    let connection = Connection {
-        host,
-        port,
-        database,
-        user: p.get("connection.user").unwrap_or("admin").to_string(),
-        password: p.get("connection.password").unwrap_or("quest").to_string(),
-    };
+    let connection = connection(&p, p.required("connection.url")?)?;
 
     let native = native_table(&p)?;
     let upsert = match p.get("insert.mode").unwrap_or("insert") {
@@ -259,6 +251,7 @@ pub(crate) fn sink_config(props: &BTreeMap<String, String>) -> Result<SinkConfig
     unknown_keys(props, JDBC_KEYS, &mut notices);
 
     Ok(SinkConfig {
+        pg_wire: true,
         name,
         topics,
         connection,
@@ -344,13 +337,116 @@ fn native_table(p: &Props) -> Result<Option<NativeTable>, ConfigError> {
     }))
 }
 
-/// `jdbc:postgresql://host[:port]/database[?params]` -> (host, port, database).
-/// Query parameters (the seed's `useSSL=false` is a MySQL option) are ignored, as PgJDBC does.
+/// PG wire's endpoint and login: `connection.url`, `connection.user`, `connection.password`;
+/// `user` and `password` parameters of the URL win, as in PgJDBC.
+pub(crate) fn connection(p: &Props, url: &str) -> Result<Connection, ConfigError> {
+    let (host, port, database) = parse_jdbc_url(url)?;
+    let param = |name: &str| {
+        url_params(url)
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    Ok(Connection {
+        host,
+        port,
+        database,
+        user: param("user")
+            .or_else(|| p.get("connection.user").map(str::to_string))
+            .unwrap_or_else(|| "admin".into()),
+        password: param("password")
+            .or_else(|| p.get("connection.password").map(str::to_string))
+            .unwrap_or_else(|| "quest".into()),
+    })
+}
+
+/// The `key=value` parameters after a URL's `?`.
+fn url_params(url: &str) -> impl Iterator<Item = (&str, &str)> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
+}
+
+/// A URL as errors show it: user info and the values of `password` and `sslpassword` as `***`.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest
+                .split_once('/')
+                .map_or((rest, None), |(a, p)| (a, Some(p)));
+            let authority = match authority.rsplit_once('@') {
+                Some((_, host)) => format!("***@{host}"),
+                None => authority.to_string(),
+            };
+            match path {
+                Some(path) => format!("{scheme}://{authority}/{path}"),
+                None => format!("{scheme}://{authority}"),
+            }
+        }
+        None => base.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _))
+                    if k.eq_ignore_ascii_case("password")
+                        || k.eq_ignore_ascii_case("sslpassword") =>
+                {
+                    format!("{k}=***")
+                }
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// Refuses, by name, a URL parameter that asks for TLS: the sink has no TLS client for PG wire
+/// (and QuestDB open source offers none there), so a dropped `sslmode=require` would log in in
+/// plain text. `sslmode=disable|allow|prefer` and `ssl=false` are honoured: no TLS.
+/// Deviation: with `prefer` (PgJDBC's default) or `allow`, PgJDBC uses TLS when the server
+/// offers it; the sink never does (docs/security.md).
+fn check_tls_params(url: &str) -> Result<(), String> {
+    const FIX: &str = "PG wire over TLS is not implemented (QuestDB open source offers no TLS on PG wire); remove it, or use sslmode=disable";
+    for (key, value) in url_params(url) {
+        let lower = key.to_ascii_lowercase();
+        let refused = match lower.as_str() {
+            "ssl" => !value.eq_ignore_ascii_case("false"),
+            "sslmode" => match value {
+                "disable" | "allow" | "prefer" => false,
+                "require" | "verify-ca" | "verify-full" => true,
+                other => return Err(format!("sslmode={other}: not a PgJDBC sslmode (disable, allow, prefer, require, verify-ca, verify-full)")),
+            },
+            // MySQL's spellings (the seed's URL has useSSL=false, which PgJDBC ignores): one
+            // that asks for TLS is refused rather than ignored.
+            "usessl" | "requiressl" => !value.eq_ignore_ascii_case("false"),
+            _ => lower.starts_with("ssl"),
+        };
+        if refused {
+            let shown = if lower == "sslpassword" { "***" } else { value };
+            return Err(format!("{key}={shown}: {FIX}"));
+        }
+    }
+    Ok(())
+}
+
+/// `jdbc:postgresql://host[:port]/database[?params]` -> (host, port, database). Parameters
+/// that ask for TLS are refused by name ([`check_tls_params`]); `user` and `password` are read
+/// by [`connection`]; others are ignored, as PgJDBC ignores those it does not know. User info
+/// (`USER:PASSWORD@HOST`), which PgJDBC does not read, is refused. Errors never show a secret.
 pub fn parse_jdbc_url(url: &str) -> Result<(String, u16, String), ConfigError> {
+    let shown = redact_url(url);
     let bad = |why: &str| {
         err(
             "connection.url",
-            format!("`{url}` {why}; expected jdbc:postgresql://HOST:PORT/DATABASE, e.g. jdbc:postgresql://127.0.0.1:8812/qdb"),
+            format!("`{shown}` {why}; expected jdbc:postgresql://HOST:PORT/DATABASE, e.g. jdbc:postgresql://127.0.0.1:8812/qdb"),
         )
     };
     let rest = url
@@ -358,6 +454,9 @@ pub fn parse_jdbc_url(url: &str) -> Result<(String, u16, String), ConfigError> {
         .ok_or_else(|| bad("is not a PostgreSQL JDBC URL"))?;
     let rest = rest.split('?').next().unwrap_or_default();
     let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.contains('@') {
+        return Err(bad("has user info (USER:PASSWORD@), which PgJDBC does not read: set connection.user and connection.password"));
+    }
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("has an invalid port"))?),
         None => (authority, 5432),
@@ -365,6 +464,7 @@ pub fn parse_jdbc_url(url: &str) -> Result<(String, u16, String), ConfigError> {
     if host.is_empty() {
         return Err(bad("has no host"));
     }
+    check_tls_params(url).map_err(|why| err("connection.url", format!("`{shown}`: {why}")))?;
     let database = if database.is_empty() { "qdb" } else { database };
     Ok((host.to_string(), port, database.to_string()))
 }

@@ -106,6 +106,10 @@ pub struct SinkConfig {
     pub name: String,
     pub topics: Topics,
     pub connection: Connection,
+    /// Whether the sink talks PG wire at all: always with the JDBC sink's properties; in
+    /// QuestDB-connector mode only when `connection.url` is set (the connector speaks ILP only,
+    /// so its start-up wait and readiness go to ILP's HTTP port).
+    pub pg_wire: bool,
     pub pk_mode: PkMode,
     /// `pk.fields`: with `pk.mode=record_key`, the key's fields (or the one column of a primitive
     /// key) that identify a row.
@@ -219,6 +223,9 @@ impl SinkConfig {
         format!("connect-{}", self.name)
     }
 }
+
+#[cfg(test)]
+mod secrets_props;
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +379,60 @@ mod tests {
     fn parses_jdbc_urls(#[case] url: &str, #[case] expected: (&str, u16, &str)) {
         let (h, p, d) = parse_jdbc_url(url).unwrap();
         assert_eq!((h.as_str(), p, d.as_str()), expected);
+    }
+
+    #[rstest]
+    #[case::sslmode_disable("sslmode=disable")]
+    #[case::sslmode_prefer("sslmode=prefer")]
+    #[case::ssl_false("ssl=false")]
+    #[case::mysql_use_ssl_false("useSSL=false")]
+    fn tls_parameters_that_ask_for_no_tls_are_honoured(#[case] params: &str) {
+        let url = format!("jdbc:postgresql://h:8812/qdb?{params}");
+        assert!(parse_jdbc_url(&url).is_ok(), "{url}");
+    }
+
+    #[rstest]
+    #[case::sslmode_require("sslmode=require", "sslmode=require")]
+    #[case::sslmode_verify_full("x=1&sslmode=verify-full", "sslmode=verify-full")]
+    #[case::ssl_true("ssl=true", "ssl=true")]
+    #[case::ssl_bare("ssl", "ssl=")]
+    #[case::root_cert("sslrootcert=/ca.pem", "sslrootcert=/ca.pem")]
+    #[case::mysql_use_ssl("useSSL=true", "useSSL=true")]
+    #[case::bad_sslmode("sslmode=on", "not a PgJDBC sslmode")]
+    #[case::key_password("sslpassword=tls-secret-9", "sslpassword=***")]
+    fn tls_parameters_are_refused_by_name_never_dropped(#[case] params: &str, #[case] named: &str) {
+        let e = config(&format!(
+            "connection.url=jdbc:postgresql://h:8812/qdb?{params}"
+        ))
+        .unwrap_err();
+        assert_eq!(e.key, "connection.url", "{e}");
+        assert!(e.to_string().contains(named), "{e}");
+        assert!(!format!("{e} {e:?}").contains("tls-secret-9"), "{e:?}");
+    }
+
+    #[test]
+    fn url_login_parameters_are_read_and_user_info_refused_without_its_secret() {
+        let c = config("connection.url=jdbc:postgresql://h:8812/qdb?user=u1&password=url-secret-7\nconnection.user=ignored").unwrap();
+        assert_eq!(
+            (c.connection.user.as_str(), c.connection.password.as_str()),
+            ("u1", "url-secret-7")
+        );
+        let e = config(
+            "connection.url=jdbc:postgresql://u:info-secret-8@h:8812/qdb?password=url-secret-7",
+        )
+        .unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(
+            shown.contains("user info") && shown.contains("***@h:8812"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("info-secret-8") && !shown.contains("url-secret-7"),
+            "{shown}"
+        );
+        let e =
+            config("connection.url=jdbc:postgresql://h:x/qdb?password=url-secret-7").unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("url-secret-7"), "{e:?}");
     }
 
     #[test]

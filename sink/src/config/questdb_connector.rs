@@ -37,6 +37,10 @@ const CONNECTOR_KEYS: &[&str] = &[
     "token",
     "tls",
     "tls.validation.mode",
+    // The sink's own: PG wire, only for rows ILP cannot spell (a row of only its timestamp).
+    "connection.url",
+    "connection.user",
+    "connection.password",
 ];
 
 /// The sink's config for a QuestDB-connector properties file, with this process's environment
@@ -134,6 +138,22 @@ pub fn sink_config_in(
     let errors = common::error_policy(&p, &mut notices)?;
     let operations = common::operations(&p)?;
     common::unknown_keys(props, CONNECTOR_KEYS, &mut notices);
+    // The connector speaks ILP only, and so does this mode unless `connection.url` is set:
+    // it waits for QuestDB and checks its health over ILP's HTTP port. With PG wire configured,
+    // a row of only its timestamp (which ILP cannot spell) is written over it; without, such a
+    // row is a bad record, as the connector fails on it.
+    let pg_wire = p.get("connection.url").is_some();
+    let connection = match p.get("connection.url") {
+        Some(url) => crate::config::jdbc::connection(&p, url)?,
+        // Never used: where `--pg-host`/`--pg-port` would point if it were.
+        None => Connection {
+            host,
+            port: 8812,
+            database: "qdb".into(),
+            user: "admin".into(),
+            password: "quest".into(),
+        },
+    };
     let table_name_format = connector
         .table
         .iter()
@@ -150,15 +170,8 @@ pub fn sink_config_in(
     Ok(SinkConfig {
         name,
         topics,
-        // Deviation: the connector never uses PG wire; the sink waits for QuestDB at start-up
-        // and checks its health over it, on the ILP host (`--pg-host`/`--pg-port` override).
-        connection: Connection {
-            host,
-            port: 8812,
-            database: "qdb".into(),
-            user: "admin".into(),
-            password: "quest".into(),
-        },
+        connection,
+        pg_wire,
         pk_mode: PkMode::None,
         pk_fields: Vec::new(),
         key_converter: KeyConverter::Json,
@@ -585,6 +598,27 @@ mod tests {
     #[case("http::addr=h;auto_flush=maybe;")]
     fn flush_settings_the_connector_refuses_are_refused(#[case] conf: &str) {
         assert!(without_auto_flush(conf).is_err(), "{conf}");
+    }
+
+    #[test]
+    fn pg_wire_only_when_connection_url_is_set() {
+        let c = sink_config_in(&crate::config::properties::parse(BASE), &|_| None).unwrap();
+        assert!(!c.pg_wire, "the connector speaks ILP only");
+        assert!(c.notices.iter().all(|n| !n.contains("connection.")));
+        let text = format!(
+            "{BASE}connection.url=jdbc:postgresql://pghost:18812/qdb\nconnection.user=u\nconnection.password=p\n"
+        );
+        let c = sink_config_in(&crate::config::properties::parse(&text), &|_| None).unwrap();
+        assert!(c.pg_wire);
+        assert_eq!(
+            (
+                c.connection.host.as_str(),
+                c.connection.port,
+                c.connection.user.as_str()
+            ),
+            ("pghost", 18812, "u")
+        );
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
     }
 
     #[test]

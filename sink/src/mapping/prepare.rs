@@ -30,8 +30,42 @@ pub(crate) struct Row {
 pub(crate) struct Prepared {
     /// `Ok(None)`: nothing to write (QuestDB's connector skips tombstones).
     pub row: Result<Option<Row>, Problem>,
-    /// The values decoding changed as JsonConverter changes them, as notes for the log.
-    pub coercions: Vec<String>,
+    /// The values decoding changed as JsonConverter changes them, counted and sampled by the run.
+    pub coercions: Vec<Coerced>,
+}
+
+/// One value decoding changed, and where: formatted only when it is logged or sampled, so that
+/// a stream of coerced records costs no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Coerced {
+    pub at: RecordAt,
+    pub coercion: crate::connect::Coercion,
+}
+
+impl Coerced {
+    /// The field as a log or a metric names it: the root is `(value)`.
+    pub fn field(&self) -> &str {
+        if self.coercion.field.is_empty() {
+            "(value)"
+        } else {
+            &self.coercion.field
+        }
+    }
+}
+
+impl std::fmt::Display for Coerced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.coercion;
+        write!(
+            f,
+            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
+            self.at,
+            self.field(),
+            c.target,
+            c.written,
+            c.stored
+        )
+    }
 }
 
 pub(crate) fn at(message: &OwnedMessage) -> RecordAt {
@@ -53,25 +87,14 @@ pub(crate) struct Preparer {
     last_connector_columns: Option<Arc<Vec<Column>>>,
 }
 
-/// The coercions decoding made, as notes for the log.
+/// The coercions decoding made, with where.
 fn coercion_notes<'a>(
     message: &'a OwnedMessage,
     coercions: &'a [crate::connect::Coercion],
-) -> impl Iterator<Item = String> + 'a {
-    coercions.iter().map(move |c| {
-        let field = if c.field.is_empty() {
-            "(value)"
-        } else {
-            c.field.as_str()
-        };
-        format!(
-            "{}: field \"{}\": {} {} stored as {}, as JsonConverter stores it",
-            at(message),
-            field,
-            c.target,
-            c.written,
-            c.stored
-        )
+) -> impl Iterator<Item = Coerced> + 'a {
+    coercions.iter().map(move |c| Coerced {
+        at: at(message),
+        coercion: c.clone(),
     })
 }
 
@@ -260,7 +283,7 @@ impl Preparer {
         &mut self,
         converter: Converter,
         bytes: Option<&[u8]>,
-        coercions: &mut Vec<String>,
+        coercions: &mut Vec<Coerced>,
         message: &OwnedMessage,
     ) -> Result<Holder, Converted> {
         let Some(bytes) = bytes else {
@@ -394,7 +417,7 @@ impl Preparer {
         t: &transform::Transforms,
         index: usize,
         message: &OwnedMessage,
-        coercions: &mut Vec<String>,
+        coercions: &mut Vec<Coerced>,
         last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
     ) -> Result<Option<Row>, Problem> {
         let decode = DecodeOptions {
@@ -547,10 +570,41 @@ mod tests {
             "one schema, one column list"
         );
         assert_eq!(
-            prepared[3].coercions,
+            prepared[3]
+                .coercions
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             ["topic events, partition 3, offset 13: field \"a\": int8 300 stored as 44, as JsonConverter stores it"]
         );
         assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
+    }
+
+    /// QuestDB-connector mode never needs PG wire for a row: one of only its timestamp is a bad
+    /// record with or without `connection.url` (the connector fails on it too).
+    #[test]
+    fn a_connector_row_of_only_its_timestamp_is_a_bad_record_with_or_without_pg_wire() {
+        let base = "name=q\nconnector.class=io.questdb.kafka.QuestDBSinkConnector\ntopics=events\nclient.conf.string=http::addr=localhost:9000;\ntimestamp.field.name=ts\n";
+        let batch = vec![
+            message(0, Some(r#"{"schema":null,"payload":{"ts":1000}}"#.into())),
+            message(
+                1,
+                Some(r#"{"schema":null,"payload":{"ts":1000,"a":1}}"#.into()),
+            ),
+        ];
+        let with_pg = format!("{base}connection.url=jdbc:postgresql://localhost:8812/qdb\n");
+        for text in [base, with_pg.as_str()] {
+            let config =
+                SinkConfig::from_properties(&crate::config::properties::parse(text)).unwrap();
+            let prepared = Preparer::new(Arc::new(config)).batch(&batch);
+            match &prepared[0].row {
+                Err(p @ Problem::Row(_)) => {
+                    assert!(p.to_string().contains("no symbols or columns"), "{p}")
+                }
+                other => panic!("{:?}", other.as_ref().map(|r| r.is_some())),
+            }
+            assert!(matches!(prepared[1].row, Ok(Some(_))));
+        }
     }
 
     #[test]

@@ -267,8 +267,7 @@ async fn process(
     let mut pending: Vec<Row> = Vec::new();
     for (message, record) in batch.iter().zip(prepared) {
         for note in record.coercions {
-            tracing::warn!("{note}");
-            records.summary.coercions.push(note);
+            records.coerced(note);
         }
         match record.row {
             Ok(Some(row)) => pending.push(row),

@@ -8,7 +8,7 @@
 //! Each connection is one request and one answer (`Connection: close`), which is all a
 //! Prometheus scraper or an orchestrator's probe needs; no HTTP stack is linked for it.
 
-use crate::config::Connection;
+use crate::config::{Connection, IlpConf, SinkConfig};
 use crate::write::pg::QuestDb;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,11 +21,27 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Health {
     /// Partitions assigned to this process (kept up to date by the pipeline).
     assigned: AtomicUsize,
-    questdb: Connection,
+    questdb: Probe,
+}
+
+/// How readiness asks QuestDB: a new PG wire connection, or (QuestDB-connector mode without
+/// `connection.url`) ILP's HTTP port.
+pub enum Probe {
+    Pg(Connection),
+    IlpHttp(IlpConf),
+}
+
+impl Probe {
+    pub fn of(config: &SinkConfig) -> Probe {
+        match (&config.ilp, config.pg_wire) {
+            (Some(conf), false) => Probe::IlpHttp(conf.clone()),
+            _ => Probe::Pg(config.connection.clone()),
+        }
+    }
 }
 
 impl Health {
-    pub fn new(questdb: Connection) -> Health {
+    pub fn new(questdb: Probe) -> Health {
         Health {
             assigned: AtomicUsize::new(0),
             questdb,
@@ -46,7 +62,18 @@ impl Health {
                 "no partition assigned yet (waiting for Kafka or the consumer group)".into(),
             );
         }
-        let c = &self.questdb;
+        let c = match &self.questdb {
+            Probe::Pg(c) => c,
+            Probe::IlpHttp(conf) => {
+                return match crate::run::ilp_http::probe(conf, PROBE_TIMEOUT).await {
+                    Ok(()) => Ok(format!(
+                        "{assigned} partition(s) assigned, QuestDB's HTTP port at {} answers",
+                        crate::run::ilp_http::addr(conf)
+                    )),
+                    Err(why) => Err(why),
+                }
+            }
+        };
         match tokio::time::timeout(PROBE_TIMEOUT, QuestDb::connect(c)).await {
             Ok(Ok(db)) => match db.execute("SELECT 1").await {
                 Ok(()) => Ok(format!(
@@ -259,13 +286,13 @@ mod tests {
 
     #[tokio::test]
     async fn not_ready_without_partitions_live_anyway() {
-        let health = Arc::new(Health::new(Connection {
+        let health = Arc::new(Health::new(Probe::Pg(Connection {
             host: "127.0.0.1".into(),
             port: 1,
             database: "qdb".into(),
             user: "admin".into(),
             password: "quest".into(),
-        }));
+        })));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let _server = AbortOnDrop(tokio::spawn(serve(

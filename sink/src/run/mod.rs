@@ -11,7 +11,9 @@
 //! `stored-up-to-the-bad-record`, `rows-lost-on-evolve`).
 
 mod batches;
+mod coercion_log;
 pub mod endpoint;
+mod ilp_http;
 mod records;
 pub mod report;
 mod services;
@@ -102,7 +104,7 @@ async fn run_inner(
     let started = Instant::now();
     let mut shutdown = options.shutdown.clone();
     // First, so that probes see the sink live (and not ready) while it waits at start-up.
-    let health = Arc::new(Health::new(config.connection.clone()));
+    let health = Arc::new(Health::new(endpoint::Probe::of(config)));
     let _endpoint = match config.operations.metrics_listen {
         Some(addr) => Some(endpoint::start(addr, health.clone()).await?),
         None => None,
@@ -120,8 +122,21 @@ async fn run_inner(
     {
         return Ok(()); // stopped while waiting
     }
-    let Some(db) = services::questdb(config, started, &mut shutdown).await? else {
-        return Ok(());
+    // QuestDB-connector mode speaks ILP only, unless `connection.url` asks for PG wire too.
+    let db = match (&config.ilp, config.pg_wire) {
+        (Some(conf), false) => {
+            if services::questdb_http(config, conf, started, &mut shutdown)
+                .await?
+                .is_none()
+            {
+                return Ok(());
+            }
+            None
+        }
+        _ => match services::questdb(config, started, &mut shutdown).await? {
+            Some(db) => Some(db),
+            None => return Ok(()),
+        },
     };
     consumer::subscribe(&consumer, &config.topics).map_err(|e| kafka_err("subscribe", e))?;
     let dead_letters = DeadLetters::new(config, bootstrap)

@@ -3,8 +3,9 @@
 
 use crate::config::{SinkConfig, Tolerance};
 use crate::error::{Problem, RecordError, SinkError};
-use crate::mapping::prepare::at;
+use crate::mapping::prepare::{at, Coerced};
 use crate::metrics;
+use crate::run::coercion_log::CoercionLog;
 use crate::run::summary::RunSummary;
 use crate::source::consumer::KafkaConsumer;
 use crate::source::dead_letter::DeadLetters;
@@ -20,6 +21,7 @@ pub(crate) struct Records<'a> {
     pub summary: &'a mut RunSummary,
     /// The highest offset handled (stored or reported) per partition, not yet committed.
     done: BTreeMap<(String, i32), i64>,
+    coercion_log: CoercionLog,
 }
 
 impl<'a> Records<'a> {
@@ -33,7 +35,17 @@ impl<'a> Records<'a> {
             dead_letters,
             summary,
             done: BTreeMap::new(),
+            coercion_log: CoercionLog::new(std::time::Duration::from_secs(60)),
         }
+    }
+
+    /// A value decoding changed: counted (metric, summary), sampled, and logged rate-limited.
+    pub fn coerced(&mut self, c: Coerced) {
+        metrics::coerced(c.field(), c.coercion.target);
+        if let Some(line) = self.coercion_log.note(&c, std::time::Instant::now()) {
+            tracing::warn!("{line}");
+        }
+        self.summary.coerced(&c);
     }
 
     /// A record with nothing to write (a tombstone QuestDB's connector skips) is handled.
@@ -70,6 +82,15 @@ impl<'a> Records<'a> {
                 .insert((topic, partition), offset + 1);
         }
         Ok(())
+    }
+}
+
+impl Drop for Records<'_> {
+    /// The coercions counted since the last line are logged when the run ends.
+    fn drop(&mut self) {
+        if let Some(line) = self.coercion_log.flush(std::time::Instant::now()) {
+            tracing::warn!("{line}");
+        }
     }
 }
 

@@ -5,8 +5,9 @@ use crate::error::SinkError;
 use crate::run::summary::RunSummary;
 use serde_json::{json, Value};
 
-/// `{"records", "rows", "reported", "ddl", "coercions", "committed", "error", "error_at",
-/// "peak_rss_kib"}`; the last is the process's peak resident memory (Linux; null elsewhere).
+/// `{"records", "rows", "reported", "ddl", "coercions", "coercions_total", "committed", "error",
+/// "error_at", "peak_rss_kib"}`: `coercions` holds the first few coercions' notes and
+/// `coercions_total` counts them all; the last is the process's peak resident memory (Linux; null elsewhere).
 pub fn summary_json(summary: &RunSummary, error: Option<&SinkError>) -> Value {
     let committed: Vec<Value> = summary
         .committed
@@ -25,6 +26,7 @@ pub fn summary_json(summary: &RunSummary, error: Option<&SinkError>) -> Value {
         "reported": summary.reported,
         "ddl": summary.ddl,
         "coercions": summary.coercions,
+        "coercions_total": summary.coercions_total,
         "committed": committed,
         "error": error.map(ToString::to_string),
         "error_at": error_at,
@@ -41,6 +43,7 @@ pub fn refused_json(error: &dyn std::fmt::Display) -> Value {
         "reported": 0,
         "ddl": [],
         "coercions": [],
+        "coercions_total": 0,
         "committed": [],
         "error": format!("the sink refused its configuration: {error}"),
         "error_at": Value::Null,

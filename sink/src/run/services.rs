@@ -85,3 +85,29 @@ pub async fn questdb(
     })
     .await
 }
+
+/// QuestDB-connector mode without PG wire: QuestDB's HTTP port answers `GET /settings`
+/// ([`ilp_http`](crate::run::ilp_http)).
+pub async fn questdb_http(
+    config: &SinkConfig,
+    conf: &crate::config::IlpConf,
+    started: Instant,
+    shutdown: &mut Option<watch::Receiver<bool>>,
+) -> Result<Option<()>, SinkError> {
+    use crate::run::ilp_http;
+    let questdb = format!("QuestDB's HTTP port at {}", ilp_http::addr(conf));
+    let name = &questdb;
+    startup::wait_for(&questdb, &config.operations, started, shutdown, || {
+        let limit = startup::attempt_timeout(&config.operations, started, Duration::from_secs(5));
+        async move {
+            match ilp_http::probe(conf, limit).await {
+                Ok(()) => {
+                    tracing::info!("{name} answers (QuestDB-connector mode: ILP only, no PG wire unless connection.url is set)");
+                    Attempt::Ready(())
+                }
+                Err(why) => Attempt::Retry(why),
+            }
+        }
+    })
+    .await
+}

@@ -32,7 +32,8 @@ pub(crate) trait Outcomes {
 
 pub(crate) struct Store<'a> {
     config: &'a SinkConfig,
-    db: QuestDb,
+    /// `None` in QuestDB-connector mode without `connection.url`: ILP only.
+    db: Option<QuestDb>,
     writer: Writer,
     tables: Tables,
     /// The shutdown signal: it cuts retry pauses short.
@@ -44,7 +45,7 @@ pub(crate) struct Store<'a> {
 impl<'a> Store<'a> {
     pub fn new(
         config: &'a SinkConfig,
-        db: QuestDb,
+        db: Option<QuestDb>,
         writer: Writer,
         stop: Option<watch::Receiver<bool>>,
     ) -> Store<'a> {
@@ -132,9 +133,15 @@ impl<'a> Store<'a> {
         if !matches!(self.config.mapping, Mapping::QuestDbConnector(_)) {
             let ensured = self
                 .tables
-                .ensure(&self.db, self.config, table, columns, &mut |sql| {
-                    outcomes.issued(sql)
-                })
+                .ensure(
+                    self.db
+                        .as_ref()
+                        .expect("the JDBC sink's mapping speaks PG wire"),
+                    self.config,
+                    table,
+                    columns,
+                    &mut |sql| outcomes.issued(sql),
+                )
                 .await;
             match ensured {
                 Ok(()) => {}
@@ -263,9 +270,11 @@ impl<'a> Store<'a> {
             self.stopping = true;
             return None;
         }
+        // ILP only: its client reconnects on its own.
+        self.db.as_ref()?;
         match QuestDb::connect(&self.config.connection).await {
             Ok(db) => {
-                self.db = db;
+                self.db = Some(db);
                 None
             }
             Err(e) => Some(e),
@@ -280,7 +289,10 @@ impl<'a> Store<'a> {
         rows: &[Vec<SqlParam>],
     ) -> Result<(), DbError> {
         let started = Instant::now();
-        let written = self.writer.write(&mut self.db, table, columns, rows).await;
+        let written = self
+            .writer
+            .write(self.db.as_mut(), table, columns, rows)
+            .await;
         metrics::write_attempt(started.elapsed());
         written
     }

@@ -500,9 +500,18 @@ pub fn param(column: &Column, value: &Value) -> Result<SqlParam, MappingError> {
         // STRING column it makes of BYTEA (`inconvertible types: BINARY -> STRING`): the
         // reference stores no bytes at all (reference.rs `bytes-refused`).
         (Value::Bytes(b), SqlType::Bytea) => SqlParam::Text(bytea_hex(b)),
-        (Value::Date(days), SqlType::Date) => SqlParam::DateMillis(i64::from(*days) * 86_400_000),
+        // Any i32 of days fits i64 milliseconds; the writers send microseconds (ILP, TIMESTAMP
+        // columns, PG wire's epoch of 2000): a date beyond them is refused, never wrapped.
+        (Value::Date(days), SqlType::Date) => {
+            let ms = i64::from(*days) * 86_400_000;
+            if micros_since_2000(ms).is_none() {
+                return Err(doesnt_fit("beyond the microsecond TIMESTAMP range"));
+            }
+            SqlParam::DateMillis(ms)
+        }
         (Value::Timestamp(ms), SqlType::Timestamp) => SqlParam::TimestampMicros(
             ms.checked_mul(1000)
+                .filter(|_| micros_since_2000(*ms).is_some())
                 .ok_or_else(|| doesnt_fit("beyond the microsecond TIMESTAMP range"))?,
         ),
         (Value::Decimal(d), SqlType::Decimal { precision, scale }) => {
@@ -556,6 +565,12 @@ fn fit_decimal(d: &Decimal, precision: u32, scale: u32) -> Result<String, String
         ));
     }
     Ok(rescaled.to_string())
+}
+
+/// Milliseconds since 1970 as microseconds since 2000 (PG wire's epoch), if that fits i64:
+/// every writer's arithmetic on a date or timestamp is then in range.
+fn micros_since_2000(ms: i64) -> Option<i64> {
+    ms.checked_mul(1000)?.checked_sub(946_684_800_000_000)
 }
 
 #[cfg(test)]
@@ -668,6 +683,8 @@ mod tests {
     #[case::bytes_as_hex(SqlType::Bytea, Value::Bytes(vec![0, 1, 0xff]), SqlParam::Text("\\x0001ff".into()))]
     #[case::empty_bytes(SqlType::Bytea, Value::Bytes(vec![]), SqlParam::Text("\\x".into()))]
     #[case::date_in_millis(SqlType::Date, Value::Date(-1), SqlParam::DateMillis(-86_400_000))]
+    // The last day whose microseconds fit i64 (year 294,247), stored as it is.
+    #[case::the_last_date(SqlType::Date, Value::Date(106_751_991), SqlParam::DateMillis(106_751_991 * 86_400_000))]
     #[case::timestamp_in_micros(
         SqlType::Timestamp,
         Value::Timestamp(1001),
@@ -696,6 +713,11 @@ mod tests {
     #[case::too_many_digits(SqlType::Decimal { precision: 5, scale: 2 }, Value::Decimal(Decimal::new(100_000, 2)), "more than the precision 5")]
     #[case::type_mismatch(SqlType::Int, Value::String("x".into()), "does not match")]
     #[case::timestamp_overflow(SqlType::Timestamp, Value::Timestamp(i64::MAX), "microsecond")]
+    #[case::timestamp_below_pg_epoch(SqlType::Timestamp, Value::Timestamp(i64::MIN / 1000), "microsecond")]
+    // Issue 25: 200,000,000 days panicked in a debug build (PG wire's ms * 1000) and wrapped in
+    // release.
+    #[case::date_overflow(SqlType::Date, Value::Date(200_000_000), "microsecond")]
+    #[case::date_overflow_back(SqlType::Date, Value::Date(-200_000_000), "microsecond")]
     fn values_quest_db_cannot_hold_are_errors(
         #[case] sql_type: SqlType,
         #[case] value: Value,

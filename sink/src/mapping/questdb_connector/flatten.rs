@@ -85,7 +85,7 @@ pub fn row(cfg: &ConnectorConfig, record: &Record) -> Result<Option<IlpRow>, Row
                 "the record has no Kafka timestamp (timestamp.kafka.native=true)".into(),
             )
         })?;
-        b.timestamp = Some(ms.saturating_mul(1000));
+        b.timestamp = Some(scaled("the Kafka timestamp", "milliseconds", ms, 1000)?);
     }
     if let Some(us) = b
         .timestamp
@@ -211,7 +211,7 @@ impl Builder<'_> {
                     "Timestamp column value cannot be null (field {name}, timestamp.field.name)"
                 )));
             }
-            self.timestamp = Some(self.designated(&datum)?);
+            self.timestamp = Some(self.designated(name, &datum)?);
             return Ok(());
         }
         match datum {
@@ -221,7 +221,7 @@ impl Builder<'_> {
         }
     }
 
-    fn designated(&self, datum: &Datum) -> Result<i64, RowError> {
+    fn designated(&self, name: &str, datum: &Datum) -> Result<i64, RowError> {
         let units = |v: i64| {
             self.cfg
                 .units
@@ -230,8 +230,12 @@ impl Builder<'_> {
         };
         match datum {
             // A java.util.Date: Connect's Timestamp, Date and Time.
-            Datum::Schema(_, Value::Timestamp(ms)) => Ok(ms.saturating_mul(1000)),
-            Datum::Schema(_, Value::Date(days)) => Ok(i64::from(*days) * 86_400_000_000),
+            Datum::Schema(_, Value::Timestamp(ms)) => {
+                scaled(name, "a Timestamp of milliseconds", *ms, 1000)
+            }
+            Datum::Schema(_, Value::Date(days)) => {
+                scaled(name, "a Date of days", i64::from(*days), 86_400_000_000)
+            }
             Datum::Schema(_, Value::Time(ms)) => Ok(i64::from(*ms) * 1000),
             Datum::Schema(_, Value::String(s)) | Datum::Loose(Loose::String(s)) => {
                 self.parse_string_timestamp(s)
@@ -264,7 +268,7 @@ impl Builder<'_> {
                 return Ok(());
             }
             (Some("io.debezium.time.Date"), Value::Int32(days)) => {
-                let us = i64::from(*days) * 86_400_000_000;
+                let us = scaled(plain, "a Date of days", i64::from(*days), 86_400_000_000)?;
                 self.timestamp(plain.to_string(), us, us);
                 return Ok(());
             }
@@ -272,12 +276,14 @@ impl Builder<'_> {
         }
         match value {
             Value::Timestamp(ms) => {
-                self.timestamp(plain.to_string(), ms.saturating_mul(1000), *ms);
+                let us = scaled(plain, "a Timestamp of milliseconds", *ms, 1000)?;
+                self.timestamp(plain.to_string(), us, *ms);
                 return Ok(());
             }
             Value::Date(days) => {
                 let ms = i64::from(*days) * 86_400_000;
-                self.timestamp(plain.to_string(), ms * 1000, ms);
+                let us = scaled(plain, "a Date of days", i64::from(*days), 86_400_000_000)?;
+                self.timestamp(plain.to_string(), us, ms);
                 return Ok(());
             }
             // Milliseconds of the day, as the connector writes a Connect Time.
@@ -577,6 +583,17 @@ fn check_cube(cube: &[Vec<Vec<f64>>]) -> Result<(), RowError> {
     Ok(())
 }
 
+/// `value` (in its unit) scaled to microseconds, or a bad record naming `field`.
+/// Deviation: the connector's Java arithmetic wraps silently (a Date of 200,000,000 days becomes
+/// some other timestamp); here it is refused (docs/questdb-connector.md).
+fn scaled(field: &str, what: &str, value: i64, factor: i64) -> Result<i64, RowError> {
+    value.checked_mul(factor).ok_or_else(|| {
+        RowError::Invalid(format!(
+            "field {field}: {what} {value} is beyond a timestamp's range (microseconds overflow 64 bits)"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -859,6 +876,32 @@ mod tests {
         r#"{"d":1}"#,
         "",
         "t | d=Timestamp(86400000000) | @now"
+    )]
+    // Issue 25: a Date of 200,000,000 days overflowed i64 microseconds (a panic in a debug
+    // build, a wrapped timestamp in release).
+    #[case::date_overflow(
+        r#"{"type":"int32","name":"org.apache.kafka.connect.data.Date","field":"d"}"#,
+        r#"{"d":200000000}"#,
+        "",
+        "error: field d: a Date of days 200000000 is beyond a timestamp's range (microseconds overflow 64 bits)"
+    )]
+    #[case::debezium_date_overflow(
+        r#"{"type":"int32","name":"io.debezium.time.Date","field":"d"}"#,
+        r#"{"d":-200000000}"#,
+        "",
+        "error: field d: a Date of days -200000000 is beyond a timestamp's range (microseconds overflow 64 bits)"
+    )]
+    #[case::timestamp_overflow(
+        r#"{"type":"int64","name":"org.apache.kafka.connect.data.Timestamp","field":"at"}"#,
+        r#"{"at":9223372036854776}"#,
+        "",
+        "error: field at: a Timestamp of milliseconds 9223372036854776 is beyond a timestamp's range (microseconds overflow 64 bits)"
+    )]
+    #[case::designated_date_overflow(
+        r#"{"type":"int32","name":"org.apache.kafka.connect.data.Date","field":"ts"},{"type":"int32","field":"a"}"#,
+        r#"{"ts":200000000,"a":1}"#,
+        "timestamp.field.name=ts",
+        "error: field ts: a Date of days 200000000 is beyond a timestamp's range (microseconds overflow 64 bits)"
     )]
     #[case::time(
         r#"{"type":"int32","name":"org.apache.kafka.connect.data.Time","field":"t"}"#,
