@@ -11,6 +11,7 @@
 //! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with;
 //! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart.
 pub mod bench;
+pub mod case_log;
 pub mod compare;
 pub mod connect;
 pub mod error;

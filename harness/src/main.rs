@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "error".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(harness::case_log::Writer)
         .init();
     match Cli::parse().command {
         // `services` installs its signal handlers before anything else, on a runtime of its own.

@@ -43,6 +43,12 @@ pub struct Args {
 
 pub async fn run(args: Args) -> ExitCode {
     let started = Instant::now();
+    // The sinks' log lines go to files, one per case: a passing run prints only its progress
+    // and its table; a failing case's detail names its file.
+    let logs = harness::case_log::default_folder();
+    if let Err(e) = harness::case_log::send_to(&logs) {
+        return fail(format!("cannot create {}: {e}", logs.display()));
+    }
     let cases = match super::discover_all(&args.paths) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -110,11 +116,18 @@ pub async fn run(args: Args) -> ExitCode {
     for case in &fault_cases {
         let binary = fault_binary.as_deref().expect("built above");
         eprintln!("fault case {}...", case.name);
-        let outcome = harness::faults::run::run(case, &mut services, binary).await;
+        let outcome = harness::case_log::scope(
+            &case.name,
+            harness::faults::run::run(case, &mut services, binary),
+        )
+        .await;
         results.push(judge_fault(case, outcome));
     }
     drop(mode);
     drop(services);
+    for r in results.iter_mut().filter(|r| r.verdict != Verdict::Pass) {
+        name_log(r);
+    }
 
     if args.verbose {
         for r in &results {
@@ -140,6 +153,22 @@ pub async fn run(args: Args) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Names the case's log file, if it logged anything, on the first line of its detail (the one
+/// the table prints).
+fn name_log(r: &mut CaseResult) {
+    if let Some(log) = harness::case_log::of_case(&r.case) {
+        let (first, rest) = r.detail.split_once('\n').unwrap_or((&r.detail, ""));
+        let shown = log
+            .strip_prefix(harness::fixture::workspace_root())
+            .unwrap_or(&log);
+        r.detail = format!(
+            "{first} (log: {}){}{rest}",
+            shown.display(),
+            if rest.is_empty() { "" } else { "\n" }
+        );
+    }
 }
 
 /// An ordinary case against its snapshot: the set's for a connector ([`judge_in_set`]), else

@@ -212,7 +212,8 @@ pub async fn run_all(
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.expect("semaphore");
             bar.set_message(case.name.clone());
-            let outcome = replay::run_case(&case, &target, &mode).await;
+            let outcome =
+                harness::case_log::scope(&case.name, replay::run_case(&case, &target, &mode)).await;
             bar.inc(1);
             (case, outcome)
         }));
