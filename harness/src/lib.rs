@@ -17,6 +17,7 @@ pub mod connect;
 pub mod error;
 pub mod faults;
 pub mod fixture;
+pub mod folder;
 pub mod kafka;
 pub mod kill9;
 pub mod matrix;

@@ -175,10 +175,14 @@ pub fn write_properties(path: &Path, props: &BTreeMap<String, String>) -> std::i
 }
 
 /// The connector properties of a case: its family's file (the seed's, or e.g.
-/// `fixtures/questdb-connector/connector.properties`), the case's `@set` lines, and the case's
+/// `fixtures/questdb-connector/connector.properties`) or its own folder's (a case outside
+/// fixtures/), the case's `@set` lines, and the case's
 /// topic (the seed subscribes `example-events` but writes `example-topic`; see README).
 pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayError> {
-    let path = case.family().properties_path();
+    let path = match &case.outside {
+        Some(outside) => outside.properties.clone(),
+        None => case.family().properties_path(),
+    };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", path.display())))?;
     let mut props = sink::config::properties::parse(&text);

@@ -31,6 +31,7 @@ fn case(topic: &str, properties: &[(&str, &str)]) -> Case {
             })
             .collect(),
         scenario: None,
+        outside: None,
     }
 }
 

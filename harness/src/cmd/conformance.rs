@@ -15,8 +15,14 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Fixture files or folders; default: the repository's fixtures/.
+    /// Case files or folders; default: the repository's fixtures/. A folder elsewhere is a
+    /// user's own: its cases start from its `connect-jdbc.properties` or `connector.properties`
+    /// (in a case's folder or a parent, else the seed's) and are judged against its
+    /// `snapshots/` (README: Bring your own cases).
     paths: Vec<PathBuf>,
+    /// The snapshots folder of cases outside fixtures/, instead of `DIR/snapshots/`.
+    #[arg(long)]
+    snapshots: Option<PathBuf>,
     /// Cases run at once.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
@@ -49,10 +55,11 @@ pub async fn run(args: Args) -> ExitCode {
     if let Err(e) = harness::case_log::send_to(&logs) {
         return fail(format!("cannot create {}: {e}", logs.display()));
     }
-    let cases = match super::discover_all(&args.paths) {
+    let cases = match super::discover_all(&args.paths, args.snapshots.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let outside = cases.iter().any(|c| c.outside.is_some());
     let (mut fault_cases, mut cases): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
     // A connector reads the properties of its own family only (QuestDB's connector its
@@ -148,6 +155,10 @@ pub async fn run(args: Args) -> ExitCode {
         failed,
         started.elapsed().as_secs_f64()
     );
+    if failed > 0 && outside {
+        println!("A FAIL or NEW case of your own folder differs from its snapshot there: read the difference above, or accept this run's outcome with INSTA_UPDATE=always (README: Bring your own cases).");
+        return ExitCode::FAILURE;
+    }
     if failed > 0 {
         println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` (fault cases: `--test faults`) and review with `cargo insta review`.");
         return ExitCode::FAILURE;
@@ -171,7 +182,8 @@ fn name_log(r: &mut CaseResult) {
     }
 }
 
-/// An ordinary case against its snapshot: the set's for a connector ([`judge_in_set`]), else
+/// An ordinary case against its snapshot: its own folder's or the set's for a connector
+/// ([`judge_at`]), else
 /// ours (with the variant for these service versions, if it has one).
 fn judge(
     case: &Case,
@@ -194,8 +206,14 @@ fn judge(
         }
     };
     let rendered = render::outcome(&outcome);
+    if let Some(outside) = &case.outside {
+        let dir = &outside.snapshots;
+        let label = dir.join(snapshot::name(&case.name)).display().to_string();
+        return judge_at(dir, label, case, &outcome, rendered);
+    }
     if let Some(set) = set {
-        return judge_in_set(set, case, &outcome, rendered);
+        let label = format!("{set}/{}", snapshot::name(&case.name));
+        return judge_at(&snapshot::set_dir(set), label, case, &outcome, rendered);
     }
     let (judged_by, accepted) = snapshot::judge_with(&case.name, versions, default);
     let (verdict, detail) = match accepted {
@@ -227,12 +245,18 @@ fn judge(
     }
 }
 
-/// A connector's case against its set, recorded as insta would (`INSTA_UPDATE`): no test can
-/// run Confluent's JDBC sink, so this run is where its snapshots are written.
-fn judge_in_set(set: &str, case: &Case, outcome: &Outcome, rendered: String) -> CaseResult {
-    let judged_by = format!("{set}/{}", snapshot::name(&case.name));
-    let accepted = snapshot::accepted_in_set(set, &case.name);
-    let (verdict, detail) = match recording::record_in_set(set, &case.name, &rendered) {
+/// A case against the snapshots in `dir` (`judged_by` names its snapshot), recorded as insta
+/// would (`INSTA_UPDATE`): a connector's set (no test can run Confluent's JDBC sink, so this run
+/// is where its snapshots are written), or a user's own folder.
+fn judge_at(
+    dir: &std::path::Path,
+    judged_by: String,
+    case: &Case,
+    outcome: &Outcome,
+    rendered: String,
+) -> CaseResult {
+    let accepted = snapshot::accepted_at(dir, &case.name);
+    let (verdict, detail) = match recording::record_at(dir, &case.name, &rendered) {
         Recording::Same => (Verdict::Pass, report::summary(outcome)),
         Recording::Accepted(path) => (Verdict::Pass, format!("written: {}", path.display())),
         Recording::Pending(path) => (
@@ -241,7 +265,10 @@ fn judge_in_set(set: &str, case: &Case, outcome: &Outcome, rendered: String) -> 
             } else {
                 Verdict::New
             },
-            format!("to review (cargo insta review): {}", path.display()),
+            format!(
+                "to review (cargo insta review, or accept with INSTA_UPDATE=always): {}",
+                path.display()
+            ),
         ),
         Recording::Differs => match &accepted {
             None => (Verdict::New, format!("no accepted snapshot {judged_by}")),
@@ -270,13 +297,18 @@ fn judge_fault(case: &Case, outcome: anyhow::Result<harness::faults::FaultOutcom
         Err(e) => (Verdict::Error, Duration::ZERO, format!("{e:#}"), None),
         Ok(o) => {
             let rendered = harness::faults::render::outcome(&o);
-            let (verdict, detail) = match snapshot::accepted(&case.name) {
+            let (accepted, path) = match &case.outside {
+                Some(o) => (
+                    snapshot::accepted_at(&o.snapshots, &case.name),
+                    o.snapshots
+                        .join(format!("{}.snap", snapshot::name(&case.name))),
+                ),
+                None => (snapshot::accepted(&case.name), snapshot::path(&case.name)),
+            };
+            let (verdict, detail) = match accepted {
                 None => (
                     Verdict::New,
-                    format!(
-                        "no accepted snapshot at {}",
-                        snapshot::path(&case.name).display()
-                    ),
+                    format!("no accepted snapshot at {}", path.display()),
                 ),
                 Some(accepted) if snapshot::matches(&accepted, &rendered) => {
                     (Verdict::Pass, fault_summary(&o))
