@@ -12,6 +12,7 @@
 //! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart.
 pub mod bench;
 pub mod case_log;
+pub mod case_writer;
 pub mod compare;
 pub mod connect;
 pub mod error;

@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod kill9;
 pub mod matrix;
 pub mod oracle;
+pub mod record;
 pub mod report;
 pub mod services;
 
