@@ -51,6 +51,40 @@ pub async fn create_topic_with(
     Ok(())
 }
 
+/// The topics of the cluster whose names start with `prefix`.
+pub fn topics_with_prefix(bootstrap: &str, prefix: &str) -> Result<Vec<String>, KafkaError> {
+    let consumer = offset_reader(bootstrap, "kq-harness-reader")?;
+    let metadata = consumer
+        .fetch_metadata(None, TIMEOUT)
+        .map_err(|e| error(bootstrap, "list topics", e))?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .filter(|t| t.starts_with(prefix))
+        .collect())
+}
+
+/// Deletes `topics`.
+pub async fn delete_topics(bootstrap: &str, topics: &[String]) -> Result<(), KafkaError> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let admin = shared_admin(bootstrap)?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let results = admin
+        .delete_topics(
+            &names,
+            &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .map_err(|e| error(bootstrap, "delete topics", e))?;
+    for result in results {
+        result.map_err(|(t, code)| error(bootstrap, format!("delete topic {t}"), code))?;
+    }
+    Ok(())
+}
+
 type Admins = Vec<(String, Arc<AdminClient<DefaultClientContext>>)>;
 static ADMINS: Mutex<Admins> = Mutex::new(Vec::new());
 static PRODUCERS: Mutex<Vec<(String, FutureProducer)>> = Mutex::new(Vec::new());

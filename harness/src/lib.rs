@@ -37,6 +37,7 @@ pub mod replay;
 pub mod security;
 pub mod services;
 pub mod snapshot;
+pub mod staging;
 pub mod temporal;
 pub mod versions;
 pub mod wait;

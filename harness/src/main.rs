@@ -53,6 +53,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "error".into()),
         )
         .with_writer(harness::case_log::Writer)
+        // Log lines go to files in `conformance`: no colour codes in them.
+        .with_ansi(false)
         .init();
     match Cli::parse().command {
         // `services` installs its signal handlers before anything else, on a runtime of its own.

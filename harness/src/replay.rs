@@ -21,6 +21,9 @@ pub struct Target {
     pub pg_port: u16,
     /// QuestDB's HTTP port, for ILP over HTTP.
     pub http_port: u16,
+    /// On services the user already has: the run's prefix, which every topic and table the
+    /// case touches must carry ([`crate::staging`]); `None` on the harness's own services.
+    pub prefix: Option<String>,
 }
 
 impl Target {
@@ -55,6 +58,7 @@ impl From<crate::services::Endpoints> for Target {
             pg_host: e.pg_host,
             pg_port: e.pg_port,
             http_port: e.http_port,
+            prefix: None,
         }
     }
 }
@@ -251,6 +255,18 @@ pub async fn run_case(
         _ => Names::of_questdb_connector(&props, &case.topic, target),
     };
 
+    if let Some(prefix) = &target.prefix {
+        let foreign = [Some(&names.table), names.dlq_topic.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|name| !name.to_lowercase().starts_with(prefix.as_str()));
+        if let Some(name) = foreign {
+            return Err(ReplayError::Fixture(format!(
+                "{}: refused on shared services: {name} does not carry this run's prefix {prefix}",
+                case.name
+            )));
+        }
+    }
     let db = QuestDb::connect(&names.connection).await?;
     for sql in &case.setup_sql {
         db.execute(sql).await?;
@@ -708,6 +724,7 @@ mod tests {
             pg_host: "127.0.0.1".into(),
             pg_port: 8812,
             http_port: 9123,
+            prefix: None,
         };
         assert_eq!(
             target.ilp_conf_from("http::addr=(the run's QuestDB);"),

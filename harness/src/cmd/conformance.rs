@@ -7,6 +7,7 @@ use harness::fixture::Case;
 use harness::recording::{self, Recording};
 use harness::replay::{self, Outcome};
 use harness::services::BackendChoice;
+use harness::staging::{self, RunPrefix};
 use harness::versions::Versions;
 use harness::{render, snapshot};
 use std::path::PathBuf;
@@ -41,6 +42,18 @@ pub struct Args {
     /// Print each case's rendered outcome.
     #[arg(long)]
     verbose: bool,
+    /// Run on services you already have instead of starting them: QuestDB's HTTP address
+    /// (`http://HOST:9000`; its PG wire port is `--questdb-pg-port`). Every topic and table of
+    /// the run carries a prefix of its own and is dropped afterwards; cases that would touch
+    /// anything else are refused (README: Bring your own cases).
+    #[arg(long, requires = "bootstrap_servers")]
+    questdb: Option<String>,
+    /// QuestDB's PG wire port, with `--questdb`.
+    #[arg(long, default_value_t = 8812)]
+    questdb_pg_port: u16,
+    /// The Kafka cluster to run on, with `--questdb`.
+    #[arg(long, requires = "questdb")]
+    bootstrap_servers: Option<String>,
     /// Where the services run: `process`, `docker`, or `auto` (docker when an engine
     /// answers and the images are present locally).
     #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
@@ -60,6 +73,24 @@ pub async fn run(args: Args) -> ExitCode {
         Err(e) => return fail(e),
     };
     let outside = cases.iter().any(|c| c.outside.is_some());
+    // On services the user already has: a prefix for everything the run creates, and only
+    // the cases that can keep to it.
+    let staging = args.questdb.as_ref().map(|_| RunPrefix::new());
+    let cases = match &staging {
+        None => cases,
+        Some(prefix) => {
+            let (kept, refused): (Vec<Case>, Vec<Case>) = cases
+                .into_iter()
+                .partition(|c| staging::refusal(c).is_none());
+            for case in &refused {
+                let why = staging::refusal(case).unwrap_or_default();
+                eprintln!("leaving out {} on shared services: {why}", case.name);
+            }
+            kept.into_iter()
+                .map(|c| staging::prefixed(c, prefix))
+                .collect()
+        }
+    };
     let (mut fault_cases, mut cases): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
     // A connector reads the properties of its own family only (QuestDB's connector its
@@ -99,39 +130,68 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let mut services = match super::start_services(args.backend).await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    let (mut services, target, _clean_up) = match (&staging, &args.questdb) {
+        (Some(prefix), Some(url)) => {
+            let bootstrap = args.bootstrap_servers.as_deref().unwrap_or_default();
+            let target = match staging::target(url, args.questdb_pg_port, bootstrap, prefix) {
+                Ok(t) => t,
+                Err(e) => return fail(e),
+            };
+            let connection = cleanup_connection(&cases, &target);
+            let guard = CleanUp(Some((target.clone(), connection, prefix.clone())));
+            (None, target, guard)
+        }
+        _ => match super::start_services(args.backend).await {
+            Ok(s) => {
+                let target = s.endpoints().into();
+                (Some(s), target, CleanUp(None))
+            }
+            Err(e) => return fail(e),
+        },
     };
-    let target = services.endpoints().into();
     let mode = match args.sink.mode(args.plugin_path, &target).await {
         Ok(mode) => mode,
         Err(e) => return fail(e),
     };
 
-    let versions = services.versions.clone();
+    // Shared services are judged as the default versions: their snapshots are the only ones.
+    let versions = services
+        .as_ref()
+        .map_or_else(|| default.clone(), |s| s.versions.clone());
     let mut results: Vec<CaseResult> = if cases.is_empty() {
         Vec::new()
     } else {
         super::run_all(cases, &target, &mode, args.jobs)
             .await
             .into_iter()
-            .map(|(case, outcome)| judge(&case, outcome, &versions, &default, set.as_deref()))
+            .map(|(case, outcome)| {
+                let judged = Judged {
+                    versions: &versions,
+                    default: &default,
+                    set: set.as_deref(),
+                    prefix: staging.as_ref(),
+                };
+                judge(&case, outcome, &judged)
+            })
             .collect()
     };
     // Fault cases break the services: after every other case, one at a time.
     for case in &fault_cases {
         let binary = fault_binary.as_deref().expect("built above");
         eprintln!("fault case {}...", case.name);
+        let services = services
+            .as_mut()
+            .expect("fault cases run on the harness's services");
         let outcome = harness::case_log::scope(
             &case.name,
-            harness::faults::run::run(case, &mut services, binary),
+            harness::faults::run::run(case, services, binary),
         )
         .await;
         results.push(judge_fault(case, outcome));
     }
     drop(mode);
     drop(services);
+    drop(_clean_up);
     for r in results.iter_mut().filter(|r| r.verdict != Verdict::Pass) {
         name_log(r);
     }
@@ -166,6 +226,47 @@ pub async fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Drops a run's topics and tables on shared services when it goes out of scope: when the run
+/// ends, passed, failed or panicked.
+struct CleanUp(Option<(replay::Target, sink::config::Connection, RunPrefix)>);
+
+impl Drop for CleanUp {
+    fn drop(&mut self) {
+        let Some((target, connection, prefix)) = self.0.take() else {
+            return;
+        };
+        // On a thread of its own: this may run inside the command's runtime, or unwinding.
+        let done = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(staging::clean_up(&target, &connection, &prefix))
+        })
+        .join();
+        match done {
+            Ok(Ok(dropped)) => eprintln!("dropped this run's {} tables and topics", dropped.len()),
+            Ok(Err(e)) => eprintln!("error: cleaning up this run's topics and tables: {e}"),
+            Err(_) => eprintln!("error: cleaning up this run's topics and tables panicked"),
+        }
+    }
+}
+
+/// The QuestDB login to clean up with: the first case's `connection.user` and
+/// `connection.password` (the user's own file's), else QuestDB's defaults.
+fn cleanup_connection(cases: &[Case], target: &replay::Target) -> sink::config::Connection {
+    let mut connection = harness::readback::connection(&target.pg_host, target.pg_port);
+    if let Some(props) = cases.first().and_then(|c| replay::case_properties(c).ok()) {
+        if let Some(user) = props.get("connection.user") {
+            connection.user = user.clone();
+        }
+        if let Some(password) = props.get("connection.password") {
+            connection.password = password.clone();
+        }
+    }
+    connection
+}
+
 /// Names the case's log file, if it logged anything, on the first line of its detail (the one
 /// the table prints).
 fn name_log(r: &mut CaseResult) {
@@ -185,13 +286,26 @@ fn name_log(r: &mut CaseResult) {
 /// An ordinary case against its snapshot: its own folder's or the set's for a connector
 /// ([`judge_at`]), else
 /// ours (with the variant for these service versions, if it has one).
+/// What a case is judged with: the service versions (a variant snapshot), a connector's set,
+/// and on shared services the run's prefix (left out of what is compared).
+struct Judged<'a> {
+    versions: &'a Versions,
+    default: &'a Versions,
+    set: Option<&'a str>,
+    prefix: Option<&'a RunPrefix>,
+}
+
 fn judge(
     case: &Case,
     outcome: Result<Outcome, replay::ReplayError>,
-    versions: &Versions,
-    default: &Versions,
-    set: Option<&str>,
+    judged: &Judged<'_>,
 ) -> CaseResult {
+    let Judged {
+        versions,
+        default,
+        set,
+        prefix,
+    } = *judged;
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -206,6 +320,10 @@ fn judge(
         }
     };
     let rendered = render::outcome(&outcome);
+    let rendered = match prefix {
+        Some(p) => p.strip(&rendered),
+        None => rendered,
+    };
     if let Some(outside) = &case.outside {
         let dir = &outside.snapshots;
         let label = dir.join(snapshot::name(&case.name)).display().to_string();
