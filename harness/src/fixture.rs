@@ -125,6 +125,20 @@ pub struct Case {
     pub messages: Vec<Message>,
     /// A fault case (`@records`, `@fault`, ...): generated records and faults instead of lines.
     pub scenario: Option<Scenario>,
+    /// Where a case from a folder outside fixtures/ takes its base properties and keeps its
+    /// snapshots (`harness conformance DIR`, see [`crate::folder`]); `None` under fixtures/.
+    pub outside: Option<Outside>,
+}
+
+/// A case's own folder's settings, for a case outside fixtures/.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outside {
+    /// The properties file the case starts from (instead of its family's).
+    pub properties: PathBuf,
+    /// Which connector's properties those are.
+    pub family: Family,
+    /// The folder of the case's accepted snapshots.
+    pub snapshots: PathBuf,
 }
 
 /// What a fault case produces and breaks.
@@ -466,8 +480,9 @@ impl Case {
     /// connector's for a fault case's `connector` variant.
     pub fn family(&self) -> Family {
         let variant = self.scenario.as_ref().and_then(|s| s.variant);
-        match variant.and_then(|v| v.path) {
-            Some(WritePath::Connector) => Family::QuestDbConnector,
+        match (variant.and_then(|v| v.path), &self.outside) {
+            (Some(WritePath::Connector), _) => Family::QuestDbConnector,
+            (_, Some(outside)) => outside.family,
             _ => Family::of(&self.name),
         }
     }
@@ -572,6 +587,7 @@ impl Case {
             tables: Vec::new(),
             messages: Vec::new(),
             scenario: None,
+            outside: None,
         };
         // `@record-key` / `@record-timestamp`: for the next record line, with their own line.
         let mut key: Option<(usize, String)> = None;
@@ -774,6 +790,18 @@ impl Case {
 
 /// Every case under `dir` (recursively), sorted by name; an empty result is an error.
 pub fn discover(dir: &Path) -> Result<Vec<Case>, FixtureError> {
+    let paths = case_files(dir)?;
+    let root = root();
+    let root = root.canonicalize().unwrap_or(root);
+    let mut cases = Vec::new();
+    for p in &paths {
+        cases.extend(Case::load(&p.canonicalize().unwrap_or(p.clone()), &root)?.variants());
+    }
+    Ok(cases)
+}
+
+/// The `.case` files under `dir` (or `dir` itself, a file), sorted; none is an error.
+pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, FixtureError> {
     let mut paths = Vec::new();
     collect(dir, &mut paths).map_err(|source| FixtureError::Read {
         path: dir.into(),
@@ -785,13 +813,7 @@ pub fn discover(dir: &Path) -> Result<Vec<Case>, FixtureError> {
             pattern: format!("{}/**/*.{EXTENSION}", dir.display()),
         });
     }
-    let root = root();
-    let root = root.canonicalize().unwrap_or(root);
-    let mut cases = Vec::new();
-    for p in &paths {
-        cases.extend(Case::load(&p.canonicalize().unwrap_or(p.clone()), &root)?.variants());
-    }
-    Ok(cases)
+    Ok(paths)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

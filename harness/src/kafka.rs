@@ -51,6 +51,40 @@ pub async fn create_topic_with(
     Ok(())
 }
 
+/// The topics of the cluster whose names start with `prefix`.
+pub fn topics_with_prefix(bootstrap: &str, prefix: &str) -> Result<Vec<String>, KafkaError> {
+    let consumer = offset_reader(bootstrap, "kq-harness-reader")?;
+    let metadata = consumer
+        .fetch_metadata(None, TIMEOUT)
+        .map_err(|e| error(bootstrap, "list topics", e))?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .filter(|t| t.starts_with(prefix))
+        .collect())
+}
+
+/// Deletes `topics`.
+pub async fn delete_topics(bootstrap: &str, topics: &[String]) -> Result<(), KafkaError> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let admin = shared_admin(bootstrap)?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let results = admin
+        .delete_topics(
+            &names,
+            &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .map_err(|e| error(bootstrap, "delete topics", e))?;
+    for result in results {
+        result.map_err(|(t, code)| error(bootstrap, format!("delete topic {t}"), code))?;
+    }
+    Ok(())
+}
+
 type Admins = Vec<(String, Arc<AdminClient<DefaultClientContext>>)>;
 static ADMINS: Mutex<Admins> = Mutex::new(Vec::new());
 static PRODUCERS: Mutex<Vec<(String, FutureProducer)>> = Mutex::new(Vec::new());
@@ -259,6 +293,67 @@ pub struct Record {
 /// Every record of partition 0 of `topic`, or none if the topic does not exist.
 pub fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Record>, KafkaError> {
     use rdkafka::message::{Headers, Message};
+    read_partition0(bootstrap, topic, None, |message| {
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            h.value
+                                .map(|v| String::from_utf8_lossy(v).into_owned())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Record {
+            offset: message.offset(),
+            value: message
+                .payload()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            headers,
+        }
+    })
+}
+
+/// A record as it is on the topic, bytes and all: what `harness record` writes down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    /// The record's timestamp (ms), whichever kind the topic keeps.
+    pub timestamp: Option<i64>,
+    /// How many headers it carried (a case cannot hold them).
+    pub headers: usize,
+}
+
+/// The first `count` records of partition 0 of `topic` (fewer if it holds fewer).
+pub fn read_first(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+) -> Result<Vec<RawRecord>, KafkaError> {
+    use rdkafka::message::{Headers, Message};
+    read_partition0(bootstrap, topic, Some(count), |message| RawRecord {
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+        timestamp: message.timestamp().to_millis(),
+        headers: message.headers().map_or(0, |h| h.count()),
+    })
+}
+
+/// Reads partition 0 of `topic` from its beginning up to its high watermark (or `limit`
+/// records), each through `each`; none if the topic does not exist.
+fn read_partition0<T>(
+    bootstrap: &str,
+    topic: &str,
+    limit: Option<usize>,
+    mut each: impl FnMut(&rdkafka::message::BorrowedMessage<'_>) -> T,
+) -> Result<Vec<T>, KafkaError> {
+    use rdkafka::message::Message;
     let consumer = offset_reader(bootstrap, "kq-harness-reader")?;
     let metadata = consumer
         .fetch_metadata(Some(topic), TIMEOUT)
@@ -279,7 +374,8 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Record>, KafkaError>
         .map_err(|e| error(bootstrap, "assign", e))?;
     let deadline = std::time::Instant::now() + TIMEOUT;
     let mut records = Vec::new();
-    while records.last().map_or(0, |r: &Record| r.offset + 1) < high {
+    let mut next = 0;
+    while next < high && limit.is_none_or(|l| records.len() < l) {
         if std::time::Instant::now() > deadline {
             return Err(error(
                 bootstrap,
@@ -294,28 +390,8 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Record>, KafkaError>
             continue;
         };
         let message = message.map_err(|e| error(bootstrap, format!("read {topic}"), e))?;
-        let headers = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_string(),
-                            h.value
-                                .map(|v| String::from_utf8_lossy(v).into_owned())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        records.push(Record {
-            offset: message.offset(),
-            value: message
-                .payload()
-                .map(|p| String::from_utf8_lossy(p).into_owned()),
-            headers,
-        });
+        next = message.offset() + 1;
+        records.push(each(&message));
     }
     Ok(records)
 }

@@ -11,11 +11,15 @@
 //! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with;
 //! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart.
 pub mod bench;
+pub mod case_log;
+pub mod case_writer;
 pub mod compare;
 pub mod connect;
+pub mod doc_links;
 pub mod error;
 pub mod faults;
 pub mod fixture;
+pub mod folder;
 pub mod kafka;
 pub mod kill9;
 pub mod matrix;
@@ -33,6 +37,7 @@ pub mod replay;
 pub mod security;
 pub mod services;
 pub mod snapshot;
+pub mod staging;
 pub mod temporal;
 pub mod versions;
 pub mod wait;

@@ -31,6 +31,9 @@ enum Command {
     /// Compare the sink's decoder with Kafka's own JsonConverter: every fixture record, their
     /// mutations, and random envelopes; print identical / documented deviation / bug counts.
     Oracle(cmd::oracle::Args),
+    /// Write the first records of a live topic as a `.case` file (values as they are, keys and
+    /// timestamps as directives), to run with `conformance DIR`.
+    Record(cmd::record::Args),
     /// Start the services, print their endpoints, and keep them until Ctrl-C.
     Services(cmd::services::Args),
     /// Exactly-once under kill -9: the sink binary stores a stream into a native DEDUP table
@@ -49,12 +52,15 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "error".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(harness::case_log::Writer)
+        // Log lines go to files in `conformance`: no colour codes in them.
+        .with_ansi(false)
         .init();
     match Cli::parse().command {
         // `services` installs its signal handlers before anything else, on a runtime of its own.
         Command::Services(args) => cmd::services::run(args),
         Command::Oracle(args) => cmd::oracle::run(args),
+        Command::Record(args) => cmd::record::run(args),
         Command::Conformance(args) => runtime().block_on(cmd::conformance::run(args)),
         Command::Matrix(args) => runtime().block_on(cmd::matrix::run(args)),
         Command::Compare(args) => runtime().block_on(cmd::compare::run(args)),

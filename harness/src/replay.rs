@@ -21,6 +21,9 @@ pub struct Target {
     pub pg_port: u16,
     /// QuestDB's HTTP port, for ILP over HTTP.
     pub http_port: u16,
+    /// On services the user already has: the run's prefix, which every topic and table the
+    /// case touches must carry ([`crate::staging`]); `None` on the harness's own services.
+    pub prefix: Option<String>,
 }
 
 impl Target {
@@ -55,6 +58,7 @@ impl From<crate::services::Endpoints> for Target {
             pg_host: e.pg_host,
             pg_port: e.pg_port,
             http_port: e.http_port,
+            prefix: None,
         }
     }
 }
@@ -178,10 +182,14 @@ pub fn write_properties(path: &Path, props: &BTreeMap<String, String>) -> std::i
 }
 
 /// The connector properties of a case: its family's file (the seed's, or e.g.
-/// `fixtures/questdb-connector/connector.properties`), the case's `@set` lines, and the case's
+/// `fixtures/questdb-connector/connector.properties`) or its own folder's (a case outside
+/// fixtures/), the case's `@set` lines, and the case's
 /// topic (the seed subscribes `example-events` but writes `example-topic`; see README).
 pub fn case_properties(case: &Case) -> Result<BTreeMap<String, String>, ReplayError> {
-    let path = case.family().properties_path();
+    let path = match &case.outside {
+        Some(outside) => outside.properties.clone(),
+        None => case.family().properties_path(),
+    };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| ReplayError::Fixture(format!("{}: {e}", path.display())))?;
     let mut props = sink::config::properties::parse(&text);
@@ -250,6 +258,18 @@ pub async fn run_case(
         _ => Names::of_questdb_connector(&props, &case.topic, target),
     };
 
+    if let Some(prefix) = &target.prefix {
+        let foreign = [Some(&names.table), names.dlq_topic.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|name| !name.to_lowercase().starts_with(prefix.as_str()));
+        if let Some(name) = foreign {
+            return Err(ReplayError::Fixture(format!(
+                "{}: refused on shared services: {name} does not carry this run's prefix {prefix}",
+                case.name
+            )));
+        }
+    }
     let db = QuestDb::connect(&names.connection).await?;
     for sql in &case.setup_sql {
         db.execute(sql).await?;
@@ -720,6 +740,7 @@ mod tests {
             pg_host: "127.0.0.1".into(),
             pg_port: 8812,
             http_port: 9123,
+            prefix: None,
         };
         assert_eq!(
             target.ilp_conf_from("http::addr=(the run's QuestDB);"),

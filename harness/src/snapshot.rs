@@ -149,7 +149,12 @@ pub fn set_dir(set: &str) -> PathBuf {
 
 /// The accepted body of a case's snapshot in the set `set`, if there is one.
 pub fn accepted_in_set(set: &str, case: &str) -> Option<String> {
-    read_body(&set_dir(set).join(format!("{}.snap", name(case))))
+    accepted_at(&set_dir(set), case)
+}
+
+/// The accepted body of a case's snapshot in the folder `dir`, if there is one.
+pub fn accepted_at(dir: &std::path::Path, case: &str) -> Option<String> {
+    read_body(&dir.join(format!("{}.snap", name(case))))
 }
 
 /// [`assert`] against the snapshot set `set` (e.g. `debezium`).
@@ -157,7 +162,8 @@ pub fn assert_in_set(set: &str, name: &str, fixture: &str, rendered: &str) {
     assert_at(set_dir(set), name, fixture, rendered);
 }
 
-fn assert_at(dir: PathBuf, name: &str, fixture: &str, rendered: &str) {
+/// [`assert`] against the snapshots in `dir`.
+pub fn assert_at(dir: PathBuf, name: &str, fixture: &str, rendered: &str) {
     insta::with_settings!({
         snapshot_path => dir,
         prepend_module_to_snapshot => false,

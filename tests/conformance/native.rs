@@ -32,6 +32,7 @@ fn case(topic: &str, properties: &[(&str, &str)]) -> Case {
             })
             .collect(),
         scenario: None,
+        outside: None,
     }
 }
 

@@ -7,6 +7,7 @@ use harness::fixture::Case;
 use harness::recording::{self, Recording};
 use harness::replay::{self, Outcome};
 use harness::services::BackendChoice;
+use harness::staging::{self, RunPrefix};
 use harness::versions::Versions;
 use harness::{render, snapshot};
 use std::path::PathBuf;
@@ -15,8 +16,14 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Fixture files or folders; default: the repository's fixtures/.
+    /// Case files or folders; default: the repository's fixtures/. A folder elsewhere is a
+    /// user's own: its cases start from its `connect-jdbc.properties` or `connector.properties`
+    /// (in a case's folder or a parent, else the seed's) and are judged against its
+    /// `snapshots/` (README: Bring your own cases).
     paths: Vec<PathBuf>,
+    /// The snapshots folder of cases outside fixtures/, instead of `DIR/snapshots/`.
+    #[arg(long)]
+    snapshots: Option<PathBuf>,
     /// Cases run at once.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
@@ -35,6 +42,18 @@ pub struct Args {
     /// Print each case's rendered outcome.
     #[arg(long)]
     verbose: bool,
+    /// Run on services you already have instead of starting them: QuestDB's HTTP address
+    /// (`http://HOST:9000`; its PG wire port is `--questdb-pg-port`). Every topic and table of
+    /// the run carries a prefix of its own and is dropped afterwards; cases that would touch
+    /// anything else are refused (README: Bring your own cases).
+    #[arg(long, requires = "bootstrap_servers")]
+    questdb: Option<String>,
+    /// QuestDB's PG wire port, with `--questdb`.
+    #[arg(long, default_value_t = 8812)]
+    questdb_pg_port: u16,
+    /// The Kafka cluster to run on, with `--questdb`.
+    #[arg(long, requires = "questdb")]
+    bootstrap_servers: Option<String>,
     /// Where the services run: `process`, `docker`, or `auto` (docker when an engine
     /// answers and the images are present locally).
     #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
@@ -43,9 +62,34 @@ pub struct Args {
 
 pub async fn run(args: Args) -> ExitCode {
     let started = Instant::now();
-    let cases = match super::discover_all(&args.paths) {
+    // The sinks' log lines go to files, one per case: a passing run prints only its progress
+    // and its table; a failing case's detail names its file.
+    let logs = harness::case_log::default_folder();
+    if let Err(e) = harness::case_log::send_to(&logs) {
+        return fail(format!("cannot create {}: {e}", logs.display()));
+    }
+    let cases = match super::discover_all(&args.paths, args.snapshots.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(e),
+    };
+    let outside = cases.iter().any(|c| c.outside.is_some());
+    // On services the user already has: a prefix for everything the run creates, and only
+    // the cases that can keep to it.
+    let staging = args.questdb.as_ref().map(|_| RunPrefix::new());
+    let cases = match &staging {
+        None => cases,
+        Some(prefix) => {
+            let (kept, refused): (Vec<Case>, Vec<Case>) = cases
+                .into_iter()
+                .partition(|c| staging::refusal(c).is_none());
+            for case in &refused {
+                let why = staging::refusal(case).unwrap_or_default();
+                eprintln!("leaving out {} on shared services: {why}", case.name);
+            }
+            kept.into_iter()
+                .map(|c| staging::prefixed(c, prefix))
+                .collect()
+        }
     };
     let (mut fault_cases, mut cases): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
@@ -86,35 +130,71 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let mut services = match super::start_services(args.backend).await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    let (mut services, target, _clean_up) = match (&staging, &args.questdb) {
+        (Some(prefix), Some(url)) => {
+            let bootstrap = args.bootstrap_servers.as_deref().unwrap_or_default();
+            let target = match staging::target(url, args.questdb_pg_port, bootstrap, prefix) {
+                Ok(t) => t,
+                Err(e) => return fail(e),
+            };
+            let connection = cleanup_connection(&cases, &target);
+            let guard = CleanUp(Some((target.clone(), connection, prefix.clone())));
+            (None, target, guard)
+        }
+        _ => match super::start_services(args.backend).await {
+            Ok(s) => {
+                let target = s.endpoints().into();
+                (Some(s), target, CleanUp(None))
+            }
+            Err(e) => return fail(e),
+        },
     };
-    let target = services.endpoints().into();
     let mode = match args.sink.mode(args.plugin_path, &target).await {
         Ok(mode) => mode,
         Err(e) => return fail(e),
     };
 
-    let versions = services.versions.clone();
+    // Shared services are judged as the default versions: their snapshots are the only ones.
+    let versions = services
+        .as_ref()
+        .map_or_else(|| default.clone(), |s| s.versions.clone());
     let mut results: Vec<CaseResult> = if cases.is_empty() {
         Vec::new()
     } else {
         super::run_all(cases, &target, &mode, args.jobs)
             .await
             .into_iter()
-            .map(|(case, outcome)| judge(&case, outcome, &versions, &default, set.as_deref()))
+            .map(|(case, outcome)| {
+                let judged = Judged {
+                    versions: &versions,
+                    default: &default,
+                    set: set.as_deref(),
+                    prefix: staging.as_ref(),
+                };
+                judge(&case, outcome, &judged)
+            })
             .collect()
     };
     // Fault cases break the services: after every other case, one at a time.
     for case in &fault_cases {
         let binary = fault_binary.as_deref().expect("built above");
         eprintln!("fault case {}...", case.name);
-        let outcome = harness::faults::run::run(case, &mut services, binary).await;
+        let services = services
+            .as_mut()
+            .expect("fault cases run on the harness's services");
+        let outcome = harness::case_log::scope(
+            &case.name,
+            harness::faults::run::run(case, services, binary),
+        )
+        .await;
         results.push(judge_fault(case, outcome));
     }
     drop(mode);
     drop(services);
+    drop(_clean_up);
+    for r in results.iter_mut().filter(|r| r.verdict != Verdict::Pass) {
+        name_log(r);
+    }
 
     if args.verbose {
         for r in &results {
@@ -135,6 +215,10 @@ pub async fn run(args: Args) -> ExitCode {
         failed,
         started.elapsed().as_secs_f64()
     );
+    if failed > 0 && outside {
+        println!("A FAIL or NEW case of your own folder differs from its snapshot there: read the difference above, or accept this run's outcome with INSTA_UPDATE=always (README: Bring your own cases).");
+        return ExitCode::FAILURE;
+    }
     if failed > 0 {
         println!("A FAIL or NEW case differs from its snapshot in tests/snapshots/: run `cargo test --test conformance` (fault cases: `--test faults`) and review with `cargo insta review`.");
         return ExitCode::FAILURE;
@@ -142,15 +226,86 @@ pub async fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// An ordinary case against its snapshot: the set's for a connector ([`judge_in_set`]), else
+/// Drops a run's topics and tables on shared services when it goes out of scope: when the run
+/// ends, passed, failed or panicked.
+struct CleanUp(Option<(replay::Target, sink::config::Connection, RunPrefix)>);
+
+impl Drop for CleanUp {
+    fn drop(&mut self) {
+        let Some((target, connection, prefix)) = self.0.take() else {
+            return;
+        };
+        // On a thread of its own: this may run inside the command's runtime, or unwinding.
+        let done = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(staging::clean_up(&target, &connection, &prefix))
+        })
+        .join();
+        match done {
+            Ok(Ok(dropped)) => eprintln!("dropped this run's {} tables and topics", dropped.len()),
+            Ok(Err(e)) => eprintln!("error: cleaning up this run's topics and tables: {e}"),
+            Err(_) => eprintln!("error: cleaning up this run's topics and tables panicked"),
+        }
+    }
+}
+
+/// The QuestDB login to clean up with: the first case's `connection.user` and
+/// `connection.password` (the user's own file's), else QuestDB's defaults.
+fn cleanup_connection(cases: &[Case], target: &replay::Target) -> sink::config::Connection {
+    let mut connection = harness::readback::connection(&target.pg_host, target.pg_port);
+    if let Some(props) = cases.first().and_then(|c| replay::case_properties(c).ok()) {
+        if let Some(user) = props.get("connection.user") {
+            connection.user = user.clone();
+        }
+        if let Some(password) = props.get("connection.password") {
+            connection.password = password.clone();
+        }
+    }
+    connection
+}
+
+/// Names the case's log file, if it logged anything, on the first line of its detail (the one
+/// the table prints).
+fn name_log(r: &mut CaseResult) {
+    if let Some(log) = harness::case_log::of_case(&r.case) {
+        let (first, rest) = r.detail.split_once('\n').unwrap_or((&r.detail, ""));
+        let shown = log
+            .strip_prefix(harness::fixture::workspace_root())
+            .unwrap_or(&log);
+        r.detail = format!(
+            "{first} (log: {}){}{rest}",
+            shown.display(),
+            if rest.is_empty() { "" } else { "\n" }
+        );
+    }
+}
+
+/// An ordinary case against its snapshot: its own folder's or the set's for a connector
+/// ([`judge_at`]), else
 /// ours (with the variant for these service versions, if it has one).
+/// What a case is judged with: the service versions (a variant snapshot), a connector's set,
+/// and on shared services the run's prefix (left out of what is compared).
+struct Judged<'a> {
+    versions: &'a Versions,
+    default: &'a Versions,
+    set: Option<&'a str>,
+    prefix: Option<&'a RunPrefix>,
+}
+
 fn judge(
     case: &Case,
     outcome: Result<Outcome, replay::ReplayError>,
-    versions: &Versions,
-    default: &Versions,
-    set: Option<&str>,
+    judged: &Judged<'_>,
 ) -> CaseResult {
+    let Judged {
+        versions,
+        default,
+        set,
+        prefix,
+    } = *judged;
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -165,8 +320,18 @@ fn judge(
         }
     };
     let rendered = render::outcome(&outcome);
+    let rendered = match prefix {
+        Some(p) => p.strip(&rendered),
+        None => rendered,
+    };
+    if let Some(outside) = &case.outside {
+        let dir = &outside.snapshots;
+        let label = dir.join(snapshot::name(&case.name)).display().to_string();
+        return judge_at(dir, label, case, &outcome, rendered);
+    }
     if let Some(set) = set {
-        return judge_in_set(set, case, &outcome, rendered);
+        let label = format!("{set}/{}", snapshot::name(&case.name));
+        return judge_at(&snapshot::set_dir(set), label, case, &outcome, rendered);
     }
     let (judged_by, accepted) = snapshot::judge_with(&case.name, versions, default);
     let (verdict, detail) = match accepted {
@@ -198,12 +363,18 @@ fn judge(
     }
 }
 
-/// A connector's case against its set, recorded as insta would (`INSTA_UPDATE`): no test can
-/// run Confluent's JDBC sink, so this run is where its snapshots are written.
-fn judge_in_set(set: &str, case: &Case, outcome: &Outcome, rendered: String) -> CaseResult {
-    let judged_by = format!("{set}/{}", snapshot::name(&case.name));
-    let accepted = snapshot::accepted_in_set(set, &case.name);
-    let (verdict, detail) = match recording::record_in_set(set, &case.name, &rendered) {
+/// A case against the snapshots in `dir` (`judged_by` names its snapshot), recorded as insta
+/// would (`INSTA_UPDATE`): a connector's set (no test can run Confluent's JDBC sink, so this run
+/// is where its snapshots are written), or a user's own folder.
+fn judge_at(
+    dir: &std::path::Path,
+    judged_by: String,
+    case: &Case,
+    outcome: &Outcome,
+    rendered: String,
+) -> CaseResult {
+    let accepted = snapshot::accepted_at(dir, &case.name);
+    let (verdict, detail) = match recording::record_at(dir, &case.name, &rendered) {
         Recording::Same => (Verdict::Pass, report::summary(outcome)),
         Recording::Accepted(path) => (Verdict::Pass, format!("written: {}", path.display())),
         Recording::Pending(path) => (
@@ -212,7 +383,10 @@ fn judge_in_set(set: &str, case: &Case, outcome: &Outcome, rendered: String) -> 
             } else {
                 Verdict::New
             },
-            format!("to review (cargo insta review): {}", path.display()),
+            format!(
+                "to review (cargo insta review, or accept with INSTA_UPDATE=always): {}",
+                path.display()
+            ),
         ),
         Recording::Differs => match &accepted {
             None => (Verdict::New, format!("no accepted snapshot {judged_by}")),
@@ -241,13 +415,18 @@ fn judge_fault(case: &Case, outcome: anyhow::Result<harness::faults::FaultOutcom
         Err(e) => (Verdict::Error, Duration::ZERO, format!("{e:#}"), None),
         Ok(o) => {
             let rendered = harness::faults::render::outcome(&o);
-            let (verdict, detail) = match snapshot::accepted(&case.name) {
+            let (accepted, path) = match &case.outside {
+                Some(o) => (
+                    snapshot::accepted_at(&o.snapshots, &case.name),
+                    o.snapshots
+                        .join(format!("{}.snap", snapshot::name(&case.name))),
+                ),
+                None => (snapshot::accepted(&case.name), snapshot::path(&case.name)),
+            };
+            let (verdict, detail) = match accepted {
                 None => (
                     Verdict::New,
-                    format!(
-                        "no accepted snapshot at {}",
-                        snapshot::path(&case.name).display()
-                    ),
+                    format!("no accepted snapshot at {}", path.display()),
                 ),
                 Some(accepted) if snapshot::matches(&accepted, &rendered) => {
                     (Verdict::Pass, fault_summary(&o))

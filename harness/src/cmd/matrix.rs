@@ -39,7 +39,7 @@ pub async fn run(args: Args) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };
     let combos = matrix::combinations(&default, all, &args.questdb, &args.kafka);
-    let cases = match super::discover_all(&args.paths) {
+    let cases = match super::discover_all(&args.paths, None) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod kill9;
 pub mod matrix;
 pub mod oracle;
+pub mod record;
 pub mod report;
 pub mod services;
 
@@ -153,7 +154,7 @@ pub async fn start_services(backend: BackendChoice) -> Result<Services, String> 
 /// (`fixtures/faults/`) test this sink's binary while they break services, so they run only in
 /// `conformance` and `matrix`, after the others.
 pub fn discover_ordinary(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
-    let cases: Vec<Case> = discover_all(paths)?
+    let cases: Vec<Case> = discover_all(paths, None)?
         .into_iter()
         .filter(|c| c.scenario.is_none())
         .collect();
@@ -166,8 +167,12 @@ pub fn discover_ordinary(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
-/// The cases under `paths` (default: every fixture).
-pub fn discover_all(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
+/// The cases under `paths` (default: every fixture); a folder outside fixtures/ brings its own
+/// properties and snapshots (`snapshots`: instead of its `snapshots/`), see [`harness::folder`].
+pub fn discover_all(
+    paths: &[PathBuf],
+    snapshots: Option<&std::path::Path>,
+) -> Result<Vec<Case>, String> {
     let default = [fixture::root()];
     let paths = if paths.is_empty() {
         &default[..]
@@ -176,7 +181,7 @@ pub fn discover_all(paths: &[PathBuf]) -> Result<Vec<Case>, String> {
     };
     let mut cases = Vec::new();
     for path in paths {
-        cases.extend(fixture::discover(path).map_err(|e| e.to_string())?);
+        cases.extend(harness::folder::discover(path, snapshots).map_err(|e| e.to_string())?);
     }
     Ok(cases)
 }
@@ -212,7 +217,8 @@ pub async fn run_all(
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.expect("semaphore");
             bar.set_message(case.name.clone());
-            let outcome = replay::run_case(&case, &target, &mode).await;
+            let outcome =
+                harness::case_log::scope(&case.name, replay::run_case(&case, &target, &mode)).await;
             bar.inc(1);
             (case, outcome)
         }));

@@ -254,6 +254,7 @@ async fn run_path(plan: Plan, path: WritePath, topic: String) -> Vec<String> {
             })
             .collect(),
         scenario: None,
+        outside: None,
     };
     let target = crate::target();
     let mut diffs = match replay::run_case(&case, &target, &SinkMode::InProcess).await {
