@@ -250,6 +250,7 @@ pub const DEVIATIONS: &[&str] = &[
     "logical-on-other-type",
     "decimal-without-scale",
     "non-standard-number",
+    "lone-surrogate",
 ];
 
 /// Compares our line with upstream's.
@@ -276,6 +277,15 @@ pub fn judge(ours: &str, upstream: &str) -> Verdict {
         // Jackson parser JsonConverter uses reads it (-28).
         (Some(kind), false) if kind.starts_with("NotJson") && kind.contains("invalid number") => {
             Verdict::Deviation("non-standard-number")
+        }
+        // Deviation: a `\uD800`-`\uDBFF` escape not followed by its low half (a lone UTF-16
+        // surrogate) is refused: a Rust string cannot hold it; Jackson passes it on as a
+        // broken Java string.
+        (Some(kind), false)
+            if kind.starts_with("NotJson")
+                && (kind.contains("hex escape") || kind.contains("surrogate")) =>
+        {
+            Verdict::Deviation("lone-surrogate")
         }
         // Deviation: a logical name on another physical type than Connect defines it on
         // (Timestamp on int8, Decimal on string) is refused; JsonConverter converts by the name

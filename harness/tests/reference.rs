@@ -24,7 +24,28 @@ fn cases_of(r: &Reference) -> Vec<String> {
     ordinary_cases()
         .into_iter()
         .filter(|c| fixture::Family::of(c) == r.family)
+        .filter(|c| !r.unrecorded.iter().any(|(u, _)| u == c))
         .collect()
+}
+
+#[test]
+fn cases_listed_as_unrecorded_exist_and_have_no_recording() {
+    let all = ordinary_cases();
+    for r in REFERENCES {
+        for (case, why) in r.unrecorded {
+            assert!(
+                all.contains(&case.to_string()),
+                "{case}: listed as unrecorded for {} but no such case",
+                r.name
+            );
+            assert!(
+                reference::recorded(Some(r.set), case).is_none(),
+                "{case}: recorded in tests/snapshots/{}/ now; take it off {}'s unrecorded list ({why})",
+                r.set,
+                r.name
+            );
+        }
+    }
 }
 
 fn every_difference_is_classified(r: &Reference) {

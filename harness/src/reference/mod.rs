@@ -38,7 +38,18 @@ pub struct Reference {
     /// Whether committed offsets count as a difference too. Not for Confluent: its snapshots
     /// were classified without them, and the JDBC sink's rollbacks make them follow its rows.
     pub compares_commits: bool,
+    /// Cases added since the reference was recorded, each with why it was not recorded yet.
+    /// The comparison leaves them out; a case listed here that has a recording fails it, so
+    /// the list cannot go stale.
+    pub unrecorded: &'static [(&'static str, &'static str)],
 }
+
+/// Why the dec31 cases have no Confluent recording: they pin a QuestDB defect (issue 31), added
+/// when Confluent's connector was not built on the machine (it is built from its public tag
+/// outside the repository, never committed).
+const DEC31: &str =
+    "added with QuestDB's dec31 rendering defect (docs/questdb-defects/dec31-rendering.md); \
+     to be recorded with `harness conformance --sink connect --plugin-path DIR`";
 
 /// Confluent's JDBC sink 10.7.6, the seed's connector.
 pub const CONFLUENT: Reference = Reference {
@@ -48,6 +59,10 @@ pub const CONFLUENT: Reference = Reference {
     family: Family::Jdbc,
     classes: CLASSES,
     compares_commits: false,
+    unrecorded: &[
+        ("logical/timestamp-dec31-before-1970.case", DEC31),
+        ("properties/timestamp-1293-12-31.case", DEC31),
+    ],
 };
 
 /// QuestDB's own connector 0.23.
@@ -58,6 +73,7 @@ pub const QUESTDB_CONNECTOR: Reference = Reference {
     family: Family::QuestDbConnector,
     classes: crate::reference::questdb::CLASSES,
     compares_commits: true,
+    unrecorded: &[],
 };
 
 /// Every reference, one per family.
