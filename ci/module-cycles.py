@@ -37,8 +37,6 @@ def edges(root: Path) -> dict:
         text = file.read_text()
         text = text.split("#[cfg(test)]")[0]
         text = re.sub(r"//[^\n]*", "", text)
-        is_dir_module = file.stem in ("mod", "lib", "main")
-        parent = mod if is_dir_module else mod[:-1]
         refs = []
         for m in USE_GROUP.finditer(text):
             head, prefix, inner = m.group(1), m.group(2), m.group(3)
@@ -51,11 +49,8 @@ def edges(root: Path) -> dict:
             refs.append((m.group(1), m.group(2)))
         for head, path in refs:
             names = [n for n in path.split("::") if n]
-            base = () if head == "crate" else parent[:-1] if False else parent
-            if head == "super":
-                base = parent[:-1] if is_dir_module else parent[:-1] if len(parent) and False else mod[:-1]
-                # `super` of a file module a/b.rs (module a::b) is a; of a/mod.rs (module a), the crate root side.
-                base = mod[:-1]
+            # `super` is the parent of the file's module (a/b.rs is a::b; a/mod.rs is a).
+            base = () if head == "crate" else mod[:-1]
             target = resolve(files, base, names)
             if target is not None and target != mod:
                 graph[mod].add(target)

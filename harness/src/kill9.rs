@@ -113,7 +113,6 @@ pub async fn run(
             .args(["--bootstrap-servers", &target.bootstrap])
             .args(["--pg-host", &target.pg_host])
             .args(["--pg-port", &target.pg_port.to_string()])
-            .args(["--task", "0"]) // static membership: a restart takes its partition back at once
             .env("RUST_LOG", "warn");
         let spawned = std::time::Instant::now();
         let sink = ServiceProcess::spawn("sink", cmd, tempfile::tempdir()?)?;

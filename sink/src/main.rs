@@ -36,13 +36,11 @@ struct Cli {
     /// leaves it to the properties file).
     #[arg(long, env = "KQ_METRICS_LISTEN")]
     metrics_listen: Option<String>,
-    /// Which task of the connector this process is (0, 1, ...): with it the process joins its
-    /// group as the static member `<name>-<task>`, so a restarted task takes its partitions
-    /// back at once; two processes given the same task fence each other (the older one exits
-    /// 0). Without it (the default) processes join dynamically: any number of replicas started
-    /// with identical settings share the topics' partitions.
-    #[arg(long, env = "KQ_TASK")]
-    task: Option<u32>,
+    /// Which task of the connector this process is (0, 1, ...): processes of one connector
+    /// share its topics' partitions, each with its own task number. A restarted task takes its
+    /// partitions back at once (static group membership).
+    #[arg(long, env = "KQ_TASK", default_value_t = 0)]
+    task: u32,
 }
 
 /// SIGTERM (an orchestrator's stop) or SIGINT (Ctrl-C): the sink stops after the batch in

@@ -1,8 +1,5 @@
 //! The loop over batches: poll, prepare (decode and map), store, commit; the next batch is
-//! polled and prepared while the current one is stored. Between batches, a revoke the
-//! consumer's rebalance callback recorded is settled: what is stored is committed, then the
-//! partitions are given back; nothing of them is written after the callback (rows are dropped
-//! at the next write) nor committed after the settle.
+//! polled and prepared while the current one is stored.
 
 use crate::config::SinkConfig;
 use crate::error::SinkError;
@@ -12,11 +9,9 @@ use crate::run::endpoint::Health;
 use crate::run::records::Records;
 use crate::run::{stop, RunOptions, StopWhen};
 use crate::source::consumer::{self, KafkaConsumer};
-use crate::source::revocations::Polled;
 use crate::write::store::{Outcomes, Store};
-use rdkafka::consumer::{Consumer, RebalanceProtocol};
-use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::TopicPartitionList;
+use rdkafka::consumer::Consumer;
+use rdkafka::message::OwnedMessage;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -39,43 +34,30 @@ pub(crate) async fn consume(
     let mut preparer = Some(Preparer::new(Arc::new(config.clone())));
     // The next batch, polled and prepared while the last one was written.
     let mut ahead = None;
-    let fenced = |e: &rdkafka::error::KafkaError| {
-        let fenced = consumer::is_fenced(e);
-        if fenced {
-            tracing::warn!("Kafka: {e}: another process took over this task's partitions (it joined with the same group.instance.id); stopping, nothing more is committed");
-        }
-        fenced
-    };
 
     loop {
         if shutdown.as_ref().is_some_and(|s| *s.borrow()) {
             break;
         }
-        settle(consumer, &mut records).map_err(|e| kafka_err("revoke", e))?;
         if config.operations.metrics_listen.is_some() {
             health.set_assigned(consumer.assignment().map_or(0, |a| a.count()));
         }
-        let (batch, prepared, polled) = match ahead.take() {
+        let (batch, prepared) = match ahead.take() {
             Some(ready) => ready,
             None => {
-                let (batch, polled) = match consumer::next_batch(
+                let batch = consumer::next_batch(
                     consumer,
                     config.batch_size,
                     options.poll_timeout,
                     shutdown,
                 )
                 .await
-                {
-                    Err(e) if fenced(&e) => return Ok(()),
-                    other => other.map_err(|e| kafka_err("poll", e))?,
-                };
-                // A revoke during this poll: give the partitions back before writing.
-                settle(consumer, &mut records).map_err(|e| kafka_err("revoke", e))?;
+                .map_err(|e| kafka_err("poll", e))?;
                 let prepared = preparer
                     .as_mut()
                     .expect("the preparer is back after every batch")
                     .batch(&batch);
-                (batch, prepared, polled)
+                (batch, prepared)
             }
         };
         // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
@@ -87,15 +69,16 @@ pub(crate) async fn consume(
             // committed.
             let next = async {
                 if drained {
-                    return Ok::<_, rdkafka::error::KafkaError>(None);
+                    return Ok::<_, SinkError>(None);
                 }
-                let (batch, polled) = consumer::next_batch(
+                let batch = consumer::next_batch(
                     consumer,
                     config.batch_size,
                     options.poll_timeout,
                     shutdown,
                 )
-                .await?;
+                .await
+                .map_err(|e| kafka_err("poll", e))?;
                 let mut p = preparer
                     .take()
                     .expect("the preparer is back after every batch");
@@ -107,20 +90,11 @@ pub(crate) async fn consume(
                 // A panic in there is the sink's own bug: raise it here, as before.
                 .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
                 preparer = Some(p);
-                Ok(Some((batch, prepared, polled)))
+                Ok(Some((batch, prepared)))
             };
             // After a shutdown signal the batch gets `shutdown.timeout.ms` to be stored.
-            let owned = Owned {
-                consumer,
-                topics: &config.topics,
-                polled,
-            };
-            let work = async {
-                tokio::join!(
-                    process(&mut store, &mut records, &batch, prepared, &owned),
-                    next
-                )
-            };
+            let work =
+                async { tokio::join!(process(&mut store, &mut records, &batch, prepared), next) };
             let finished = stop::unless_abandoned(
                 work,
                 options.shutdown.clone(),
@@ -142,7 +116,6 @@ pub(crate) async fn consume(
                         "Kafka: commit: {e}; the offsets are committed with the next batch"
                     )
                 }
-                Err(e) if fenced(&e) => return Ok(()),
                 other => other.map_err(|e| kafka_err("commit", e))?,
             }
             metrics::batch_done(started.elapsed());
@@ -160,13 +133,10 @@ pub(crate) async fn consume(
                 }
                 other => other?,
             }
-            ahead = match next {
-                Err(e) if fenced(&e) => return Ok(()),
-                other => other.map_err(|e| kafka_err("poll", e))?,
-            };
+            ahead = next?;
         }
         // A check that cannot reach the broker just says "not yet".
-        let caught_up = |c: &KafkaConsumer| match consumer::caught_up(c, &config.topics) {
+        let caught_up = |c: &KafkaConsumer| match consumer::caught_up(c) {
             Err(e) if consumer::is_transient(&e) => Ok(false),
             other => other,
         };
@@ -182,85 +152,12 @@ pub(crate) async fn consume(
     Ok(())
 }
 
-/// Settles the revoke the rebalance callback recorded, if any: commits what is stored (all of
-/// it, as Connect's `onPartitionsRevoked` does; nothing of a lost assignment), forgets what
-/// could not be committed of the revoked partitions, and gives them back to the group.
-fn settle(
-    consumer: &KafkaConsumer,
-    records: &mut Records<'_>,
-) -> Result<(), rdkafka::error::KafkaError> {
-    let Some(pending) = consumer.context().revocations().pending().cloned() else {
-        return Ok(());
-    };
-    if !pending.lost {
-        match records.commit(consumer) {
-            Err(e) if consumer::commit_can_wait(&e) || consumer::is_fenced(&e) => {
-                metrics::error("kafka_commit");
-                tracing::warn!("Kafka: commit before giving partitions back: {e}; their new owner reads them again from the last commit");
-            }
-            other => other?,
-        }
-    }
-    records.forget(&pending.partitions);
-    if matches!(
-        consumer.rebalance_protocol(),
-        RebalanceProtocol::Cooperative
-    ) {
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partition) in &pending.partitions {
-            tpl.add_partition(topic, *partition);
-        }
-        consumer.incremental_unassign(&tpl)?;
-    } else {
-        consumer.unassign()?;
-    }
-    consumer.context().revocations().settled();
-    tracing::info!(
-        "Kafka: gave back {} partition(s) after committing what was stored",
-        pending.partitions.len()
-    );
-    Ok(())
-}
-
-/// Which records of a batch are still this process's to write: their partition was not
-/// revoked since the batch was polled, and their topic is subscribed.
-struct Owned<'c> {
-    consumer: &'c KafkaConsumer,
-    topics: &'c crate::config::Topics,
-    polled: Polled,
-}
-
-impl Owned<'_> {
-    fn owns(&self, message: &OwnedMessage) -> bool {
-        consumer::subscribed(self.topics, message.topic())
-            && self.consumer.context().revocations().owned(
-                message.topic(),
-                message.partition(),
-                self.polled,
-            )
-    }
-
-    /// Drops the rows of partitions revoked meanwhile: checked right before they are written.
-    fn keep(&self, batch: &[OwnedMessage], mut rows: Vec<Row>) -> Vec<Row> {
-        let before = rows.len();
-        rows.retain(|row| self.owns(&batch[row.index]));
-        if rows.len() < before {
-            tracing::info!(
-                "dropped {} row(s) of revoked partitions: their new owner writes them",
-                before - rows.len()
-            );
-        }
-        rows
-    }
-}
-
 /// Stores a prepared batch in order, stopping at or reporting its bad records.
 async fn process(
     store: &mut Store<'_>,
     records: &mut Records<'_>,
     batch: &[OwnedMessage],
     prepared: Vec<Prepared>,
-    owned: &Owned<'_>,
 ) -> Result<(), SinkError> {
     records.summary.records += batch.len() as u64;
     metrics::consumed(batch);
@@ -274,23 +171,19 @@ async fn process(
             // Nothing to write (a tombstone QuestDB's connector skips): handled once
             // everything before it is stored.
             Ok(None) => {
-                let rows = owned.keep(batch, std::mem::take(&mut pending));
-                store.write(batch, rows, records).await?;
-                if owned.owns(message) {
-                    records.nothing_to_write(message);
-                }
+                store
+                    .write(batch, std::mem::take(&mut pending), records)
+                    .await?;
+                records.nothing_to_write(message);
             }
             Err(problem) => {
                 // Keep order: everything before the bad record is stored first.
-                let rows = owned.keep(batch, std::mem::take(&mut pending));
-                store.write(batch, rows, records).await?;
-                // A revoked partition's bad record is its new owner's to report.
-                if owned.owns(message) {
-                    records.rejected(message, problem).await?;
-                }
+                store
+                    .write(batch, std::mem::take(&mut pending), records)
+                    .await?;
+                records.rejected(message, problem).await?;
             }
         }
     }
-    let rows = owned.keep(batch, pending);
-    store.write(batch, rows, records).await
+    store.write(batch, pending, records).await
 }

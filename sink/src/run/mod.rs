@@ -53,10 +53,9 @@ pub struct RunOptions {
     pub shutdown: Option<watch::Receiver<bool>>,
     /// How long one poll waits for the first record of a batch.
     pub poll_timeout: Duration,
-    /// Which task of the connector this process is (Connect's task id), if given: its
-    /// consumer's static group membership is then `<name>-<task>`; without one it joins
-    /// dynamically.
-    pub task: Option<u32>,
+    /// Which task of the connector this process is (Connect's task id): its consumer's static
+    /// group membership is `<name>-<task>`, so two processes of one connector need two tasks.
+    pub task: u32,
 }
 
 impl RunOptions {
@@ -66,7 +65,7 @@ impl RunOptions {
             stop_when: StopWhen::Never,
             shutdown: None,
             poll_timeout: Duration::from_millis(200),
-            task: None,
+            task: 0,
         }
     }
 }

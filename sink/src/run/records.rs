@@ -60,11 +60,6 @@ impl<'a> Records<'a> {
         );
     }
 
-    /// Forgets what was handled of partitions given back: their new owner commits them.
-    pub fn forget(&mut self, partitions: &[(String, i32)]) {
-        self.done.retain(|p, _| !partitions.contains(p));
-    }
-
     /// Commits the offsets after the records handled since the last commit.
     pub fn commit(&mut self, consumer: &KafkaConsumer) -> Result<(), rdkafka::error::KafkaError> {
         if self.done.is_empty() {

@@ -4,7 +4,6 @@
 use crate::config::{SinkConfig, Topics};
 use crate::metrics;
 use crate::source::context::SinkContext;
-use crate::source::revocations::Polled;
 use futures_util::FutureExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
@@ -20,9 +19,8 @@ pub type KafkaConsumer = StreamConsumer<SinkContext>;
 pub struct Join {
     /// Kafka's `bootstrap.servers` (a Connect worker setting, not a connector one).
     pub bootstrap_servers: String,
-    /// Connect's task id, when given: the static group membership is `<name>-<task>`;
-    /// without it the process joins dynamically (see [`settings`]).
-    pub task: Option<u32>,
+    /// Connect's task id: the static group membership is `<name>-<task>`.
+    pub task: u32,
     /// The process stops once caught up, so its caught-up checks must be quick.
     pub batch_mode: bool,
 }
@@ -59,25 +57,13 @@ pub fn settings(config: &SinkConfig, join: &Join) -> ClientConfig {
         // batch mode (measured: 480 ms per check with librdkafka's default of 500 ms).
         consumer_config.set("fetch.wait.max.ms", "50");
     }
-    // Static membership only for a task named explicitly (`--task`, `KQ_TASK`): a restarted
-    // process (after kill -9 too) takes its partitions back at once instead of waiting for the
-    // old member's session to time out (librdkafka: 45 s). Without one the process joins
-    // dynamically, as Connect's sink consumers do: replicas started with identical settings (a
-    // Deployment's, a rolling update's new process next to the old) would otherwise share one
-    // instance id and fence each other. A `consumer.override.` of this key still wins.
-    // Deviation: Connect never sets group.instance.id.
-    if let Some(task) = join.task {
-        consumer_config.set("group.instance.id", format!("{}-{}", config.name, task));
-    }
-    // Incremental rebalances: a member joining or leaving moves only the partitions that
-    // change owner; the others are written on without a pause. Every member of the group must
-    // list it (librdkafka refuses to mix it with the eager strategies).
-    // Deviation: Connect's default is `range, cooperative-sticky` (eager until every member
-    // upgrades).
-    consumer_config.set("partition.assignment.strategy", "cooperative-sticky");
+    // Static membership: a restarted process (after kill -9 too) takes its partitions back at
+    // once instead of waiting for the old member's session to time out (librdkafka: 45 s).
+    // Deviation: Connect's sink consumers join dynamically; a `consumer.override.` of this key
+    // still wins.
     consumer_config.set(
-        "max.poll.interval.ms",
-        max_poll_interval(config).as_millis().to_string(),
+        "group.instance.id",
+        format!("{}-{}", config.name, join.task),
     );
     // A bounded prefetch: librdkafka's default queue of 64 MiB was most of the sink's memory
     // (108 MiB peak for 200k seed records; about 40 MiB with 8 MiB, no slower than 16 MiB).
@@ -107,37 +93,13 @@ pub fn settings(config: &SinkConfig, join: &Join) -> ClientConfig {
     consumer_config
 }
 
-/// librdkafka's default `max.poll.interval.ms`.
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(300);
-/// What one write attempt and reconnect may take on top of `retry.backoff.ms`.
-const ATTEMPT_MARGIN: Duration = Duration::from_secs(60);
-
-/// `max.poll.interval.ms`: the store's retries run without the consumer polling (the batch
-/// in progress holds the loop), so the interval must outlast them, or librdkafka leaves the
-/// group in the middle of an outage the retries would have ridden out. librdkafka's 5 minutes,
-/// or `max.retries` x `retry.backoff.ms` plus a margin for the attempts themselves. It is also
-/// the group's rebalance timeout: a revoke waits for the batch in progress up to this long.
-pub fn max_poll_interval(config: &SinkConfig) -> Duration {
-    let retries = config
-        .retry_backoff
-        .saturating_mul(config.max_retries.saturating_add(1));
-    // librdkafka refuses more than a day.
-    let most = Duration::from_millis(86_400_000);
-    MAX_POLL_INTERVAL
-        .max(retries.saturating_add(ATTEMPT_MARGIN))
-        .min(most)
-}
-
 /// Waits up to `timeout` for a first record, then takes what else is ready, up to `max`.
-/// Returned with the revocation epoch its poll started in: a rebalance during the poll makes
-/// the records of the partitions it revoked stale (see `source::revocations`).
 pub async fn next_batch(
     consumer: &KafkaConsumer,
     max: usize,
     timeout: Duration,
     shutdown: &mut Option<watch::Receiver<bool>>,
-) -> Result<(Vec<OwnedMessage>, Polled), rdkafka::error::KafkaError> {
-    let polled = consumer.context().revocations().epoch();
+) -> Result<Vec<OwnedMessage>, rdkafka::error::KafkaError> {
     let mut batch = Vec::new();
     let first = async {
         match shutdown {
@@ -149,8 +111,12 @@ pub async fn next_batch(
         }
     };
     match first.await {
-        None => return Ok((batch, polled)),
-        Some(Err(e)) if rides_out(&e) => return Ok((batch, polled)),
+        None => return Ok(batch),
+        Some(Err(e)) if is_transient(&e) => {
+            metrics::error("kafka");
+            tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
+            return Ok(batch);
+        }
         Some(m) => batch.push(m?.detach()),
     }
     // A short linger collects the records already fetched, so a burst is one transaction.
@@ -161,38 +127,16 @@ pub async fn next_batch(
             None => tokio::time::timeout(Duration::from_millis(5), consumer.recv()).await,
         };
         match next {
-            Ok(Err(e)) if rides_out(&e) => break,
+            Ok(Err(e)) if is_transient(&e) => {
+                metrics::error("kafka");
+                tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
+                break;
+            }
             Ok(m) => batch.push(m?.detach()),
             Err(_) => break,
         }
     }
-    Ok((batch, polled))
-}
-
-/// A poll error the sink goes on after, logged.
-fn rides_out(e: &rdkafka::error::KafkaError) -> bool {
-    if is_transient(e) {
-        metrics::error("kafka");
-        tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
-        true
-    } else if rejoins(e) {
-        metrics::error("kafka");
-        tracing::warn!("Kafka: {e}; the consumer lost its partitions (nothing of them is committed: their new owner reads them again from the last commit) and rejoins its group");
-        true
-    } else {
-        false
-    }
-}
-
-/// The consumer left its group because it did not poll within `max.poll.interval.ms`:
-/// librdkafka revokes its partitions as lost and rejoins on the next poll.
-pub fn rejoins(e: &rdkafka::error::KafkaError) -> bool {
-    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PollExceeded)
-}
-
-/// Another process joined with this one's `group.instance.id`: it has the partitions now.
-pub fn is_fenced(e: &rdkafka::error::KafkaError) -> bool {
-    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::FencedInstanceId)
+    Ok(batch)
 }
 
 /// Errors librdkafka recovers from by itself (a broker going away and coming back, a
@@ -233,24 +177,14 @@ pub fn commit_can_wait(e: &rdkafka::error::KafkaError) -> bool {
         )
 }
 
-/// Whether every assigned partition of the subscribed topics has been handled up to its high
-/// watermark. It runs right after a commit, so the group's committed offsets are the sink's
-/// progress. A partition of another topic (a static member rejoining within its session
-/// timeout with a changed `topics` is handed its old assignment) is not the sink's to count.
-pub fn caught_up(
-    consumer: &KafkaConsumer,
-    topics: &Topics,
-) -> Result<bool, rdkafka::error::KafkaError> {
-    let mut assignment = rdkafka::TopicPartitionList::new();
-    for e in consumer.assignment()?.elements() {
-        if subscribed(topics, e.topic()) {
-            assignment.add_partition(e.topic(), e.partition());
-        }
-    }
+/// Whether every assigned partition has been handled up to its high watermark.
+/// It runs right after a commit, so the group's committed offsets are the sink's progress.
+pub fn caught_up(consumer: &KafkaConsumer) -> Result<bool, rdkafka::error::KafkaError> {
+    let assignment = consumer.assignment()?;
     if assignment.count() == 0 {
         return Ok(false);
     }
-    let committed = consumer.committed_offsets(assignment, Duration::from_secs(10))?;
+    let committed = consumer.committed_offsets(assignment.clone(), Duration::from_secs(10))?;
     for element in committed.elements() {
         let (topic, partition) = (element.topic(), element.partition());
         let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
@@ -265,98 +199,23 @@ pub fn caught_up(
     Ok(true)
 }
 
-/// Whether `topic` is one of the connector's. A regex subscription is matched by librdkafka
-/// (the sink has no regex engine): every assigned topic counts.
-pub fn subscribed(topics: &Topics, topic: &str) -> bool {
-    match topics {
-        Topics::List(list) => list.iter().any(|t| t == topic),
-        Topics::Regex(_) => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rdkafka::types::RDKafkaErrorCode;
 
-    fn config(extra: &str) -> SinkConfig {
+    fn consumer(extra: &str) -> ClientConfig {
         let seed = include_str!("../../../fixtures/seed/connect-jdbc.properties");
         let props = crate::config::properties::parse(&format!("{seed}\n{extra}"));
-        SinkConfig::from_properties(&props).expect("the seed's properties")
-    }
-
-    fn with_task(extra: &str, task: Option<u32>) -> ClientConfig {
+        let config = SinkConfig::from_properties(&props).expect("the seed's properties");
         settings(
-            &config(extra),
+            &config,
             &Join {
                 bootstrap_servers: "kafka:9092".into(),
-                task,
+                task: 0,
                 batch_mode: false,
             },
         )
-    }
-
-    fn consumer(extra: &str) -> ClientConfig {
-        with_task(extra, Some(0))
-    }
-
-    #[test]
-    fn replicas_without_a_task_join_dynamically_and_a_task_is_a_static_member() {
-        assert_eq!(with_task("", None).get("group.instance.id"), None);
-        assert_eq!(
-            with_task("", Some(3)).get("group.instance.id"),
-            Some("local-jdbc-sink-3")
-        );
-        for task in [None, Some(1)] {
-            assert_eq!(
-                with_task("", task).get("partition.assignment.strategy"),
-                Some("cooperative-sticky")
-            );
-        }
-    }
-
-    #[rstest::rstest]
-    // The JDBC sink's defaults (10 x 3 s): librdkafka's 5 minutes is longer.
-    #[case::defaults("", 300_000)]
-    #[case::issue_25_outage("max.retries=100\nretry.backoff.ms=500", 300_000)]
-    // 101 attempts x 5 s and a minute for the attempts themselves.
-    #[case::long_retries("max.retries=100\nretry.backoff.ms=5000", 565_000)]
-    // librdkafka's most: the retries outlast it, and the consumer rejoins after them.
-    #[case::huge(
-        "max.retries=2147483647\nretry.backoff.ms=9223372036854775807",
-        86_400_000
-    )]
-    fn the_poll_interval_outlasts_the_retries(#[case] extra: &str, #[case] ms: u64) {
-        let c = config(extra);
-        assert_eq!(max_poll_interval(&c).as_millis(), ms as u128);
-        assert_eq!(
-            with_task(extra, None).get("max.poll.interval.ms"),
-            Some(ms.to_string().as_str())
-        );
-    }
-
-    #[test]
-    fn only_the_subscribed_topics_count() {
-        let list = Topics::List(vec!["new".into()]);
-        assert!(subscribed(&list, "new"));
-        assert!(
-            !subscribed(&list, "old"),
-            "a partition handed over from before the change"
-        );
-        assert!(subscribed(&Topics::Regex("n.*".into()), "new"));
-    }
-
-    #[rstest::rstest]
-    #[case::poll_interval(RDKafkaErrorCode::PollExceeded, true, false)]
-    #[case::fenced(RDKafkaErrorCode::FencedInstanceId, false, true)]
-    #[case::other(RDKafkaErrorCode::GroupAuthorizationFailed, false, false)]
-    fn which_poll_errors_rejoin_or_stop_cleanly(
-        #[case] code: RDKafkaErrorCode,
-        #[case] rejoin: bool,
-        #[case] fenced: bool,
-    ) {
-        let e = rdkafka::error::KafkaError::MessageConsumption(code);
-        assert_eq!((rejoins(&e), is_fenced(&e)), (rejoin, fenced), "{e}");
     }
 
     #[rstest::rstest]

@@ -1,16 +1,12 @@
 //! The consumer's rdkafka context: librdkafka's statistics as per-partition metrics, and the
-//! last refusal (login, certificate) librdkafka logged, for the start-up wait to stop on; and
-//! the rebalances: a revoke is recorded here and settled by the loop ([`revocations`]).
+//! last refusal (login, certificate) librdkafka logged, for the start-up wait to stop on.
 
 use crate::metrics::{COMMITTED_OFFSET, CONSUMER_LAG};
-use crate::source::revocations::{self, Revocations};
 use crate::source::security::Refusal;
 use metrics::gauge;
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
-use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{Statistics, TopicPartitionList};
-use std::sync::{Mutex, MutexGuard};
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::Statistics;
 
 /// One assigned partition as librdkafka's statistics describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +53,7 @@ pub fn partition_states(stats: &Statistics) -> Vec<PartitionState> {
 /// with librdkafka's words) for the start-up wait to stop on.
 #[derive(Default)]
 pub struct SinkContext {
-    refused: Mutex<Option<(Refusal, String)>>,
-    revocations: Mutex<Revocations>,
+    refused: std::sync::Mutex<Option<(Refusal, String)>>,
 }
 
 impl SinkContext {
@@ -66,20 +61,6 @@ impl SinkContext {
     pub fn refused(&self) -> Option<(Refusal, String)> {
         self.refused.lock().ok().and_then(|r| r.clone())
     }
-
-    /// What rebalances took from this process, and the revoke waiting to be settled.
-    pub fn revocations(&self) -> MutexGuard<'_, Revocations> {
-        // The state stays consistent whatever panicked while holding it: each step is one call.
-        self.revocations.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A partition list's partitions.
-pub fn partitions(tpl: &TopicPartitionList) -> Vec<revocations::Partition> {
-    tpl.elements()
-        .iter()
-        .map(|e| (e.topic().to_string(), e.partition()))
-        .collect()
 }
 
 impl ClientContext for SinkContext {
@@ -118,68 +99,7 @@ impl ClientContext for SinkContext {
     }
 }
 
-/// An assignment is taken at once; a revoke is only recorded: the loop commits what it stored
-/// of those partitions and then gives them back (`incremental_unassign`, or `unassign` under the
-/// eager protocol), as Connect's `onPartitionsRevoked` commits before the revoke completes.
-/// librdkafka waits for that call (up to `max.poll.interval.ms`, the group's rebalance timeout)
-/// before the partitions go to another member, so a row this process is writing when the
-/// callback runs never lands after the new owner's.
-impl ConsumerContext for SinkContext {
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        let cooperative = matches!(
-            consumer.rebalance_protocol(),
-            RebalanceProtocol::Cooperative
-        );
-        match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                tracing::info!("Kafka: assigned {}", describe(tpl));
-                let assigned = if cooperative {
-                    consumer.incremental_assign(tpl)
-                } else {
-                    consumer.assign(tpl)
-                };
-                if let Err(e) = assigned {
-                    tracing::error!("Kafka: cannot take the assignment: {e}");
-                }
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                let lost = consumer.assignment_lost();
-                tracing::info!(
-                    "Kafka: revoking {}{}; nothing more of them is written, what is stored is committed first",
-                    describe(tpl),
-                    if lost { " (assignment lost: nothing of them is committed)" } else { "" }
-                );
-                self.revocations().revoke(partitions(tpl), lost);
-            }
-            other => {
-                // librdkafka asks for the assignment to be dropped: a revoke of all of it.
-                tracing::error!("Kafka: rebalance failed: {other:?}; giving up the assignment");
-                let all = if cooperative {
-                    partitions(tpl)
-                } else {
-                    consumer
-                        .assignment()
-                        .map(|a| partitions(&a))
-                        .unwrap_or_default()
-                };
-                self.revocations().revoke(all, true);
-            }
-        }
-    }
-}
-
-fn describe(tpl: &TopicPartitionList) -> String {
-    let parts: Vec<String> = partitions(tpl)
-        .iter()
-        .map(|(t, p)| format!("{t}[{p}]"))
-        .collect();
-    format!("{} partition(s) {}", parts.len(), parts.join(","))
-}
+impl ConsumerContext for SinkContext {}
 
 #[cfg(test)]
 mod tests {

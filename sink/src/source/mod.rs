@@ -3,5 +3,4 @@
 pub mod consumer;
 pub mod context;
 pub mod dead_letter;
-pub mod revocations;
 pub mod security;
