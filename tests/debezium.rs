@@ -42,7 +42,9 @@ fn worker() -> Arc<ConnectWorker> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case(
     #[files("fixtures/**/*.case")]
-    #[exclude("^fixtures/(faults|questdb-connector)/")]
+    // Transform cases are this sink's own: the Debezium column was recorded without a
+    // transform chain on the worker (issue 27 leaves running them through Connect open).
+    #[exclude("^fixtures/(faults|questdb-connector|transforms)/")]
     path: PathBuf,
 ) {
     let root = fixture::root().canonicalize().expect("fixtures folder");

@@ -145,7 +145,8 @@ const ILP_CODES: &[(ErrorCode, Fault)] = &[
     (ErrorCode::ArrayError, Fault::Record),
 ];
 
-/// What QuestDB's JSON error body says (questdb-rs renders it `[id: .., code: CODE, line: N]`)
+/// What QuestDB's JSON error body says (questdb-rs renders it `[id: .., code: CODE, line: N]`,
+/// or passes the body on as it is, `{"code":"CODE",...}`, when it cannot read it as one)
 /// after an HTTP 4xx/5xx on `/write`. QuestDB answers 400 `invalid` for a line it cannot parse
 /// or store, 413 `request too large` for a request over its limit (a smaller run fits), 500
 /// `internal error` for its own failures. A body without QuestDB's code is a proxy's (502,
@@ -154,6 +155,9 @@ const ILP_FLUSH_ANSWERS: &[(&str, Fault)] = &[
     ("code: invalid", Fault::Record),
     ("code: request too large", Fault::Record),
     ("code: internal error", Fault::Service),
+    ("\"code\":\"invalid\"", Fault::Record),
+    ("\"code\":\"request too large\"", Fault::Record),
+    ("\"code\":\"internal error\"", Fault::Service),
 ];
 
 /// Whose fault an ILP failure is.
@@ -277,6 +281,7 @@ mod tests {
         Fault::Service
     )]
     #[case::parse_error(ErrorCode::ServerFlushError, "Could not flush buffer: cast error from protocol type: FLOAT to column type: INT [id: 9e5b, code: invalid, line: 3]", Fault::Record)]
+    #[case::parse_error_raw_body(ErrorCode::ServerFlushError, "Could not flush buffer: {\"code\":\"invalid\",\"message\":\"failed to parse line protocol:errors encountered on line(s):\\nerror in line 1: table: t, column: v; cast error from protocol type: INTEGER to column type: VARCHAR\",\"line\":1,\"errorId\":\"x\"}", Fault::Record)]
     #[case::too_large(ErrorCode::ServerFlushError, "Could not flush buffer: transaction is too large [id: 1, code: request too large, line: 1]", Fault::Record)]
     #[case::internal_500(
         ErrorCode::ServerFlushError,

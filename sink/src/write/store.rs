@@ -2,7 +2,7 @@
 //! the tables made ready first; the service's failures (`fault.rs`) retried `max.retries`
 //! times, here and nowhere else. What became of each record goes to the caller's [`Outcomes`].
 
-use crate::config::{Mapping, SinkConfig};
+use crate::config::{Mapping, SinkConfig, Tolerance};
 use crate::error::{Problem, SinkError};
 use crate::mapping::jdbc::{Column, SqlParam};
 use crate::mapping::prepare::{at, Row};
@@ -193,7 +193,14 @@ impl<'a> Store<'a> {
         for row in &params {
             match self.insert(table, columns, std::slice::from_ref(row)).await {
                 Ok(()) => results.push(Ok(())),
-                Err(e) if e.fault() == Fault::Record => results.push(Err(e)),
+                Err(e) if e.fault() == Fault::Record => {
+                    results.push(Err(e));
+                    // errors.tolerance=none stops at this record: nothing after it is written
+                    // (it would be stored without its offset being committed).
+                    if self.config.errors.tolerance == Tolerance::None {
+                        break;
+                    }
+                }
                 Err(e) => {
                     // The service failed mid-split: what it took is stored, the rest waits.
                     let stored: Vec<usize> = run
@@ -211,16 +218,6 @@ impl<'a> Store<'a> {
                     };
                 }
             }
-        }
-        if let Some(e) = all_failed_alike(&results) {
-            return Ok(Some(DbError::Statement {
-                sql: format!("{} rows for table {table}", results.len()),
-                message: format!(
-                    "QuestDB refused every row of the run the same way, so no record is to \
-                     blame: {e}"
-                ),
-                fault: Fault::Service,
-            }));
         }
         for (row, result) in std::mem::take(run).into_iter().zip(results) {
             match result {
@@ -296,21 +293,4 @@ impl<'a> Store<'a> {
         metrics::write_attempt(started.elapsed());
         written
     }
-}
-
-/// Deviation: the JDBC sink reports each row that still fails after its retries, whatever the
-/// cause (docs/write-faults.md). Here every row of a split run failing with the same message
-/// (two rows at least) means the error is
-/// the service's (a table QuestDB will not write, a server that refuses everything), not
-/// each record's. Rows refused for their own values differ, or some of the run is taken.
-fn all_failed_alike(results: &[Result<(), DbError>]) -> Option<&DbError> {
-    let mut errors = results.iter().map(|r| r.as_ref().err());
-    let first = errors.next()??;
-    let message = |e: &DbError| match e {
-        DbError::Statement { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    let alike =
-        results.len() >= 2 && errors.all(|e| e.is_some_and(|e| message(e) == message(first)));
-    alike.then_some(first)
 }
