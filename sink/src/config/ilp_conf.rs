@@ -28,6 +28,24 @@ impl IlpConf {
         out
     }
 
+    /// The `Authorization` header line (with its CRLF) the conf string's credentials make:
+    /// basic with `username` and `password`, else bearer with `token`, else none.
+    pub fn auth_header(&self) -> String {
+        use base64::Engine;
+        match (
+            self.get("username"),
+            self.get("password"),
+            self.get("token"),
+        ) {
+            (Some(user), Some(password), _) => format!(
+                "Authorization: Basic {}\r\n",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            ),
+            (_, _, Some(token)) => format!("Authorization: Bearer {token}\r\n"),
+            _ => String::new(),
+        }
+    }
+
     /// A value of the conf string (`addr`, `username`, ...), unescaped.
     pub fn get(&self, wanted: &str) -> Option<String> {
         let rest = self.0.split_once("::").map_or(self.0.as_str(), |(_, r)| r);

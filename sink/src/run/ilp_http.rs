@@ -19,19 +19,7 @@ pub fn addr(conf: &IlpConf) -> String {
 
 /// The request: `GET /settings`, with the conf string's credentials (basic or bearer).
 pub fn request(conf: &IlpConf) -> String {
-    use base64::Engine;
-    let auth = match (
-        conf.get("username"),
-        conf.get("password"),
-        conf.get("token"),
-    ) {
-        (Some(user), Some(password), _) => format!(
-            "Authorization: Basic {}\r\n",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        ),
-        (_, _, Some(token)) => format!("Authorization: Bearer {token}\r\n"),
-        _ => String::new(),
-    };
+    let auth = conf.auth_header();
     format!(
         "GET /settings HTTP/1.1\r\nHost: {}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n",
         addr(conf)

@@ -39,24 +39,12 @@ fn refused(conf: &IlpConf, tls: bool, message: &str) -> DbError {
 /// Deviation: QuestDB's connector learns of wrong credentials at its first flush
 /// (docs/security.md).
 pub async fn check_ilp_login(conf: &IlpConf) -> Result<(), DbError> {
-    use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     if !conf.as_str().starts_with("http::") {
         return Ok(());
     }
     let addr = conf.get("addr").unwrap_or_else(|| "localhost:9000".into());
-    let auth = match (
-        conf.get("username"),
-        conf.get("password"),
-        conf.get("token"),
-    ) {
-        (Some(user), Some(password), _) => format!(
-            "Authorization: Basic {}\r\n",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        ),
-        (_, _, Some(token)) => format!("Authorization: Bearer {token}\r\n"),
-        _ => String::new(),
-    };
+    let auth = conf.auth_header();
     let request = format!(
         "POST /write HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
