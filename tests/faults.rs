@@ -3,8 +3,9 @@
 //! for a while; the outcome (records, rows, missing, duplicated, resume, the sink's error) must
 //! equal the accepted snapshot `tests/snapshots/faults__<name>.snap`.
 //!
-//! A test binary of its own: the cases break its services, which no other test uses, and run
-//! one at a time (they hold the services' lock). An empty glob does not compile.
+//! A test binary of its own: the cases break its services, which no other test uses; each case
+//! holds a set of services to itself while it runs ([`on_services`]). An empty glob does not
+//! compile.
 
 use harness::fixture::{self, Case};
 use harness::services::Services;
@@ -12,14 +13,60 @@ use harness::{faults, snapshot};
 use rstest::rstest;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore};
 
-fn services() -> &'static Mutex<Services> {
-    static SERVICES: OnceLock<Result<Mutex<Services>, String>> = OnceLock::new();
-    match SERVICES.get_or_init(|| Services::start().map(Mutex::new).map_err(|e| e.to_string())) {
-        Ok(services) => services,
-        Err(e) => panic!("starting ZooKeeper, Kafka and QuestDB failed:\n{e}"),
+/// Service sets for the cases: a case breaks the services it runs on, so it has a set to itself;
+/// `KQ_FAULT_SETS` cases (default 2) run at once, each on its own set, started when first needed.
+/// Most of a fault case is waiting (an outage of 20 s, retries, a restart), so two at a time
+/// nearly halves the binary's wall time on two cores.
+struct Pool {
+    sets: Vec<Mutex<Option<Services>>>,
+    /// One permit per set: whoever holds a permit finds a set unlocked.
+    permits: Semaphore,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = std::env::var("KQ_FAULT_SETS")
+            .ok()
+            .map(|v| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| panic!("KQ_FAULT_SETS={v}: expected a number above 0"))
+            })
+            .unwrap_or(2);
+        Pool {
+            sets: (0..n).map(|_| Mutex::new(None)).collect(),
+            permits: Semaphore::new(n),
+        }
+    })
+}
+
+/// Runs `f` on a service set no other case is using (starting it if it has not started yet).
+async fn on_services<T>(f: impl AsyncFnOnce(&mut Services) -> T) -> T {
+    let pool = pool();
+    let _permit = pool
+        .permits
+        .acquire()
+        .await
+        .expect("the pool is never closed");
+    let mut set = pool
+        .sets
+        .iter()
+        .find_map(|m| m.try_lock().ok())
+        .expect("a permit holder always finds a free set");
+    if set.is_none() {
+        let started = tokio::task::spawn_blocking(Services::start)
+            .await
+            .expect("starting services");
+        *set = Some(
+            started
+                .unwrap_or_else(|e| panic!("starting ZooKeeper, Kafka and QuestDB failed:\n{e}")),
+        );
     }
+    f(set.as_mut().expect("started above")).await
 }
 
 #[rstest]
@@ -28,9 +75,6 @@ async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
     let file = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
     let binary = harness::replay::sink_binary().unwrap_or_else(|e| panic!("{e}"));
-    let lock = tokio::task::spawn_blocking(services)
-        .await
-        .expect("services");
     // Every variant (`@paths`, `@tolerance`) runs and is judged against its own snapshot; the
     // test fails after the last one, naming each that failed.
     // `@ci` picks the variants CI runs (the whole matrix takes about half an hour on two cores);
@@ -38,10 +82,9 @@ async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     let variants = file.ci_variants();
     let mut failed = Vec::new();
     for case in &variants {
-        // One case at a time (a case that panicked releases the lock too).
-        let mut services = lock.lock().await;
-        let outcome = faults::run::run(case, &mut services, &binary).await;
-        drop(services);
+        // A set of services to itself (a case that panicked releases it too).
+        let outcome =
+            on_services(async |services| faults::run::run(case, services, &binary).await).await;
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
