@@ -11,6 +11,7 @@
 //! @raw not json                 a record whose value is the rest of the line, as is
 //! @record-key k-1               the key of the next record (the rest of the line, as is); default: none
 //! @record-timestamp 1700000000000  the Kafka timestamp (ms) of the next record; default: the producer's clock
+//! @record-header trace=abc-1    a header of the next record (repeatable, in order); default: none
 //! @table orders-${topic}        a table the case reads back (repeatable, `${topic}` replaced), for
 //!                               cases that write several tables or one the configuration does not
 //!                               name (a transform routes them); default: the configured table
@@ -69,6 +70,8 @@ pub struct Message {
     pub key: Option<String>,
     /// The record's Kafka timestamp in ms (`@record-timestamp`); `None` lets the producer stamp it.
     pub timestamp: Option<i64>,
+    /// The record's headers (`@record-header name=value`), in order.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Which connector's properties a case is written for: its folder's family, chosen once per
@@ -592,14 +595,20 @@ impl Case {
         // `@record-key` / `@record-timestamp`: for the next record line, with their own line.
         let mut key: Option<(usize, String)> = None;
         let mut timestamp: Option<(usize, i64)> = None;
+        let mut headers: Vec<(usize, (String, String))> = Vec::new();
         let record = |line: usize,
                       value: Option<String>,
                       key: &mut Option<(usize, String)>,
-                      timestamp: &mut Option<(usize, i64)>| Message {
+                      timestamp: &mut Option<(usize, i64)>,
+                      headers: &mut Vec<(usize, (String, String))>| Message {
             line,
             value,
             key: key.take().map(|(_, k)| k),
             timestamp: timestamp.take().map(|(_, t)| t),
+            headers: std::mem::take(headers)
+                .into_iter()
+                .map(|(_, h)| h)
+                .collect(),
         };
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -612,6 +621,7 @@ impl Case {
                     Some(raw.to_string()),
                     &mut key,
                     &mut timestamp,
+                    &mut headers,
                 ));
                 continue;
             };
@@ -626,8 +636,14 @@ impl Case {
                 }
                 "sql" if !rest.trim().is_empty() => case.setup_sql.push(rest.trim().to_string()),
                 "table" if !rest.trim().is_empty() => case.tables.push(rest.trim().to_string()),
-                "tombstone" => case.messages.push(record(line, None, &mut key, &mut timestamp)),
-                "raw" => case.messages.push(record(line, Some(rest.to_string()), &mut key, &mut timestamp)),
+                "tombstone" => case.messages.push(record(line, None, &mut key, &mut timestamp, &mut headers)),
+                "raw" => case.messages.push(record(line, Some(rest.to_string()), &mut key, &mut timestamp, &mut headers)),
+                "record-header" => {
+                    let (k, v) = rest
+                        .split_once('=')
+                        .ok_or_else(|| syntax(line, format!("`@record-header {rest}`: expected @record-header name=value")))?;
+                    headers.push((line, (k.trim().to_string(), v.to_string())));
+                }
                 "record-key" => {
                     if let Some((first, _)) = key.replace((line, rest.to_string())) {
                         return Err(syntax(line, format!("a second `@record-key` before a record line (the first is on line {first})")));
@@ -689,11 +705,15 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance, @ci"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance, @ci"))),
             }
         }
-        if let Some(line) = key.map(|(l, _)| l).or(timestamp.map(|(l, _)| l)) {
-            return Err(syntax(line, "`@record-key` and `@record-timestamp` apply to the next record line, and none follows".into()));
+        if let Some(line) = key
+            .map(|(l, _)| l)
+            .or(timestamp.map(|(l, _)| l))
+            .or(headers.first().map(|(l, _)| *l))
+        {
+            return Err(syntax(line, "`@record-key`, `@record-timestamp` and `@record-header` apply to the next record line, and none follows".into()));
         }
         if let Some(scenario) = &case.scenario {
             if scenario.records == 0 {

@@ -3,6 +3,7 @@
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::sync::{Arc, Mutex};
@@ -145,6 +146,7 @@ pub async fn produce_keyed(
             key: *key,
             value: *value,
             timestamp: None,
+            headers: &[],
         })
         .collect();
     produce_records(bootstrap, topic, &records).await
@@ -157,6 +159,7 @@ pub struct Outgoing<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     pub timestamp: Option<i64>,
+    pub headers: &'a [(String, String)],
 }
 
 /// [`produce`] of records with keys and timestamps of their own.
@@ -177,6 +180,15 @@ pub async fn produce_records(
         }
         if let Some(t) = r.timestamp {
             record = record.timestamp(t);
+        }
+        if !r.headers.is_empty() {
+            let headers = r.headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v),
+                })
+            });
+            record = record.headers(headers);
         }
         let delivery = producer
             .send_result(record)
@@ -288,6 +300,9 @@ pub struct Record {
     pub offset: i64,
     pub value: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The record's timestamp (ms), if it has one.
+    pub timestamp: Option<i64>,
+    pub key: Option<String>,
 }
 
 /// Every record of partition 0 of `topic`, or none if the topic does not exist.
@@ -311,6 +326,10 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Record>, KafkaError>
             .unwrap_or_default();
         Record {
             offset: message.offset(),
+            timestamp: message.timestamp().to_millis(),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
             value: message
                 .payload()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),

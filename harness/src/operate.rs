@@ -254,6 +254,10 @@ pub async fn metrics_run(
             ("metrics.listen", addr.to_string()),
             ("errors.tolerance", "all".into()),
             ("errors.deadletterqueue.topic.name", format!("{topic}-dlq")),
+            (
+                "errors.deadletterqueue.topic.replication.factor",
+                "1".into(),
+            ),
             ("batch.size", "500".into()),
         ],
     )?;

@@ -47,6 +47,12 @@ pub fn outcome(o: &Outcome) -> String {
                 r.offset,
                 value(r.value.as_deref())
             );
+            if let Some(key) = &r.key {
+                let _ = writeln!(s, "    key={}", value(Some(key)));
+            }
+            if let Some(ms) = r.timestamp {
+                let _ = writeln!(s, "    timestamp={ms}");
+            }
             for (k, v) in &r.headers {
                 let _ = writeln!(s, "    {k}={}", value(Some(v)));
             }

@@ -285,6 +285,7 @@ pub async fn run_case(
             key: m.key.as_deref().map(str::as_bytes),
             value: m.value.as_deref().map(str::as_bytes),
             timestamp: m.timestamp,
+            headers: &m.headers,
         })
         .collect();
     kafka::produce_records(&target.bootstrap, &case.topic, &records).await?;
@@ -382,6 +383,11 @@ pub async fn run_case(
     let dead_letters = match &names.dlq_topic {
         Some(topic) => {
             let mut records = kafka::read_all(&target.bootstrap, topic)?;
+            // A dead letter's timestamp is the original record's: shown only when the case
+            // set them (`@record-timestamp`), since the producer's clock differs every run.
+            if case.messages.iter().all(|m| m.timestamp.is_none()) {
+                records.iter_mut().for_each(|r| r.timestamp = None);
+            }
             // Error headers may quote QuestDB's answer, with its per-run request id.
             for (_, value) in records.iter_mut().flat_map(|r| r.headers.iter_mut()) {
                 *value = crate::connect::redact_request_ids(value);

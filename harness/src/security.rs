@@ -143,6 +143,11 @@ pub async fn run(
         }
         settings.push(("errors.tolerance", "all".into()));
         settings.push(("errors.deadletterqueue.topic.name", format!("{topic}-dlq")));
+        // One broker: Connect's default replication factor (3) cannot be created.
+        settings.push((
+            "errors.deadletterqueue.topic.replication.factor",
+            "1".into(),
+        ));
     }
     for (k, v) in settings {
         if c.questdb_connector && k.starts_with("connection.") {

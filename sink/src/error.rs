@@ -125,6 +125,14 @@ pub enum SinkError {
     /// `at` on stored or committed.
     #[error("stopped while QuestDB was unavailable; nothing from {at} on is committed")]
     Interrupted { at: RecordAt },
+    /// Kafka refused to create the dead letter topic at start (Connect fails the task then).
+    #[error("Could not initialize dead letter queue with topic={topic}: Kafka refused to create it with replication factor {replication_factor} (errors.deadletterqueue.topic.replication.factor): {reason}. Fix: {fix}")]
+    DeadLetterTopic {
+        topic: String,
+        replication_factor: i16,
+        reason: String,
+        fix: String,
+    },
     /// The metrics and health endpoint could not listen.
     #[error("cannot listen on {addr} (metrics.listen): {source}")]
     Listen {

@@ -113,6 +113,10 @@ pub(crate) fn error_policy(
             .get("errors.deadletterqueue.topic.name")
             .filter(|t| !t.is_empty())
             .map(str::to_string),
+        dlq_replication_factor: match p.get("errors.deadletterqueue.topic.replication.factor") {
+            None => 3,
+            Some(v) => p.parse("errors.deadletterqueue.topic.replication.factor", v)?,
+        },
         dlq_context_headers: p.bool("errors.deadletterqueue.context.headers.enable", false)?,
         log: p.bool("errors.log.enable", false)?,
     };

@@ -97,6 +97,9 @@ pub enum Tolerance {
 pub struct ErrorPolicy {
     pub tolerance: Tolerance,
     pub dlq_topic: Option<String>,
+    /// `errors.deadletterqueue.topic.replication.factor`: the dead letter topic's, when the
+    /// sink creates it at start (Connect's default 3, which a one-broker cluster refuses).
+    pub dlq_replication_factor: i16,
     pub dlq_context_headers: bool,
     pub log: bool,
 }

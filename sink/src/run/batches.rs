@@ -106,7 +106,9 @@ pub(crate) async fn consume(
                 batch.len(),
                 started.elapsed()
             );
-            // Whatever was stored before a failure is committed before the failure is returned.
+            // Whatever was stored before a failure is committed before the failure is returned;
+            // nothing past a dead letter Kafka has not acknowledged.
+            let dead_letters = records.dead_letters_acknowledged().await;
             match records.commit(consumer) {
                 // The offsets stay pending and go with the next commit; until then a restart
                 // would replay these rows (the JDBC sink's window too).
@@ -118,6 +120,7 @@ pub(crate) async fn consume(
                 }
                 other => other.map_err(|e| kafka_err("commit", e))?,
             }
+            dead_letters?;
             metrics::batch_done(started.elapsed());
             let Some((processed, next)) = finished else {
                 tracing::warn!(

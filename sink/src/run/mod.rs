@@ -138,8 +138,7 @@ async fn run_inner(
         },
     };
     consumer::subscribe(&consumer, &config.topics).map_err(|e| kafka_err("subscribe", e))?;
-    let dead_letters = DeadLetters::new(config, bootstrap)
-        .map_err(|e| kafka_err("dead letter queue producer", e))?;
+    let dead_letters = DeadLetters::start(config, bootstrap, options.task).await?;
     if let Some(conf) = &config.ilp {
         crate::write::ilp::check_ilp_login(conf).await?;
     }

@@ -8,7 +8,7 @@ use crate::metrics;
 use crate::run::coercion_log::CoercionLog;
 use crate::run::summary::RunSummary;
 use crate::source::consumer::KafkaConsumer;
-use crate::source::dead_letter::DeadLetters;
+use crate::source::dead_letter::{DeadLetters, Undelivered};
 use crate::write::store::Outcomes;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
@@ -60,6 +60,23 @@ impl<'a> Records<'a> {
         );
     }
 
+    /// Waits until Kafka took every dead letter sent so far. A partition whose dead letter it
+    /// did not take is committed only up to that record, and the sink stops on it.
+    pub async fn dead_letters_acknowledged(&mut self) -> Result<(), SinkError> {
+        let Some(dead_letters) = &mut self.dead_letters else {
+            return Ok(());
+        };
+        let undelivered = dead_letters.acknowledged().await;
+        let Some(first) = undelivered.first() else {
+            return Ok(());
+        };
+        hold_back(&mut self.done, &undelivered);
+        Err(dead_letters.error(format!(
+            "Kafka did not take the dead letter of {}-{} offset {}: {}; nothing from that offset on is committed",
+            first.topic, first.partition, first.offset, first.error
+        )))
+    }
+
     /// Commits the offsets after the records handled since the last commit.
     pub fn commit(&mut self, consumer: &KafkaConsumer) -> Result<(), rdkafka::error::KafkaError> {
         if self.done.is_empty() {
@@ -77,6 +94,24 @@ impl<'a> Records<'a> {
                 .insert((topic, partition), offset + 1);
         }
         Ok(())
+    }
+}
+
+/// Keeps the offsets to commit before each dead letter Kafka did not take: the partition is
+/// committed up to that record, not past it.
+fn hold_back(done: &mut BTreeMap<(String, i32), i64>, undelivered: &[Undelivered]) {
+    for u in undelivered {
+        let key = (u.topic.clone(), u.partition);
+        match done.get(&key) {
+            // Nothing before it in this partition to commit.
+            Some(_) if u.offset == 0 => {
+                done.remove(&key);
+            }
+            Some(&handled) if handled >= u.offset => {
+                done.insert(key, u.offset - 1);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -124,12 +159,44 @@ impl Outcomes for Records<'_> {
         if self.config.errors.log {
             tracing::error!("skipping bad record: {error}");
         }
-        if let Some(dead_letters) = &self.dead_letters {
+        if let Some(dead_letters) = &mut self.dead_letters {
             dead_letters.send(message, &error).await?;
         }
         metrics::skipped(message.topic(), self.dead_letters.is_some());
         self.summary.reported += 1;
         self.mark_done(message);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn undelivered(partition: i32, offset: i64) -> Undelivered {
+        Undelivered {
+            topic: "t".into(),
+            partition,
+            offset,
+            error: "timed out".into(),
+        }
+    }
+
+    #[test]
+    fn nothing_is_committed_from_an_undelivered_dead_letter_on() {
+        let mut done: BTreeMap<(String, i32), i64> = [
+            (("t".into(), 0), 90),
+            (("t".into(), 1), 50),
+            (("t".into(), 2), 7),
+        ]
+        .into();
+        // Partition 0: two failed, the earlier one counts; 1: its first record; 2: untouched.
+        hold_back(
+            &mut done,
+            &[undelivered(0, 80), undelivered(0, 60), undelivered(1, 0)],
+        );
+        let expected: BTreeMap<(String, i32), i64> =
+            [(("t".into(), 0), 59), (("t".into(), 2), 7)].into();
+        assert_eq!(done, expected);
     }
 }
