@@ -311,6 +311,8 @@ pub enum FaultTarget {
     Service(crate::services::ServiceName),
     /// The case's table (`drop table`: an operator drops it over PG wire mid-stream).
     Table,
+    /// The case's topic (`at=start create topic for=D`: created only after the sinks started).
+    Topic,
 }
 
 pub use crate::services::FaultAction;
@@ -322,6 +324,7 @@ impl std::fmt::Display for FaultTarget {
             FaultTarget::Sink { task } => write!(f, "sink:{task}"),
             FaultTarget::Service(s) => write!(f, "{s}"),
             FaultTarget::Table => f.write_str("table"),
+            FaultTarget::Topic => f.write_str("topic"),
         }
     }
 }
@@ -385,6 +388,7 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
     let target = match target {
         "sink" => FaultTarget::Sink { task: 0 },
         "table" => FaultTarget::Table,
+        "topic" => FaultTarget::Topic,
         t => match t.strip_prefix("sink:") {
             Some(n) => FaultTarget::Sink {
                 task: n
@@ -396,6 +400,14 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
     };
     let action = match (action, down) {
         ("drop", None) if target == FaultTarget::Table => FaultAction::Drop,
+        ("create", Some(late)) if target == FaultTarget::Topic && at_start => {
+            FaultAction::Create { late }
+        }
+        (_, _) if target == FaultTarget::Topic => {
+            return Err(
+                "a topic is only created late: `@fault at=start create topic for=DURATION`".into(),
+            )
+        }
         (http, Some(down)) if http.starts_with("http-") => {
             let status = http["http-".len()..]
                 .parse::<u16>()
@@ -433,6 +445,7 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
     if at_start
         && !(matches!(target, FaultTarget::Service(_))
             && matches!(action, FaultAction::Stop { .. }))
+        && target != FaultTarget::Topic
     {
         return Err(format!(
             "`at=start {action} {target}`: before the sinks start, only `stop SERVICE for=DURATION` makes sense"

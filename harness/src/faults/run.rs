@@ -122,6 +122,8 @@ fn production(target: FaultTarget, action: FaultAction) -> Production {
         }
         (_, FaultAction::Stop { .. } | FaultAction::Answer { .. }) => Production::WhileHeld,
         (FaultTarget::Table, _) => Production::AfterStruck,
+        // No record can be produced before the topic exists (Kafka would create it).
+        (FaultTarget::Topic, _) => Production::OnceBack,
         _ => Production::AfterStruck,
     }
 }
@@ -216,7 +218,14 @@ pub async fn run(
             .collect(),
     };
 
-    kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions).await?;
+    // `at=start create topic`: the topic is created later, by the fault.
+    let topic_late = scenario
+        .faults
+        .first()
+        .is_some_and(|f| f.target == FaultTarget::Topic);
+    if !topic_late {
+        kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions).await?;
+    }
     let mut stream = Stream {
         bootstrap: target.bootstrap.clone(),
         topic: case.topic.clone(),
@@ -240,7 +249,7 @@ pub async fn run(
     };
     // The first part: up to the first fault (an `at=start` fault's part too: its sinks start
     // while its service is down, with records waiting).
-    let first = next_end(0);
+    let first = if topic_late { 0 } else { next_end(0) };
     tokio::task::block_in_place(|| stream.produce_to(first))?;
 
     let dir = tempfile::Builder::new()
@@ -254,7 +263,7 @@ pub async fn run(
             .map(|task| SinkProcess::start(&launch, &file, &target, task))
             .collect::<anyhow::Result<Vec<_>>>()
     };
-    // An `at=start` fault starts them itself, while its service is down.
+    // An `at=start` fault starts them itself, while its service is down (or its topic missing).
     let mut sinks = if scenario.faults.first().is_some_and(|f| f.at_start) {
         Vec::new()
     } else {
@@ -343,6 +352,28 @@ pub async fn run(
                 dropped += stored_before;
                 tokio::task::block_in_place(|| produce_next(&mut stream))?;
             }
+            FaultTarget::Topic => {
+                let FaultAction::Create { late } = step.action else {
+                    unreachable!("the parser takes `create` only for topics")
+                };
+                // The sinks start on a topic that does not exist; it is created `late` after,
+                // noting sinks that stop meanwhile (they should wait for it).
+                sinks = start_sinks()?;
+                let until = Instant::now() + late;
+                while Instant::now() < until {
+                    for (i, s) in sinks.iter().enumerate() {
+                        if s.exited().is_some() && !exited_during.contains(&i) {
+                            exited_during.push(i);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions)
+                    .await?;
+                // The first part, now that it has a topic to go to.
+                let first = next_end(0);
+                tokio::task::block_in_place(|| stream.produce_to(first))?;
+            }
             FaultTarget::Service(_) if matches!(step.action, FaultAction::Answer { .. }) => {
                 let FaultAction::Answer { status, down } = step.action else {
                     unreachable!()
@@ -374,8 +405,8 @@ pub async fn run(
                         tokio::task::block_in_place(|| produce_next(&mut stream))?;
                         tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
                     }
-                    FaultAction::Drop | FaultAction::Answer { .. } => {
-                        unreachable!("the parser takes these for tables and QuestDB only")
+                    FaultAction::Drop | FaultAction::Answer { .. } | FaultAction::Create { .. } => {
+                        unreachable!("the parser takes these for tables, QuestDB and topics only")
                     }
                 }
                 if when == Some(Production::AfterStruck) {
@@ -587,6 +618,9 @@ fn action_words(action: FaultAction) -> String {
         FaultAction::Restart => "restart (clean stop, started again)".into(),
         FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
         FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
+        FaultAction::Create { late } => {
+            format!("missing when the sink started, created {late:?} later")
+        }
         FaultAction::Answer { status, down } => format!(
             "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"
         ),

@@ -59,6 +59,9 @@ pub enum FaultAction {
     Answer { status: u16, down: Duration },
     /// `DROP TABLE` over PG wire, as an operator would (target `table`: the case's table).
     Drop,
+    /// `at=start create topic for=D`: the case's topic does not exist when the sinks start; the
+    /// runner creates it this long after.
+    Create { late: Duration },
 }
 
 impl fmt::Display for FaultAction {
@@ -68,6 +71,7 @@ impl fmt::Display for FaultAction {
             FaultAction::Restart => f.write_str("restart"),
             FaultAction::Stop { down } => write!(f, "stop for {down:?}"),
             FaultAction::Drop => f.write_str("drop"),
+            FaultAction::Create { late } => write!(f, "create after {late:?}"),
             FaultAction::Answer { status, down } => write!(f, "http-{status} for {down:?}"),
         }
     }
@@ -105,9 +109,9 @@ impl Services {
                 while_down(down);
                 self.start_again(service)?;
             }
-            FaultAction::Drop | FaultAction::Answer { .. } => {
+            FaultAction::Drop | FaultAction::Answer { .. } | FaultAction::Create { .. } => {
                 return Err(ServiceError::Config(format!(
-                    "`{action} {service}`: the fault runner strikes it (the table, the proxy), not the service"
+                    "`{action} {service}`: the fault runner strikes it (the table, the proxy, the topic), not the service"
                 )))
             }
         }

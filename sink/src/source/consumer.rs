@@ -111,13 +111,29 @@ pub async fn next_batch(
         }
     };
     match first.await {
-        None => return Ok(batch),
+        None => {
+            if topic_check_due(consumer) {
+                note_missing_topics(consumer);
+            }
+            return Ok(batch);
+        }
         Some(Err(e)) if is_transient(&e) => {
             metrics::error("kafka");
             tracing::warn!("Kafka: {e}; librdkafka reconnects, the sink goes on");
             return Ok(batch);
         }
-        Some(m) => batch.push(m?.detach()),
+        // A subscribed topic that does not exist yet: wait for it, as a Connect task does.
+        Some(Err(e)) if is_missing_topic(&e) => {
+            note_missing_topics(consumer);
+            return Ok(batch);
+        }
+        Some(m) => {
+            batch.push(m?.detach());
+            // Another subscribed topic's records flow while one is still missing.
+            if topic_check_due(consumer) {
+                note_missing_topics(consumer);
+            }
+        }
     }
     // A short linger collects the records already fetched, so a burst is one transaction.
     while batch.len() < max {
@@ -137,6 +153,74 @@ pub async fn next_batch(
         }
     }
     Ok(batch)
+}
+
+/// librdkafka's answer to a subscription naming a topic the cluster does not have (yet).
+fn is_missing_topic(e: &rdkafka::error::KafkaError) -> bool {
+    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)
+}
+
+/// While a subscribed topic is missing: whether to look it up again now.
+fn topic_check_due(consumer: &KafkaConsumer) -> bool {
+    consumer
+        .context()
+        .topic_wait
+        .lock()
+        .is_ok_and(|mut w| w.check_due(std::time::Instant::now()))
+}
+
+/// Logs (rate-limited) which subscribed topics do not exist, or that they all do now.
+fn note_missing_topics(consumer: &KafkaConsumer) {
+    let subscribed: Vec<String> = match consumer.subscription() {
+        Ok(list) => list
+            .elements()
+            .iter()
+            .map(|e| e.topic().to_string())
+            .collect(),
+        Err(_) => return,
+    };
+    // Every topic, as a name list: a request naming a topic could make the broker create it.
+    let Ok(metadata) = consumer.fetch_metadata(None, Duration::from_secs(5)) else {
+        return;
+    };
+    let missing: Vec<String> = subscribed
+        .into_iter()
+        // A regex subscription (^...) matches whatever exists; librdkafka does not report it.
+        .filter(|t| !t.starts_with('^'))
+        .filter(|t| {
+            !metadata
+                .topics()
+                .iter()
+                .any(|m| m.name() == t && m.error().is_none())
+        })
+        .collect();
+    let (line, arrived) = match consumer.context().topic_wait.lock() {
+        Ok(mut wait) => {
+            let was_waiting = wait.waiting();
+            let line = wait.note(missing, std::time::Instant::now());
+            (line, was_waiting && !wait.waiting())
+        }
+        Err(_) => return,
+    };
+    if let Some(line) = line {
+        tracing::warn!("Kafka: {line}");
+    }
+    if arrived {
+        // Subscribing again makes librdkafka rejoin the group with the topic's partitions now,
+        // not at its next metadata refresh (`topic.metadata.refresh.interval.ms`, 5 min).
+        let topics: Vec<String> = match consumer.subscription() {
+            Ok(list) => list
+                .elements()
+                .iter()
+                .map(|e| e.topic().to_string())
+                .collect(),
+            Err(_) => return,
+        };
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        if let Err(e) = consumer.subscribe(&topics) {
+            tracing::warn!("Kafka: subscribing again to {topics:?}: {e}");
+        }
+    }
 }
 
 /// Errors librdkafka recovers from by itself (a broker going away and coming back, a

@@ -3,6 +3,7 @@
 
 use crate::metrics::{COMMITTED_OFFSET, CONSUMER_LAG};
 use crate::source::security::Refusal;
+use crate::source::topic_wait::TopicWait;
 use metrics::gauge;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::ConsumerContext;
@@ -51,9 +52,19 @@ pub fn partition_states(stats: &Statistics) -> Vec<PartitionState> {
 /// `statistics.interval.ms`, set only when metrics are on) into the per-partition gauges, and
 /// keeps the last refusal librdkafka logged (a login or a certificate the broker refused,
 /// with librdkafka's words) for the start-up wait to stop on.
-#[derive(Default)]
 pub struct SinkContext {
     refused: std::sync::Mutex<Option<(Refusal, String)>>,
+    /// Subscribed topics that do not exist yet.
+    pub topic_wait: std::sync::Mutex<TopicWait>,
+}
+
+impl Default for SinkContext {
+    fn default() -> SinkContext {
+        SinkContext {
+            refused: Default::default(),
+            topic_wait: std::sync::Mutex::new(TopicWait::new(std::time::Duration::from_secs(60))),
+        }
+    }
 }
 
 impl SinkContext {

@@ -4,3 +4,4 @@ pub mod consumer;
 pub mod context;
 pub mod dead_letter;
 pub mod security;
+pub mod topic_wait;
