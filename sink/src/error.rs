@@ -55,6 +55,9 @@ pub enum Problem {
     /// A transform of `transforms=` failed on the record (boxed: the error is large).
     #[error("{0}")]
     Transform(#[from] Box<crate::connect::transforms::TransformError>),
+    /// An existing table does not deduplicate as the configuration needs: the sink stops.
+    #[error("{0}")]
+    DedupKeys(crate::mapping::jdbc::dedup_check::MissingDedupKeys),
     /// The record before this one, for the same table, could not be written for this reason.
     #[error("table \"{table}\" cannot take this record either: {reason}")]
     TableRefused { table: String, reason: String },
@@ -139,6 +142,9 @@ pub enum SinkError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    /// An existing table does not deduplicate as the configuration needs (not a bad record).
+    #[error("{0}")]
+    DedupKeys(crate::mapping::jdbc::dedup_check::MissingDedupKeys),
     #[error("bad record (errors.tolerance=none stops the sink; its offset is not committed): {0}")]
     Record(#[from] RecordError),
     #[error("{0}")]

@@ -169,7 +169,8 @@ pub fn problem_kind(problem: &Problem) -> &'static str {
         Problem::TableMissing { .. }
         | Problem::MissingFields { .. }
         | Problem::RequiredFieldAdded { .. }
-        | Problem::TableRefused { .. } => "table",
+        | Problem::TableRefused { .. }
+        | Problem::DedupKeys(_) => "table",
         Problem::Write(_) => "questdb_rejected",
     }
 }

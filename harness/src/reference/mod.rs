@@ -58,6 +58,11 @@ const DLQ25: &str =
     "added with the dead letter topic's creation at start (issue 25); to be recorded \
      with `harness conformance --sink connect --plugin-path DIR`";
 
+/// Native tables are this sink's opt-in (the `native-tables-opt-in` deviation): Confluent's
+/// connector ignores their keys, so there is nothing of its to record on these.
+const NATIVE25: &str = "a native table's DEDUP keys checked at start (issue 25.8): the reference \
+     ignores timestamp.field.name, as in every native/ case (native-tables-opt-in)";
+
 /// Confluent's JDBC sink 10.7.6, the seed's connector.
 pub const CONFLUENT: Reference = Reference {
     name: "Confluent",
@@ -71,6 +76,8 @@ pub const CONFLUENT: Reference = Reference {
         ("properties/timestamp-1293-12-31.case", DEC31),
         ("failures/dlq-original-record.case", DLQ25),
         ("failures/dlq-topic-refused.case", DLQ25),
+        ("native/pk-kafka-table-without-dedup.case", NATIVE25),
+        ("native/pk-kafka-table-dedup-enabled.case", NATIVE25),
     ],
 };
 

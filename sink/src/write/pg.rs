@@ -1,6 +1,7 @@
 //! QuestDB over its PostgreSQL wire protocol: the only module of the sink that talks SQL.
 
 use crate::config::Connection;
+use crate::mapping::jdbc::dedup_check::ExistingTable;
 use crate::mapping::jdbc::SqlParam;
 use crate::write::error::{describe, DbError};
 use bytes::{BufMut, BytesMut};
@@ -116,6 +117,23 @@ impl QuestDb {
                 designated: r.get(2),
             })
             .collect())
+    }
+
+    /// What decides whether an existing table deduplicates: WAL, its designated timestamp and
+    /// its DEDUP UPSERT KEYS.
+    pub async fn existing_table(&self, table: &str) -> Result<ExistingTable, DbError> {
+        let literal = table.replace('\'', "''");
+        let sql = format!(
+            "SELECT walEnabled, designatedTimestamp FROM tables() WHERE table_name = '{literal}'"
+        );
+        let row = bounded(&sql, self.client.query_one(&sql, &[])).await?;
+        let sql = format!("SELECT \"column\" FROM table_columns('{literal}') WHERE \"upsertKey\"");
+        let keys = bounded(&sql, self.client.query(&sql, &[])).await?;
+        Ok(ExistingTable {
+            wal: row.get(0),
+            designated: row.get(1),
+            upsert_keys: keys.iter().map(|r| r.get(0)).collect(),
+        })
     }
 
     pub async fn execute(&self, sql: &str) -> Result<(), DbError> {

@@ -147,6 +147,8 @@ impl<'a> Store<'a> {
                 Ok(()) => {}
                 Err(Problem::Write(e)) if e.is_transient() => return Ok(Some(e)),
                 Err(Problem::Write(e)) if e.is_refused() => return Err(e.into()),
+                // The table, not a record, is at fault: stop before storing into it.
+                Err(Problem::DedupKeys(e)) => return Err(SinkError::DedupKeys(e)),
                 Err(problem) => {
                     // The table cannot take these records: each of them fails the same way.
                     let reason = problem.to_string();

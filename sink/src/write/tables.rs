@@ -3,7 +3,7 @@
 
 use crate::config::SinkConfig;
 use crate::error::Problem;
-use crate::mapping::jdbc::{ddl, Column};
+use crate::mapping::jdbc::{ddl, dedup_check, Column};
 use crate::write::pg::QuestDb;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -33,6 +33,7 @@ impl Tables {
         if !self.known.contains_key(table) {
             match db.find_table(table).await.map_err(Problem::Write)? {
                 Some(existing) => {
+                    check_dedup(db, config, &existing, columns).await?;
                     let known = db.columns(&existing).await.map_err(Problem::Write)?;
                     self.known.insert(
                         table.to_string(),
@@ -105,6 +106,27 @@ impl Tables {
             .extend(names);
         Ok(())
     }
+}
+
+/// A table the sink did not create must deduplicate as the one it would create (`pk.mode=kafka`
+/// or upsert keys on a native table), or a record read again is stored twice.
+/// Deviation: the JDBC sink checks an existing table's columns only; this sink stops on a
+/// native table without its DEDUP keys (docs/native-tables.md).
+async fn check_dedup(
+    db: &QuestDb,
+    config: &SinkConfig,
+    table: &str,
+    columns: &[Column],
+) -> Result<(), Problem> {
+    let Some(native) = config.native.as_ref() else {
+        return Ok(());
+    };
+    let wanted = ddl::dedup_keys(native, columns);
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let existing = db.existing_table(table).await.map_err(Problem::Write)?;
+    dedup_check::check(table, &wanted, &existing).map_err(Problem::DedupKeys)
 }
 
 /// After a CREATE TABLE failed: the table another process created meanwhile. QuestDB

@@ -46,8 +46,20 @@ fn native_suffix(native: &NativeTable, columns: &[Column]) -> String {
         native.partition_by.sql()
     );
     sql.push_str(if native.wal { " WAL" } else { " BYPASS WAL" });
+    let keys = dedup_keys(native, columns);
+    if !keys.is_empty() {
+        let keys: Vec<String> = keys.iter().map(|k| quote(k)).collect();
+        sql.push_str(&format!("\nDEDUP UPSERT KEYS({})", keys.join(",")));
+    }
+    sql
+}
+
+/// A native table's DEDUP UPSERT KEYS, the designated timestamp first (QuestDB requires it
+/// among them); none without `Dedup`.
+pub fn dedup_keys<'a>(native: &'a NativeTable, columns: &'a [Column]) -> Vec<&'a str> {
+    let timestamp = native.timestamp_column();
     let keys: Vec<&str> = match &native.dedup {
-        Dedup::None => Vec::new(),
+        Dedup::None => return Vec::new(),
         Dedup::Kafka => vec!["__connect_topic", "__connect_partition", "__connect_offset"],
         Dedup::Fields(fields) => fields.iter().map(String::as_str).collect(),
         Dedup::RecordKey => columns
@@ -56,14 +68,12 @@ fn native_suffix(native: &NativeTable, columns: &[Column]) -> String {
             .map(|c| c.name.as_str())
             .collect(),
     };
-    if !keys.is_empty() {
-        let keys: Vec<String> = std::iter::once(timestamp)
-            .chain(keys.into_iter().filter(|k| *k != timestamp))
-            .map(quote)
-            .collect();
-        sql.push_str(&format!("\nDEDUP UPSERT KEYS({})", keys.join(",")));
+    if keys.is_empty() {
+        return keys;
     }
-    sql
+    std::iter::once(timestamp)
+        .chain(keys.into_iter().filter(|k| *k != timestamp))
+        .collect()
 }
 
 /// One `ALTER TABLE "t" ADD "c" TYPE NULL` per missing column.

@@ -6,6 +6,7 @@
 //! QuestDB rejects are refused before any SQL is sent.
 
 pub mod ddl;
+pub mod dedup_check;
 pub mod native;
 
 use crate::connect::schema::{Logical, Schema, Type};
