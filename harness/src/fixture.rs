@@ -1024,6 +1024,41 @@ mod tests {
     }
 
     #[test]
+    fn parses_a_topic_created_late_at_start_only() {
+        let case = parse("@records 10\n@fault at=start create topic for=8s\n").unwrap();
+        let f = &case.scenario.unwrap().faults[0];
+        let late = std::time::Duration::from_secs(8);
+        assert_eq!(
+            (f.at_start, f.target, f.action),
+            (true, FaultTarget::Topic, FaultAction::Create { late })
+        );
+        for bad in [
+            "after=4 create topic for=8s",
+            "at=start create topic",
+            "at=start stop topic for=8s",
+            "at=start create questdb for=8s",
+        ] {
+            assert!(
+                parse(&format!("@records 10\n@fault {bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn record_headers_belong_to_the_next_record_line_in_order() {
+        let case = parse("@record-header a=1\n@record-header b=x=y\n{}\n{}\n").unwrap();
+        let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(case.messages[0].headers, [h("a", "1"), h("b", "x=y")]);
+        assert!(case.messages[1].headers.is_empty());
+        assert!(
+            parse("{}\n@record-header a=1\n").is_err(),
+            "no record follows"
+        );
+        assert!(parse("@record-header a\n{}\n").is_err(), "no value");
+    }
+
+    #[test]
     fn parses_fault_cases() {
         let case = parse("# a fault case\n@set max.retries=2\n@records 20000\n@partitions 2\n@sinks 2\n@key id32\n@fault after=2000 kill-sink\n@fault after=3000 stop kafka for=5s\n@fault after=4000 restart zookeeper\n@fault after=5000 kill sink:1\n@fault after=6000 stop questdb for=250ms\n").unwrap();
         assert!(case.messages.is_empty());

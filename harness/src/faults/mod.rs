@@ -9,11 +9,13 @@
 //! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run;
 //! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status.
 
+pub mod late_topic;
 pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
 
+use crate::services::FaultAction;
 use std::time::Duration;
 
 /// What a fault case did.
@@ -117,4 +119,18 @@ pub struct GaveUp {
     pub stored: u64,
     /// Whether it was started again (as an operator restarts a failed task).
     pub restarted: bool,
+}
+
+/// What a fault does, in the outcome's words.
+pub(crate) fn action_words(action: FaultAction) -> String {
+    match action {
+        FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
+        FaultAction::Restart => "restart (clean stop, started again)".into(),
+        FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
+        FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
+        FaultAction::Create { late } => format!("missing at start, created {late:?} later"),
+        FaultAction::Answer { status, down } => format!(
+            "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"
+        ),
+    }
 }

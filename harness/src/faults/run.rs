@@ -9,7 +9,7 @@
 //! its committed offsets stayed behind what the table held are part of the outcome.
 
 use super::sinks::{Launch, SinkProcess};
-use super::{FaultOutcome, FaultReport, GaveUp, NextPart, Production};
+use super::{action_words, FaultOutcome, FaultReport, GaveUp, NextPart, Production};
 use crate::fixture::{Case, FaultTarget, Scenario};
 use crate::kafka;
 use crate::replay::{self, Target};
@@ -122,8 +122,6 @@ fn production(target: FaultTarget, action: FaultAction) -> Production {
         }
         (_, FaultAction::Stop { .. } | FaultAction::Answer { .. }) => Production::WhileHeld,
         (FaultTarget::Table, _) => Production::AfterStruck,
-        // No record can be produced before the topic exists (Kafka would create it).
-        (FaultTarget::Topic, _) => Production::OnceBack,
         _ => Production::AfterStruck,
     }
 }
@@ -219,10 +217,7 @@ pub async fn run(
     };
 
     // `at=start create topic`: the topic is created later, by the fault.
-    let topic_late = scenario
-        .faults
-        .first()
-        .is_some_and(|f| f.target == FaultTarget::Topic);
+    let topic_late = super::late_topic::first_fault_creates_it(scenario);
     if !topic_late {
         kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions).await?;
     }
@@ -353,26 +348,10 @@ pub async fn run(
                 tokio::task::block_in_place(|| produce_next(&mut stream))?;
             }
             FaultTarget::Topic => {
-                let FaultAction::Create { late } = step.action else {
-                    unreachable!("the parser takes `create` only for topics")
-                };
-                // The sinks start on a topic that does not exist; it is created `late` after,
-                // noting sinks that stop meanwhile (they should wait for it).
                 sinks = start_sinks()?;
-                let until = Instant::now() + late;
-                while Instant::now() < until {
-                    for (i, s) in sinks.iter().enumerate() {
-                        if s.exited().is_some() && !exited_during.contains(&i) {
-                            exited_during.push(i);
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                kafka::create_topic_with(&target.bootstrap, &case.topic, scenario.partitions)
-                    .await?;
+                super::late_topic::create(&sinks, step, &mut exited_during, &target, case).await?;
                 // The first part, now that it has a topic to go to.
-                let first = next_end(0);
-                tokio::task::block_in_place(|| stream.produce_to(first))?;
+                tokio::task::block_in_place(|| stream.produce_to(next_end(0)))?;
             }
             FaultTarget::Service(_) if matches!(step.action, FaultAction::Answer { .. }) => {
                 let FaultAction::Answer { status, down } = step.action else {
@@ -610,19 +589,4 @@ async fn start_proxy(target: &Target) -> anyhow::Result<super::proxy::Proxy> {
         .find(|a| a.is_ipv4())
         .with_context(|| format!("no IPv4 address for {}", target.pg_host))?;
     Ok(super::proxy::Proxy::start(upstream).await?)
-}
-
-fn action_words(action: FaultAction) -> String {
-    match action {
-        FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
-        FaultAction::Restart => "restart (clean stop, started again)".into(),
-        FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
-        FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
-        FaultAction::Create { late } => {
-            format!("missing when the sink started, created {late:?} later")
-        }
-        FaultAction::Answer { status, down } => format!(
-            "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"
-        ),
-    }
 }

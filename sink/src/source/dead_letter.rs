@@ -56,9 +56,10 @@ impl DeadLetters {
         else {
             return Ok(None);
         };
-        // As Connect's dead letter queue producer: the `producer.override.` settings. Connect's
-        // admin client takes `admin.override.`, which this sink does not read: the producer's
-        // settings (security included) reach the same cluster.
+        // As Connect's dead letter queue producer: the `producer.override.` settings.
+        // Deviation: Connect's admin client takes the worker's admin settings and
+        // `admin.override.`, which this sink does not read; the producer's settings (security
+        // included) reach the same cluster (docs/operating.md).
         let mut client = ClientConfig::new();
         for (key, value) in config.producer_overrides.iter() {
             client.set(key, value);
