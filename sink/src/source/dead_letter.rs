@@ -188,9 +188,11 @@ async fn ensure_topic(
 ) -> Result<(), Ensure> {
     // All topics, as Connect's listTopics: a metadata request naming the topic could make a
     // broker with auto-creation create it with its own defaults.
-    let metadata =
-        tokio::task::block_in_place(|| admin.inner().fetch_metadata(None, ADMIN_TIMEOUT))
-            .map_err(Ensure::Kafka)?;
+    // Blocking, once at start (block_in_place would panic on a current-thread runtime).
+    let metadata = admin
+        .inner()
+        .fetch_metadata(None, ADMIN_TIMEOUT)
+        .map_err(Ensure::Kafka)?;
     let exists = metadata
         .topics()
         .iter()
