@@ -23,6 +23,7 @@ pub mod folder;
 pub mod kafka;
 pub mod kill9;
 pub mod matrix;
+pub mod membership;
 pub mod operate;
 pub mod oracle;
 pub mod outcomes_table;

@@ -26,7 +26,7 @@ pub(crate) async fn consume(
     health: &Health,
     shutdown: &mut Option<watch::Receiver<bool>>,
 ) -> Result<(), SinkError> {
-    let kafka_err = |context: &str, e| kafka_error(options, context, e);
+    let kafka_err = |context: &str, e| kafka_error(config, options, consumer, context, e);
     let mut preparer = Some(Preparer::new(Arc::new(config.clone())));
     // The next batch, polled and prepared while the last one was written.
     let mut ahead = None;
@@ -117,7 +117,26 @@ pub(crate) async fn consume(
     Ok(())
 }
 
-fn kafka_error(options: &RunOptions, context: &str, e: rdkafka::error::KafkaError) -> SinkError {
+fn kafka_error(
+    config: &SinkConfig,
+    options: &RunOptions,
+    consumer: &KafkaConsumer,
+    context: &str,
+    e: rdkafka::error::KafkaError,
+) -> SinkError {
+    if consumer::is_fenced(consumer, &e) {
+        // A `consumer.override.` of the id wins over the sink's own, as in the consumer.
+        let overridden = config
+            .consumer_overrides
+            .iter()
+            .filter(|(k, _)| *k == "group.instance.id")
+            .last()
+            .map(|(_, v)| v.to_string());
+        return SinkError::Fenced {
+            group: config.group_id(),
+            instance: overridden.unwrap_or_else(|| consumer::instance_id(config, options.task)),
+        };
+    }
     SinkError::Kafka {
         context: context.to_string(),
         message: e.to_string(),
@@ -136,7 +155,7 @@ async fn poll_prepared(
 ) -> Result<(Vec<OwnedMessage>, Vec<Prepared>), SinkError> {
     let batch = consumer::next_batch(consumer, config.batch_size, options.poll_timeout, shutdown)
         .await
-        .map_err(|e| kafka_error(options, "poll", e))?;
+        .map_err(|e| kafka_error(config, options, consumer, "poll", e))?;
     let mut p = preparer
         .take()
         .expect("the preparer is back after every batch");
