@@ -60,7 +60,8 @@ pub const CLASSES: &[Class] = &[
         cases: &["logical/decimal-scale0.case"],
         reproduction: &[
             "CREATE TABLE t (d DECIMAL);  -- DECIMAL(18,3)",
-            "INSERT INTO t VALUES ('12345678901234567890'::numeric);  -- ERROR: decimal '12345678901234567890' requires precision of 23 but is limited to 18",
+            "INSERT INTO t (d) VALUES ($1);  -- $1 bound as numeric 12345678901234567890 (pgjdbc 42.2.10 setBigDecimal, the recorded task trace): ERROR: decimal '12345678901234567890' requires precision of 23 but is limited to 18",
+            "INSERT INTO t VALUES ('12345678901234567890'::numeric);  -- as a literal: ERROR: inconvertible value: `12345678901234567890.000` [DECIMAL(76,38) -> DECIMAL(18,3)]",
         ],
     },
     Class {
@@ -71,14 +72,19 @@ pub const CLASSES: &[Class] = &[
               java.sql.Timestamp and java.sql.Date, whose text is in the Julian calendar before \
               1582 (checked on the Java 17 here: `new java.sql.Timestamp(-21332419200001L)` in \
               UTC prints 1293-12-24 23:59:59.999, java.time 1293-12-31T23:59:59.999Z); QuestDB \
-              reads dates as proleptic Gregorian. Not yet reduced to QuestDB alone (what pgjdbc \
-              42.2.10 puts on the wire was not captured; 10.7.6 was not recorded on these \
-              cases). This sink converts with java.time's calendar and stores the instant.",
+              reads dates as proleptic Gregorian: that text, sent to QuestDB, stores exactly the \
+              recorded value (below; what pgjdbc 42.2.10 put on the wire was not captured, and \
+              10.7.6 was not recorded on these cases). This sink converts with the proleptic \
+              Gregorian calendar and stores the instant.",
         cases: &[
             "logical/timestamp-dec31-before-1970.case",
             "properties/timestamp-1293-12-31.case",
         ],
-        reproduction: &[],
+        reproduction: &[
+            "CREATE TABLE u (ts TIMESTAMP);",
+            "INSERT INTO u VALUES ('1293-12-24 23:59:59.999'::timestamp);  -- java.sql.Timestamp's text for -21332419200001 ms",
+            "SELECT cast(ts AS long) FROM u;  -- -21333024000001000: 7 days before the record's -21332419200001000",
+        ],
     },
     Class {
         name: "no-errant-record-reporter",
