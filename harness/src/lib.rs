@@ -15,6 +15,7 @@ pub mod case_log;
 pub mod case_writer;
 pub mod compare;
 pub mod connect;
+pub mod connect_standalone;
 pub mod doc_links;
 pub mod error;
 pub mod faults;
