@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use super::toxiproxy::{NetworkFault, ProxyName};
 use super::{start_timeout, Services, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT};
 use crate::error::ServiceError;
 
@@ -59,6 +60,8 @@ pub enum FaultAction {
     Answer { status: u16, down: Duration },
     /// `DROP TABLE` over PG wire, as an operator would (target `table`: the case's table).
     Drop,
+    /// A network fault on a proxy (issue 26), held this long, then lifted.
+    Network { fault: NetworkFault, held: Duration },
 }
 
 impl fmt::Display for FaultAction {
@@ -69,6 +72,7 @@ impl fmt::Display for FaultAction {
             FaultAction::Stop { down } => write!(f, "stop for {down:?}"),
             FaultAction::Drop => f.write_str("drop"),
             FaultAction::Answer { status, down } => write!(f, "http-{status} for {down:?}"),
+            FaultAction::Network { fault, held } => write!(f, "{fault} for {held:?}"),
         }
     }
 }
@@ -105,15 +109,54 @@ impl Services {
                 while_down(down);
                 self.start_again(service)?;
             }
-            FaultAction::Drop | FaultAction::Answer { .. } => {
+            FaultAction::Drop | FaultAction::Answer { .. } | FaultAction::Network { .. } => {
                 return Err(ServiceError::Config(format!(
-                    "`{action} {service}`: the fault runner strikes it (the table, the proxy), not the service"
+                    "`{action} {service}`: the fault runner strikes it (the table, a proxy), not the service"
                 )))
             }
         }
         Ok(Injected {
             took: started.elapsed(),
         })
+    }
+
+    /// Starts a network fault (`FaultAction::Network`) on `proxy`, runs `while_held` with how
+    /// long it is to hold (the pause is its job, as for [`Self::inject`]), then lifts it.
+    /// Needs the proxies ([`Services::start_proxied`]).
+    pub fn inject_network(
+        &mut self,
+        proxy: ProxyName,
+        action: FaultAction,
+        while_held: impl FnOnce(Duration),
+    ) -> Result<Injected, ServiceError> {
+        let FaultAction::Network { fault, held } = action else {
+            return Err(ServiceError::Config(format!(
+                "`{action}` is not a network fault: it strikes a service, not the proxy {proxy}"
+            )));
+        };
+        let toxiproxy = self.toxiproxy.as_ref().ok_or_else(|| {
+            ServiceError::Config(format!(
+                "`{action}` on {proxy} needs the proxies: start the services with \
+                 Services::start_proxied (the fault cases' runners do)"
+            ))
+        })?;
+        let started = Instant::now();
+        if let Err(e) = toxiproxy.apply(proxy, fault) {
+            let _ = toxiproxy.reset(); // not half applied
+            return Err(e);
+        }
+        while_held(held);
+        toxiproxy.lift(proxy, fault)?;
+        Ok(Injected {
+            took: started.elapsed(),
+        })
+    }
+
+    /// The Toxiproxy log tail, for errors.
+    pub fn log_tail_of_proxies(&self, lines: usize) -> String {
+        self.toxiproxy
+            .as_ref()
+            .map_or("(no Toxiproxy)".into(), |t| t.log_tail(lines))
     }
 
     /// SIGKILL and started again on the same ports and data.
