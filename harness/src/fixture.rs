@@ -564,7 +564,8 @@ impl Case {
         out
     }
 
-    /// The variants `cargo test` runs by default: those `@ci` names, else all of them.
+    /// The variants `cargo test` runs by default: those `@ci` names (none for `@ci off`), else
+    /// all of them.
     /// `KQ_FAULTS=all` runs every variant.
     pub fn ci_variants(&self) -> Vec<Case> {
         let all = self.variants();

@@ -114,8 +114,7 @@ impl Stream {
 }
 
 /// When the part after a fault can be produced: not while Kafka (or the ZooKeeper it needs)
-/// is away; while any other fault with a duration holds (a network fault on Kafka's proxy too:
-/// the harness produces directly); else right after it struck.
+/// is away; while any other fault with a duration holds (network faults too); else right after.
 fn production(target: FaultTarget, action: FaultAction) -> Production {
     match (target, action) {
         (FaultTarget::Proxy(_), _) => Production::WhileHeld,
@@ -176,19 +175,7 @@ pub async fn run(
         .with_context(|| format!("{} is not a fault case", case.name))?;
     let target: Target = services.endpoints().into();
     // The sinks dial through the proxies in a case with network faults; the harness never does.
-    let sink_target: Target = match scenario.network_faults() {
-        false => target.clone(),
-        true => services
-            .proxied_endpoints()
-            .with_context(|| {
-                format!(
-                    "{}: network faults need the services started with their proxies \
-                     (Services::start_proxied)",
-                    case.name
-                )
-            })?
-            .into(),
-    };
+    let sink_target: Target = services.sink_endpoints(scenario.network_faults())?.into();
     let mut props = replay::case_properties(case).map_err(|e| anyhow::anyhow!("{e}"))?;
     // ILP over HTTP to this run's QuestDB, as the case runner points it (`replay::run_case`).
     // A case that has QuestDB's HTTP port answer an error status puts a proxy in front of
@@ -390,11 +377,7 @@ pub async fn run(
                         tokio::task::block_in_place(|| produce_next(&mut stream))?;
                         tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
                     }
-                    FaultAction::Drop
-                    | FaultAction::Answer { .. }
-                    | FaultAction::Network { .. } => {
-                        unreachable!("the parser takes these for tables, QuestDB and proxies only")
-                    }
+                    _ => unreachable!("the parser takes only these for a sink"),
                 }
                 if when == Some(Production::AfterStruck) {
                     tokio::task::block_in_place(|| produce_next(&mut stream))?;
@@ -405,7 +388,7 @@ pub async fn run(
                 let mut started = Ok(());
                 let mut produced_while_down = Ok(());
                 let injected = tokio::task::block_in_place(|| {
-                    let while_down = |down| {
+                    super::strike::strike(services, step.target, step.action, |down| {
                         let until = Instant::now() + down;
                         if step.at_start {
                             // The sinks start while the service is down.
@@ -426,26 +409,12 @@ pub async fn run(
                             }
                             std::thread::sleep(Duration::from_millis(50));
                         }
-                    };
-                    match step.target {
-                        FaultTarget::Proxy(proxy) => {
-                            services.inject_network(proxy, step.action, while_down)
-                        }
-                        FaultTarget::Service(service) => {
-                            services.inject(service, step.action, while_down)
-                        }
-                        FaultTarget::Sink { .. } | FaultTarget::Table => {
-                            unreachable!("handled above")
-                        }
-                    }
+                    })
                 });
                 started?;
                 produced_while_down?;
                 if let Err(e) = injected {
-                    let log = match step.target {
-                        FaultTarget::Service(service) => services.log_tail_of(service, 30),
-                        _ => services.log_tail_of_proxies(30),
-                    };
+                    let log = super::strike::log_tail(services, step.target, 30);
                     bail!(
                         "{}: the fault of line {} ({fault}): {e}\n--- {} log:\n{log}",
                         case.name,

@@ -10,7 +10,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use super::toxiproxy::{NetworkFault, ProxyName};
-use super::{start_timeout, Services, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT};
+use super::{
+    start_timeout, Endpoints, Services, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT,
+};
 use crate::error::ServiceError;
 
 /// A service a fault can hit.
@@ -150,6 +152,33 @@ impl Services {
         Ok(Injected {
             took: started.elapsed(),
         })
+    }
+
+    /// What the sinks dial: [`Self::endpoints`], or through the proxies for a case with network
+    /// faults (the harness itself never dials them).
+    pub fn sink_endpoints(&self, through_proxies: bool) -> Result<Endpoints, ServiceError> {
+        if !through_proxies {
+            return Ok(self.endpoints());
+        }
+        let proxies = self.toxiproxy.as_ref();
+        let port = |p| proxies.and_then(|t| t.port(p));
+        match (
+            port(ProxyName::Kafka),
+            port(ProxyName::QuestDbPg),
+            port(ProxyName::QuestDbHttp),
+        ) {
+            (Some(kafka), Some(pg_port), Some(http_port)) => Ok(Endpoints {
+                kafka_bootstrap: format!("127.0.0.1:{kafka}"),
+                pg_port,
+                http_port,
+                ..self.endpoints()
+            }),
+            _ => Err(ServiceError::Config(
+                "network faults need the services started with their proxies \
+                 (Services::start_proxied)"
+                    .into(),
+            )),
+        }
     }
 
     /// The Toxiproxy log tail, for errors.

@@ -368,22 +368,7 @@ impl Services {
             Backend::Docker => Self::start_containers(versions, toxiproxy.as_ref())?,
         };
         if let Some(proxy) = &toxiproxy {
-            proxy.place(ProxyName::QuestDbHttp, services.questdb.http_port)?;
-            proxy.place(ProxyName::QuestDbPg, services.questdb.pg_port)?;
-            let bootstrap = format!("127.0.0.1:{}", proxy.port(ProxyName::Kafka).unwrap_or(0));
-            // The broker answers through its proxy too (its advertised PROXIED listener).
-            wait_until(
-                &format!("Kafka through its proxy on {bootstrap}"),
-                start_timeout(KAFKA_TIMEOUT),
-                || kafka::metadata_probe(&bootstrap),
-            )
-            .map_err(|t| ServiceError::NotReady {
-                service: "toxiproxy",
-                port: proxy.api_port,
-                waited: t.waited,
-                last_observed: t.last_observed,
-                log_tail: proxy.log_tail(20),
-            })?;
+            proxy.front_questdb(services.questdb.http_port, services.questdb.pg_port)?;
         }
         services.toxiproxy = toxiproxy;
         Ok(services)
@@ -550,18 +535,6 @@ impl Services {
             http_port: self.questdb.http_port,
             zookeeper: self.zookeeper.as_ref().map(ZooKeeper::connect_string),
         }
-    }
-
-    /// [`Self::endpoints`] through the proxies: what a sink under network faults dials.
-    /// `None` unless started with [`Self::start_proxied`].
-    pub fn proxied_endpoints(&self) -> Option<Endpoints> {
-        let proxy = self.toxiproxy.as_ref()?;
-        Some(Endpoints {
-            kafka_bootstrap: format!("127.0.0.1:{}", proxy.port(ProxyName::Kafka)?),
-            pg_port: proxy.port(ProxyName::QuestDbPg)?,
-            http_port: proxy.port(ProxyName::QuestDbHttp)?,
-            ..self.endpoints()
-        })
     }
 }
 

@@ -31,6 +31,7 @@ use serde_json::json;
 use super::{data_dir, free_ports, print_ready, start_timeout, wait_ready};
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
+use crate::wait::wait_until;
 
 /// How long the server may take to answer its API.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -83,9 +84,9 @@ impl FromStr for ProxyName {
 pub enum NetworkFault {
     /// Every answer (server to client) delayed this long.
     Latency(Duration),
-    /// A black hole: nothing passes either way and nothing is closed (Toxiproxy's `timeout`
-    /// toxic with timeout 0, which drops what it holds back: a connection used across the
-    /// fault has lost bytes and is fit only to be closed).
+    /// A black hole: nothing passes either way and nothing is closed while it holds
+    /// (Toxiproxy's `timeout` toxic with timeout 0 drops what is sent, and closes the
+    /// connection when it is removed: one used across the fault has lost bytes).
     Timeout,
     /// Every connection reset (TCP RST) as soon as data flows, new ones included.
     Reset,
@@ -205,6 +206,26 @@ impl Toxiproxy {
             .unwrap_or_else(|p| p.into_inner())
             .insert(proxy, port);
         Ok(port)
+    }
+
+    /// Puts the QuestDB proxies in front of its ports, then waits until the broker answers
+    /// through its proxy (its advertised `PROXIED` listener), placed when it started.
+    pub fn front_questdb(&self, http_port: u16, pg_port: u16) -> Result<(), ServiceError> {
+        self.place(ProxyName::QuestDbHttp, http_port)?;
+        self.place(ProxyName::QuestDbPg, pg_port)?;
+        let bootstrap = format!("127.0.0.1:{}", self.port(ProxyName::Kafka).unwrap_or(0));
+        wait_until(
+            &format!("Kafka through its proxy on {bootstrap}"),
+            start_timeout(super::KAFKA_TIMEOUT),
+            || super::metadata_probe(&bootstrap),
+        )
+        .map_err(|t| ServiceError::NotReady {
+            service: "toxiproxy",
+            port: self.api_port,
+            waited: t.waited,
+            last_observed: t.last_observed,
+            log_tail: self.log_tail(20),
+        })
     }
 
     /// The port `proxy` listens on, once placed.
