@@ -7,12 +7,14 @@
 //! - [`run`]: runs a case on services it may break ([`crate::services::Services::inject`]);
 //! - [`render`]: the outcome as snapshot text, timing-dependent counts as invariants;
 //! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run;
-//! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status.
+//! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status;
+//! - [`strike`]: a fault on a service, or on the Toxiproxy proxy in front of one.
 
 pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
+pub mod strike;
 
 use std::time::Duration;
 
