@@ -21,6 +21,9 @@ need curl curl
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 # rdkafka's `ssl` feature (SASL_SSL, SCRAM) builds librdkafka against the system OpenSSL.
 [ -e /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+# Network-fault cases run Toxiproxy v2.12.0, built once with `go install` and cached
+# (harness/src/services/toxiproxy/install.rs).
+need go golang-go
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
@@ -33,3 +36,12 @@ fi
 java -version 2>&1 | sed -n 1p
 mvn -v 2>/dev/null | sed -n 1p
 cargo --version
+# Toxiproxy 2.12's go.mod says `go 1.23.0`: Go 1.21 and later fetch that toolchain themselves,
+# older ones cannot build it (Debian 12's golang-go is 1.19; Debian 13's is 1.24).
+go_minor=$(go version 2>/dev/null | sed -n 's/.* go1\.\([0-9]*\).*/\1/p')
+if [ -z "$go_minor" ] || [ "$go_minor" -lt 21 ]; then
+  echo "error: $(go version 2>&1): Toxiproxy needs Go 1.21 or later; install one from https://go.dev/dl" >&2
+  echo "       (or set KQ_TOXIPROXY to a toxiproxy-server binary), then rerun" >&2
+  exit 1
+fi
+go version

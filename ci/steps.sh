@@ -21,8 +21,8 @@ trap print_timings EXIT
 
 # Nothing the tests started may outlive them.
 no_leftover_processes() {
-  if pgrep -af 'io\.questdb|kafka\.Kafka|QuorumPeerMain|ConnectStandalone|JsonConverterOracle|TransformsOracle|target/(debug|release)/sink '; then
-    echo "error: service JVMs or sink processes outlived the tests (listed above)" >&2
+  if pgrep -af 'io\.questdb|kafka\.Kafka|QuorumPeerMain|ConnectStandalone|JsonConverterOracle|TransformsOracle|toxiproxy-server|target/(debug|release)/sink '; then
+    echo "error: service JVMs, Toxiproxy or sink processes outlived the tests (listed above)" >&2
     return 1
   fi
 }

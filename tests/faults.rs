@@ -8,7 +8,7 @@
 //! compile.
 
 use harness::fixture::{self, Case};
-use harness::services::Services;
+use harness::services::{BackendChoice, Services};
 use harness::{faults, snapshot};
 use rstest::rstest;
 use std::path::PathBuf;
@@ -58,13 +58,14 @@ async fn on_services<T>(f: impl AsyncFnOnce(&mut Services) -> T) -> T {
         .find_map(|m| m.try_lock().ok())
         .expect("a permit holder always finds a free set");
     if set.is_none() {
-        let started = tokio::task::spawn_blocking(Services::start)
+        // With the Toxiproxy proxies in front of QuestDB and Kafka, for the network-fault cases.
+        let start = || Services::start_proxied(BackendChoice::from_env()?);
+        let started = tokio::task::spawn_blocking(start)
             .await
             .expect("starting services");
-        *set = Some(
-            started
-                .unwrap_or_else(|e| panic!("starting ZooKeeper, Kafka and QuestDB failed:\n{e}")),
-        );
+        *set = Some(started.unwrap_or_else(|e| {
+            panic!("starting ZooKeeper, Kafka, QuestDB and Toxiproxy failed:\n{e}")
+        }));
     }
     f(set.as_mut().expect("started above")).await
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::connect_standalone;
 use crate::error::ServiceError;
 use crate::fixture::Family;
 use crate::process::ServiceProcess;
@@ -358,6 +359,8 @@ impl ConnectWorker {
             ),
         )?;
         let log4j = write_log4j_properties(dir.path())?;
+        let kafka = crate::versions::Versions::from_env()?.kafka;
+        let placeholder = connect_standalone::connector_files(&kafka, dir.path())?;
         let mut cmd = Command::new(java);
         cmd.arg("-Xmx512m")
             .arg("-Djava.awt.headless=true")
@@ -366,6 +369,7 @@ impl ConnectWorker {
             .arg(&libs.classpath)
             .arg("org.apache.kafka.connect.cli.ConnectStandalone")
             .arg(&properties)
+            .args(&placeholder)
             .current_dir(dir.path());
         let process = ServiceProcess::spawn("connect", cmd, dir)?;
         let class = connector.class();
@@ -377,6 +381,10 @@ impl ConnectWorker {
                 Err(format!("GET /connector-plugins: {status} {body}"))
             }
         })?;
+        if !placeholder.is_empty() {
+            let path = format!("/connectors/{}", connect_standalone::PLACEHOLDER);
+            let _ = http(port, "DELETE", &path, None);
+        }
         eprintln!(
             "Kafka Connect ready on 127.0.0.1:{port} in {:.1}s ({class})",
             startup.as_secs_f64()

@@ -54,9 +54,18 @@
 //! ports and data), `restart` (a clean stop, then started again) or `stop` with `for=5s` (a clean
 //! stop, down that long, started again). `kill-sink` is short for `kill sink`.
 //!
+//! **Network faults** (through Toxiproxy, [`crate::services::toxiproxy`]) strike a proxy the
+//! sink dials through, and hold `for=DURATION`: TARGET is `questdb-http` (ILP), `questdb-pg` or
+//! `kafka` (every broker connection); ACTION is `latency=500ms` (answers delayed), `timeout` (a
+//! black hole), `reset` (connections reset), `bandwidth=KB` (KB/s each way) or `down` (closed,
+//! refused), e.g. `@fault after=2000 timeout questdb-pg for=20s`. The harness produces and reads
+//! back directly, so the next part is produced while the fault holds.
+//!
 //! `@fault at=start stop questdb for=5s` strikes before the sinks start instead of after N
 //! rows: the service is stopped, the sinks are started while it is down, and it comes back
 //! after `for`. It must be the case's first fault, a `stop` of a service.
+
+mod network;
 
 use std::path::{Path, PathBuf};
 
@@ -159,7 +168,8 @@ pub struct Scenario {
     /// Which of the file's variants this case is, once expanded ([`Case::variants`]).
     pub variant: Option<Variant>,
     /// `@ci`: the variants `cargo test` runs by default (labels such as `ilp-all`); the rest
-    /// run with `KQ_FAULTS=all` and in `harness conformance`. Empty: every variant.
+    /// run with `KQ_FAULTS=all` and in `harness conformance`. Empty: every variant; `off`:
+    /// none (a long case the CI budget has no room for; `cargo test` still parses it).
     pub ci: Vec<String>,
 }
 
@@ -266,6 +276,14 @@ pub fn dlq_topic(topic: &str) -> String {
 }
 
 impl Scenario {
+    /// Whether a fault strikes through Toxiproxy: the services must run with the proxies and
+    /// the sinks dial through them.
+    pub fn network_faults(&self) -> bool {
+        self.faults
+            .iter()
+            .any(|f| matches!(f.target, FaultTarget::Proxy(_)))
+    }
+
     /// Whether a fault strikes ZooKeeper, which Kafka in KRaft mode (4.x) runs without.
     pub fn breaks_zookeeper(&self) -> bool {
         self.faults
@@ -313,6 +331,8 @@ pub enum FaultTarget {
     Table,
     /// The case's topic (`at=start create topic for=D`: created only after the sinks started).
     Topic,
+    /// A Toxiproxy proxy in front of a service (network faults).
+    Proxy(crate::services::ProxyName),
 }
 
 pub use crate::services::FaultAction;
@@ -325,6 +345,7 @@ impl std::fmt::Display for FaultTarget {
             FaultTarget::Service(s) => write!(f, "{s}"),
             FaultTarget::Table => f.write_str("table"),
             FaultTarget::Topic => f.write_str("topic"),
+            FaultTarget::Proxy(p) => write!(f, "{p} (proxy)"),
         }
     }
 }
@@ -341,7 +362,7 @@ fn parse_duration(text: &str) -> Option<std::time::Duration> {
 
 /// `after=N ACTION TARGET [for=D]` (or `after=N kill-sink`), or `at=start stop SERVICE for=D`.
 fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
-    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, `@fault after=N drop table` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper";
+    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, `@fault after=N drop table` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper; or a network fault ACTION latency=DURATION, timeout, reset, bandwidth=KB or down, TARGET questdb-http, questdb-pg or kafka, with for=DURATION";
     let mut words: Vec<&str> = rest.split_whitespace().collect();
     if let Some(i) = words.iter().position(|w| *w == "kill-sink") {
         words.splice(i..=i, ["kill", "sink"]);
@@ -385,6 +406,19 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
     let [action, target] = plain[..] else {
         return Err(format!("`@fault {rest}`: {usage}"));
     };
+    if let Some(fault) = network::parse_action(action)? {
+        if at_start {
+            return Err(format!("`at=start {action}`: before the sinks start, only `stop SERVICE for=DURATION` makes sense"));
+        }
+        let (target, action) = network::step(fault, action, target, down, usage)?;
+        return Ok(FaultStep {
+            line,
+            after,
+            at_start,
+            target,
+            action,
+        });
+    }
     let target = match target {
         "sink" => FaultTarget::Sink { task: 0 },
         "table" => FaultTarget::Table,
@@ -546,7 +580,8 @@ impl Case {
         out
     }
 
-    /// The variants `cargo test` runs by default: those `@ci` names, else all of them.
+    /// The variants `cargo test` runs by default: those `@ci` names (none for `@ci off`), else
+    /// all of them.
     /// `KQ_FAULTS=all` runs every variant.
     pub fn ci_variants(&self) -> Vec<Case> {
         let all = self.variants();
@@ -767,7 +802,7 @@ impl Case {
                     return Err(syntax(0, format!("`@set {k}` and `@tolerance` exclude each other: @tolerance sets it per variant")));
                 }
             }
-            if !scenario.ci.is_empty() {
+            if !scenario.ci.is_empty() && scenario.ci != ["off"] {
                 let labels: Vec<String> = case
                     .variants()
                     .iter()
@@ -1241,6 +1276,11 @@ mod tests {
         );
         let every = parse("@records 5\n@paths pg ilp").unwrap().ci_variants();
         assert_eq!(every.len(), 2, "no @ci: every variant");
+        let off = parse("@records 5\n@paths pg ilp\n@ci off").unwrap();
+        assert_eq!(off.variants().len(), 2);
+        if std::env::var("KQ_FAULTS").is_err() {
+            assert!(off.ci_variants().is_empty(), "@ci off: none by default");
+        }
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
 }
 
 /// The seed's properties for a topic of its own, with `extra` on top, as a file in `dir`.
-fn properties_file(
+pub(crate) fn properties_file(
     dir: &Path,
     topic: &str,
     extra: &[(&str, String)],
@@ -159,7 +159,7 @@ fn properties_file(
 }
 
 /// Rows and distinct `id64` values in a table (0 while it does not exist).
-async fn counts(db: &QuestDb, table: &str) -> (u64, u64) {
+pub(crate) async fn counts(db: &QuestDb, table: &str) -> (u64, u64) {
     let sql = format!(
         "SELECT count(), count_distinct(id64) FROM {}",
         sink::mapping::jdbc::ddl::quote(table)

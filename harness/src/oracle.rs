@@ -11,43 +11,40 @@
 //! each documented in `docs/type-mapping.md`), or a bug.
 
 pub mod corpus;
+pub mod jvm;
 pub mod transforms;
 
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::path::Path;
 
 use sink::connect::cache::SchemaCache;
 use sink::connect::{canonical, decode_envelope, DecodeErrorKind, DecodeOptions};
 
 use crate::error::ServiceError;
-use crate::provision;
 use crate::versions::Versions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OracleError {
-    #[error("building the JsonConverter oracle: {0}")]
+    #[error("building an oracle: {0}")]
     Build(#[from] ServiceError),
-    #[error("JsonConverter oracle (pid {pid}): {what}: {source}; its stderr:\n{stderr}")]
+    #[error("{oracle} (pid {pid}): {what}: {source}; its stderr:\n{stderr}")]
     Io {
+        oracle: &'static str,
         pid: u32,
         what: &'static str,
         source: std::io::Error,
         stderr: String,
     },
-    #[error("JsonConverter oracle (pid {pid}) exited without answering; its stderr:\n{stderr}")]
-    Exited { pid: u32, stderr: String },
+    #[error("{oracle} (pid {pid}) exited without answering; its stderr:\n{stderr}")]
+    Exited {
+        oracle: &'static str,
+        pid: u32,
+        stderr: String,
+    },
 }
 
 /// The running oracle.
 pub struct Oracle {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    stderr_path: PathBuf,
-    _dir: tempfile::TempDir,
+    jvm: jvm::Jvm,
 }
 
 /// The converter settings a run uses: `value.converter.*` without the prefix.
@@ -56,49 +53,15 @@ pub type Settings = Vec<(String, String)>;
 impl Oracle {
     /// Builds (first time only) and starts the oracle with these converter settings.
     pub fn start(settings: &[(String, String)]) -> Result<Oracle, OracleError> {
-        let build = build()?;
-        let java = provision::java()?;
-        let dir = tempfile::Builder::new()
-            .prefix("kq-oracle-")
-            .tempdir()
-            .map_err(|e| ServiceError::io("creating a temp dir", Path::new("/tmp"), e))?;
-        let stderr_path = dir.path().join("stderr.log");
-        let stderr = File::create(&stderr_path)
-            .map_err(|e| ServiceError::io("creating the oracle's log", &stderr_path, e))?;
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx256m")
-            .arg("-XX:TieredStopAtLevel=1")
-            .arg("-cp")
-            .arg(format!(
-                "{}:{}/*",
-                build.join("classes").display(),
-                build.join("lib").display()
-            ))
-            .arg("kq.JsonConverterOracle")
-            .args(settings.iter().map(|(k, v)| format!("{k}={v}")))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the child when
-        // this thread's process dies, so the oracle cannot outlive a killed test run.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(|source| ServiceError::Spawn {
-            service: "jsonconverter-oracle",
-            source,
-        })?;
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let program = jvm::Program {
+            name: "jsonconverter",
+            label: "the JsonConverter oracle",
+            main_class: "kq.JsonConverterOracle",
+            properties: vec![("kafka.version", Versions::default_pinned()?.kafka)],
+        };
+        let args: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
         Ok(Oracle {
-            child,
-            stdin,
-            stdout,
-            stderr_path,
-            _dir: dir,
+            jvm: program.start(&args)?,
         })
     }
 
@@ -108,92 +71,8 @@ impl Oracle {
             None => "-".to_owned(),
             Some(bytes) => base64_encode(bytes),
         };
-        let pid = self.child.id();
-        let stdin = self.stdin.as_mut().expect("stdin open until drop");
-        let sent = stdin
-            .write_all(request.as_bytes())
-            .and_then(|()| stdin.write_all(b"\n"))
-            .and_then(|()| stdin.flush());
-        if let Err(source) = sent {
-            return Err(OracleError::Io {
-                pid,
-                what: "sending a record",
-                source,
-                stderr: self.stderr(),
-            });
-        }
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) => Err(OracleError::Exited {
-                pid,
-                stderr: self.stderr(),
-            }),
-            Ok(_) => Ok(line.trim_end_matches('\n').to_owned()),
-            Err(source) => Err(OracleError::Io {
-                pid,
-                what: "reading its answer",
-                source,
-                stderr: self.stderr(),
-            }),
-        }
+        self.jvm.ask(&request)
     }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        // EOF on stdin ends the program; wait for it so no zombie is left.
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-/// Builds the oracle into `<cache>/jsonconverter-<hash>` (classes and lib) unless it is there.
-fn build() -> Result<PathBuf, OracleError> {
-    let source = crate::fixture::workspace_root().join("reference/jsonconverter");
-    let pom = source.join("pom.xml");
-    let java = source.join("src/main/java/kq/JsonConverterOracle.java");
-    let kafka = Versions::default_pinned()?.kafka;
-    let mut key = Vec::new();
-    for file in [&pom, &java] {
-        key.extend(fs::read(file).map_err(|e| ServiceError::io("reading", file, e))?);
-    }
-    key.extend(kafka.bytes());
-    let root = provision::cache_root();
-    let target = root.join(format!("jsonconverter-{}", provision::short_hash(&key)));
-    if target.join("lib").is_dir() {
-        return Ok(target);
-    }
-    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating", &root, e))?;
-    let lock_path = root.join("provision.lock");
-    let lock = File::create(&lock_path).map_err(|e| ServiceError::io("creating", &lock_path, e))?;
-    provision::flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-    if target.join("lib").is_dir() {
-        return Ok(target);
-    }
-    let tmp = root.join(format!(
-        ".tmp-jsonconverter-{}",
-        provision::short_hash(&key)
-    ));
-    let _ = fs::remove_dir_all(&tmp);
-    eprint!("building the JsonConverter oracle (Kafka {kafka}, first run only)... ");
-    provision::maven(
-        &pom,
-        &[
-            "compile".to_owned(),
-            "dependency:copy-dependencies".to_owned(),
-            format!("-Dkafka.version={kafka}"),
-            format!("-Dkq.build.dir={}", tmp.display()),
-            "-DincludeScope=runtime".to_owned(),
-            format!("-DoutputDirectory={}", tmp.join("lib").display()),
-        ],
-    )?;
-    eprintln!("done");
-    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
-    Ok(target)
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

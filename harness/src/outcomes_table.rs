@@ -5,7 +5,7 @@
 
 use crate::fixture::Family;
 use crate::recorded::Recorded;
-use crate::reference::{self, Kind, Reference, Tally, Verdict, REFERENCES};
+use crate::reference::{self, Kind, Reference, Tally, Verdict, ALSO_JUDGED, REFERENCES};
 use crate::snapshot;
 use std::fmt::Write;
 
@@ -22,6 +22,11 @@ pub const SINKS: &[(&str, Option<&str>, Option<Family>)] = &[
     (
         "Confluent 10.7.6 (reference)",
         Some(reference::REFERENCE_SET),
+        Some(Family::Jdbc),
+    ),
+    (
+        "Confluent 10.0.1 (seed's stack)",
+        Some(reference::SEED_STACK_SET),
         Some(Family::Jdbc),
     ),
     (
@@ -53,8 +58,9 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
          which fails when this file is not what the snapshots say. After reviewing changed \
          snapshots, rewrite it with\n`{REWRITE_VAR}=1 cargo test -p harness --test reference`.\n\n\
          Every case runs with the seed's `connect-jdbc.properties` plus the case's own keys, on \
-         QuestDB 9.3.4 (Confluent's snapshots were recorded with a Kafka Connect 3.9.1 worker; \
-         compiled from the upstream tags, unchanged). **This sink** is the default mode (PG wire, the JDBC \
+         QuestDB 9.3.4 (Confluent's snapshots were recorded with a Kafka Connect 3.9.1 worker, \
+         10.0.1's with a Connect 2.6.0 worker on Kafka 2.6.0, the seed's stack; compiled from \
+         the upstream tags, unchanged). **This sink** is the default mode (PG wire, the JDBC \
          sink's tables); the `native/` cases opt into its QuestDB-native tables. **Confluent** is \
          the seed's own connector, `io.confluent.connect.jdbc.JdbcSinkConnector`, in a Kafka \
          Connect worker (10.7.6 is the reference; 10.9.7, the newest, qualifies every table as \
@@ -122,6 +128,14 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
         let n = cases.iter().filter(|c| Family::of(c) == r.family).count();
         let _ = writeln!(s, "{n} cases against {} {}: {tally}.", r.name, r.version);
     }
+    let also: Vec<_> = ALSO_JUDGED
+        .iter()
+        .map(|r| judged(r, cases, &load))
+        .collect();
+    for (r, (tally, _)) in ALSO_JUDGED.iter().zip(&also) {
+        let n = cases.iter().filter(|c| Family::of(c) == r.family).count();
+        let _ = writeln!(s, "{n} cases against {} {}: {tally}.", r.name, r.version);
+    }
     let _ = writeln!(
         s,
         "\n## How this sink differs from the reference, by name\n\nA **deviation** is this \
@@ -136,7 +150,39 @@ pub fn markdown(cases: &[String], load: impl Fn(Option<&str>, &str) -> Option<Re
         let _ = writeln!(s, "\n## Against {} {}", r.name, r.version);
         sections(&mut s, r, &details);
     }
+    for (r, (_, details)) in ALSO_JUDGED.iter().zip(&also) {
+        let _ = writeln!(s, "\n## Against {} {}\n\n{}", r.name, r.version, r.about);
+        sections(&mut s, r, details);
+    }
     s
+}
+
+/// A reference that is not its family's, judged on its family's recorded cases: its tally and
+/// each case's differences.
+fn judged(
+    r: &Reference,
+    cases: &[String],
+    load: &impl Fn(Option<&str>, &str) -> Option<Recorded>,
+) -> (Tally, Vec<(String, Vec<String>)>) {
+    let mut tally = Tally::default();
+    let mut details = Vec::new();
+    for case in cases.iter().filter(|c| Family::of(c) == r.family) {
+        if r.unrecorded.iter().any(|(u, _)| u == case) {
+            continue;
+        }
+        let verdict = match (load(None, case), load(Some(r.set), case)) {
+            (Some(o), Some(t)) => {
+                let (diffs, verdict) = r.judge(case, &o, &t);
+                if !diffs.is_empty() {
+                    details.push((case.clone(), diffs));
+                }
+                verdict
+            }
+            _ => Verdict::Unclassified,
+        };
+        tally.add(&verdict);
+    }
+    (tally, details)
 }
 
 /// The classes of one reference, deviations first, each with its cases' differences.

@@ -122,9 +122,11 @@ pub struct ConnectLibs {
 }
 
 /// Provisions (first time only, cached like [`libs`]) the pom's `connect` profile for the
-/// default versions: the worker's jars, and the plugin tarballs unpacked into a plugin path.
+/// run's versions ([`Versions::from_env`]): the worker's jars, and the plugin tarballs unpacked
+/// into a plugin path. The worker is of the broker's Kafka version, as in the seed's stack
+/// (Kafka 2.6.0's own Connect with `KQ_KAFKA_VERSION=2.6.0`).
 pub fn connect_libs() -> Result<ConnectLibs, ServiceError> {
-    let versions = Versions::default_pinned()?;
+    let versions = Versions::from_env()?;
     let pom = crate::versions::pom_path();
     let pom_bytes =
         fs::read(&pom).map_err(|e| ServiceError::io("reading the services pom", &pom, e))?;

@@ -5,8 +5,8 @@
 //! `harness conformance` run), and `kq.matrix.questdb` / `kq.matrix.kafka` list the versions
 //! `harness matrix` crosses. `KQ_QUESTDB_VERSION` and `KQ_KAFKA_VERSION` (or the `--questdb` and
 //! `--kafka` flags) pick another combination for one run. Kafka 4.x has no ZooKeeper mode, so it
-//! runs in KRaft mode (one combined broker/controller); Kafka 3.x runs with ZooKeeper, as the
-//! seed's stack does.
+//! runs in KRaft mode (one combined broker/controller); Kafka 3.x and 2.x run with ZooKeeper, as
+//! the seed's stack (Kafka 2.6.0) does.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub struct Versions {
 /// How the Kafka broker is coordinated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KafkaMode {
-    /// Kafka 3.x with a ZooKeeper ensemble (the seed's stack).
+    /// Kafka 3.x and 2.x with a ZooKeeper ensemble (the seed's stack is 2.6.0).
     ZooKeeper,
     /// Kafka 4.x: a combined broker/controller node on formatted storage, no ZooKeeper.
     Kraft,

@@ -5,7 +5,7 @@
 
 use harness::fixture;
 use harness::outcomes_table;
-use harness::reference::{self, Reference, Tally, REFERENCES};
+use harness::reference::{self, Reference, Tally, ALSO_JUDGED, REFERENCES};
 
 /// Every ordinary case, all families, but the transform cases (`transforms/` folders): the
 /// references were recorded without Connect's transforms on their worker, so there is nothing
@@ -31,7 +31,7 @@ fn cases_of(r: &Reference) -> Vec<String> {
 #[test]
 fn cases_listed_as_unrecorded_exist_and_have_no_recording() {
     let all = ordinary_cases();
-    for r in REFERENCES {
+    for r in REFERENCES.iter().chain(ALSO_JUDGED) {
         for (case, why) in r.unrecorded {
             assert!(
                 all.contains(&case.to_string()),
@@ -88,6 +88,12 @@ fn every_difference_from_confluent_is_classified() {
     every_difference_is_classified(&reference::CONFLUENT);
 }
 
+/// The seed's exact stack (Confluent 10.0.1 on Kafka 2.6.0), classified like the reference.
+#[test]
+fn every_difference_from_the_seeds_stack_is_classified() {
+    every_difference_is_classified(&reference::SEED_STACK);
+}
+
 #[test]
 fn every_difference_from_questdbs_connector_is_classified() {
     every_difference_is_classified(&reference::QUESTDB_CONNECTOR);
@@ -95,7 +101,7 @@ fn every_difference_from_questdbs_connector_is_classified() {
 
 #[test]
 fn every_classified_case_exists_and_is_classified_once() {
-    for r in REFERENCES {
+    for r in REFERENCES.iter().chain(ALSO_JUDGED) {
         let cases = cases_of(r);
         let mut seen = std::collections::BTreeSet::new();
         for class in r.classes {

@@ -136,6 +136,10 @@ pub enum SinkError {
         reason: String,
         fix: String,
     },
+    /// Another process joined the consumer group with this one's static member id and took
+    /// its partitions over: a clean stop (exit 0), not a failure.
+    #[error("another process joined consumer group {group} as static member {instance} (the same connector name, --task and topics) and took over its partitions; this one stops. What it stored since its last commit is read again by the other process (a table without DEDUP keys may hold those rows twice). To run N processes side by side, give each its own --task 0..N-1")]
+    Fenced { group: String, instance: String },
     /// The metrics and health endpoint could not listen.
     #[error("cannot listen on {addr} (metrics.listen): {source}")]
     Listen {

@@ -179,6 +179,16 @@ async fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        // Another process took this one's place in the group: nothing failed.
+        Err(failed) if matches!(failed.error, sink::error::SinkError::Fenced { .. }) => {
+            tracing::warn!("{}", failed.error);
+            tracing::info!(
+                "stopped: {} rows stored, committed {:?}",
+                failed.summary.rows,
+                failed.summary.committed
+            );
+            ExitCode::SUCCESS
+        }
         Err(failed) => {
             eprintln!("error: {}", failed.error);
             let next = match failed.error {

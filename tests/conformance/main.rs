@@ -5,6 +5,7 @@
 mod cases;
 mod commit;
 mod kill9;
+mod membership;
 mod native;
 mod operate;
 mod properties;

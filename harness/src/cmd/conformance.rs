@@ -130,6 +130,10 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
+    // Fault cases with network faults need the proxies in front of QuestDB and Kafka.
+    let proxied = fault_cases
+        .iter()
+        .any(|c| c.scenario.as_ref().is_some_and(|s| s.network_faults()));
     let (mut services, target, _clean_up) = match (&staging, &args.questdb) {
         (Some(prefix), Some(url)) => {
             let bootstrap = args.bootstrap_servers.as_deref().unwrap_or_default();
@@ -141,7 +145,7 @@ pub async fn run(args: Args) -> ExitCode {
             let guard = CleanUp(Some((target.clone(), connection, prefix.clone())));
             (None, target, guard)
         }
-        _ => match super::start_services(args.backend).await {
+        _ => match super::start_services_with(args.backend, proxied).await {
             Ok(s) => {
                 let target = s.endpoints().into();
                 (Some(s), target, CleanUp(None))

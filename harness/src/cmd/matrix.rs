@@ -48,6 +48,10 @@ pub async fn run(args: Args) -> ExitCode {
     let (faults, ordinary): (Vec<Case>, Vec<Case>) =
         cases.into_iter().partition(|c| c.scenario.is_some());
     let total = ordinary.len() + faults.len();
+    // Network-fault cases need the Toxiproxy proxies, in every column.
+    let proxied = faults
+        .iter()
+        .any(|c| c.scenario.as_ref().is_some_and(|s| s.network_faults()));
     let binary = match super::sink_binary_for(&faults) {
         Ok(binary) => binary,
         Err(e) => return fail(e),
@@ -64,7 +68,7 @@ pub async fn run(args: Args) -> ExitCode {
         let start = {
             let versions = versions.clone();
             tokio::task::spawn_blocking(move || {
-                Services::start_versions(BackendChoice::Process, &versions)
+                Services::start_with(BackendChoice::Process, &versions, proxied)
             })
             .await
             .expect("start task")

@@ -144,10 +144,21 @@ pub fn fail(e: impl std::fmt::Display) -> ExitCode {
 
 /// Starts the services off the async runtime.
 pub async fn start_services(backend: BackendChoice) -> Result<Services, String> {
-    tokio::task::spawn_blocking(move || Services::start_on(backend))
-        .await
-        .expect("start task")
-        .map_err(|e| e.to_string())
+    start_services_with(backend, false).await
+}
+
+/// [`start_services`], with the Toxiproxy proxies in front of them if `proxied`.
+pub async fn start_services_with(
+    backend: BackendChoice,
+    proxied: bool,
+) -> Result<Services, String> {
+    tokio::task::spawn_blocking(move || match proxied {
+        true => Services::start_proxied(backend),
+        false => Services::start_on(backend),
+    })
+    .await
+    .expect("start task")
+    .map_err(|e| e.to_string())
 }
 
 /// The ordinary (non-fault) cases under `paths`: what `compare` runs. Fault cases

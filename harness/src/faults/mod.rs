@@ -7,13 +7,15 @@
 //! - [`run`]: runs a case on services it may break ([`crate::services::Services::inject`]);
 //! - [`render`]: the outcome as snapshot text, timing-dependent counts as invariants;
 //! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run;
-//! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status.
+//! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status;
+//! - [`strike`]: a fault on a service, or on the Toxiproxy proxy in front of one.
 
 pub mod late_topic;
 pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
+pub mod strike;
 
 use crate::services::FaultAction;
 use std::time::Duration;
@@ -128,9 +130,12 @@ pub(crate) fn action_words(action: FaultAction) -> String {
         FaultAction::Restart => "restart (clean stop, started again)".into(),
         FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
         FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
-        FaultAction::Create { late } => format!("missing at start, created {late:?} later"),
         FaultAction::Answer { status, down } => format!(
             "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"
         ),
+        FaultAction::Create { late } => format!("missing at start, created {late:?} later"),
+        FaultAction::Network { fault, held } => {
+            format!("{fault} for {held:?} (through Toxiproxy, then lifted)")
+        }
     }
 }

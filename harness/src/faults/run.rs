@@ -114,9 +114,10 @@ impl Stream {
 }
 
 /// When the part after a fault can be produced: not while Kafka (or the ZooKeeper it needs)
-/// is away; while any other fault with a duration holds; else right after it struck.
+/// is away; while any other fault with a duration holds (network faults too); else right after.
 fn production(target: FaultTarget, action: FaultAction) -> Production {
     match (target, action) {
+        (FaultTarget::Proxy(_), _) => Production::WhileHeld,
         (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
             Production::OnceBack
         }
@@ -173,6 +174,8 @@ pub async fn run(
         .as_ref()
         .with_context(|| format!("{} is not a fault case", case.name))?;
     let target: Target = services.endpoints().into();
+    // The sinks dial through the proxies in a case with network faults; the harness never does.
+    let sink_target: Target = services.sink_endpoints(scenario.network_faults())?.into();
     let mut props = replay::case_properties(case).map_err(|e| anyhow::anyhow!("{e}"))?;
     // ILP over HTTP to this run's QuestDB, as the case runner points it (`replay::run_case`).
     // A case that has QuestDB's HTTP port answer an error status puts a proxy in front of
@@ -193,7 +196,7 @@ pub async fn run(
                 via.http_port = proxy.addr().port();
                 via.ilp_conf_from(conf)
             }
-            None => target.ilp_conf_from(conf),
+            None => sink_target.ilp_conf_from(conf),
         };
         props.insert("client.conf.string".into(), conf);
     }
@@ -255,7 +258,7 @@ pub async fn run(
     let launch = Launch::Binary(binary.to_owned());
     let start_sinks = || {
         (0..scenario.sinks)
-            .map(|task| SinkProcess::start(&launch, &file, &target, task))
+            .map(|task| SinkProcess::start(&launch, &file, &sink_target, task))
             .collect::<anyhow::Result<Vec<_>>>()
     };
     // An `at=start` fault starts them itself, while its service is down (or its topic missing).
@@ -384,20 +387,18 @@ pub async fn run(
                         tokio::task::block_in_place(|| produce_next(&mut stream))?;
                         tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
                     }
-                    FaultAction::Drop | FaultAction::Answer { .. } | FaultAction::Create { .. } => {
-                        unreachable!("the parser takes these for tables, QuestDB and topics only")
-                    }
+                    _ => unreachable!("the parser takes only these for a sink"),
                 }
                 if when == Some(Production::AfterStruck) {
                     tokio::task::block_in_place(|| produce_next(&mut stream))?;
                 }
                 sink.spawn()?;
             }
-            FaultTarget::Service(service) => {
+            FaultTarget::Service(_) | FaultTarget::Proxy(_) => {
                 let mut started = Ok(());
                 let mut produced_while_down = Ok(());
                 let injected = tokio::task::block_in_place(|| {
-                    services.inject(service, step.action, |down| {
+                    super::strike::strike(services, step.target, step.action, |down| {
                         let until = Instant::now() + down;
                         if step.at_start {
                             // The sinks start while the service is down.
@@ -423,11 +424,12 @@ pub async fn run(
                 started?;
                 produced_while_down?;
                 if let Err(e) = injected {
+                    let log = super::strike::log_tail(services, step.target, 30);
                     bail!(
-                        "{}: the fault of line {} ({fault}): {e}\n--- {service} log:\n{}",
+                        "{}: the fault of line {} ({fault}): {e}\n--- {} log:\n{log}",
                         case.name,
                         step.line,
-                        services.log_tail_of(service, 30)
+                        step.target
                     );
                 }
                 if matches!(when, Some(Production::AfterStruck | Production::OnceBack)) {

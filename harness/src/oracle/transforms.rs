@@ -8,11 +8,7 @@
 //! compares the two: identical, a deviation named in docs/transforms.md, or a bug.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::fs;
 
 use serde_json::{json, Value as Json};
 use sink::connect::canonical;
@@ -20,63 +16,28 @@ use sink::connect::transforms::{Chain, Header, Record};
 use sink::connect::{encode_envelope, Schema};
 
 use crate::error::ServiceError;
-use crate::provision;
 use crate::versions::Versions;
 
 use super::OracleError;
 
 /// The running JVM.
 pub struct TransformsOracle {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    stderr_path: PathBuf,
-    _dir: tempfile::TempDir,
+    jvm: super::jvm::Jvm,
 }
 
 impl TransformsOracle {
     pub fn start() -> Result<TransformsOracle, OracleError> {
-        let build = build()?;
-        let java = provision::java()?;
-        let dir = tempfile::Builder::new()
-            .prefix("kq-transforms-oracle-")
-            .tempdir()
-            .map_err(|e| ServiceError::io("creating a temp dir", Path::new("/tmp"), e))?;
-        let stderr_path = dir.path().join("stderr.log");
-        let stderr = File::create(&stderr_path)
-            .map_err(|e| ServiceError::io("creating the oracle's log", &stderr_path, e))?;
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx256m")
-            .arg("-XX:TieredStopAtLevel=1")
-            .arg("-cp")
-            .arg(format!(
-                "{}:{}/*",
-                build.join("classes").display(),
-                build.join("lib").display()
-            ))
-            .arg("kq.TransformsOracle")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        // SAFETY: prctl is async-signal-safe; the kernel kills the JVM if this process dies.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(|source| ServiceError::Spawn {
-            service: "transforms-oracle",
-            source,
-        })?;
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let program = super::jvm::Program {
+            name: "transforms",
+            label: "the transforms oracle",
+            main_class: "kq.TransformsOracle",
+            properties: vec![
+                ("kafka.version", Versions::default_pinned()?.kafka),
+                ("debezium.version", pinned_debezium()?),
+            ],
+        };
         Ok(TransformsOracle {
-            child,
-            stdin,
-            stdout,
-            stderr_path,
-            _dir: dir,
+            jvm: program.start(&[])?,
         })
     }
 
@@ -87,42 +48,7 @@ impl TransformsOracle {
         record: &Record,
     ) -> Result<String, OracleError> {
         let request = json!({ "config": config, "record": record_json(record) });
-        let pid = self.child.id();
-        let stdin = self.stdin.as_mut().expect("stdin open until drop");
-        let sent = stdin
-            .write_all(request.to_string().as_bytes())
-            .and_then(|()| stdin.write_all(b"\n"))
-            .and_then(|()| stdin.flush());
-        let stderr = || fs::read_to_string(&self.stderr_path).unwrap_or_default();
-        if let Err(source) = sent {
-            return Err(OracleError::Io {
-                pid,
-                what: "sending a record",
-                source,
-                stderr: stderr(),
-            });
-        }
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) => Err(OracleError::Exited {
-                pid,
-                stderr: stderr(),
-            }),
-            Ok(_) => Ok(line.trim_end_matches('\n').to_owned()),
-            Err(source) => Err(OracleError::Io {
-                pid,
-                what: "reading its answer",
-                source,
-                stderr: stderr(),
-            }),
-        }
-    }
-}
-
-impl Drop for TransformsOracle {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
+        self.jvm.ask(&request.to_string())
     }
 }
 
@@ -230,52 +156,4 @@ pub fn pinned_debezium() -> Result<String, ServiceError> {
             std::io::Error::other("no debezium.version property"),
         )),
     }
-}
-
-/// Builds the oracle into `<cache>/transforms-<hash>` (classes and lib) unless it is there.
-fn build() -> Result<PathBuf, OracleError> {
-    let source = crate::fixture::workspace_root().join("reference/transforms");
-    let pom = source.join("pom.xml");
-    let java = source.join("src/main/java/kq/TransformsOracle.java");
-    let kafka = Versions::default_pinned()?.kafka;
-    let debezium = pinned_debezium()?;
-    let mut key = Vec::new();
-    for file in [&pom, &java] {
-        key.extend(fs::read(file).map_err(|e| ServiceError::io("reading", file, e))?);
-    }
-    key.extend(kafka.bytes());
-    key.extend(debezium.bytes());
-    let hash = provision::short_hash(&key);
-    let root = provision::cache_root();
-    let target = root.join(format!("transforms-{hash}"));
-    if target.join("lib").is_dir() {
-        return Ok(target);
-    }
-    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating", &root, e))?;
-    let lock_path = root.join("provision.lock");
-    let lock = File::create(&lock_path).map_err(|e| ServiceError::io("creating", &lock_path, e))?;
-    provision::flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-    if target.join("lib").is_dir() {
-        return Ok(target);
-    }
-    let tmp = root.join(format!(".tmp-transforms-{hash}"));
-    let _ = fs::remove_dir_all(&tmp);
-    eprint!(
-        "building the transforms oracle (Kafka {kafka}, Debezium {debezium}, first run only)... "
-    );
-    provision::maven(
-        &pom,
-        &[
-            "compile".to_owned(),
-            "dependency:copy-dependencies".to_owned(),
-            format!("-Dkafka.version={kafka}"),
-            format!("-Ddebezium.version={debezium}"),
-            format!("-Dkq.build.dir={}", tmp.display()),
-            "-DincludeScope=runtime".to_owned(),
-            format!("-DoutputDirectory={}", tmp.join("lib").display()),
-        ],
-    )?;
-    eprintln!("done");
-    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
-    Ok(target)
 }

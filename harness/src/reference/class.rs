@@ -19,7 +19,7 @@ impl Kind {
 }
 
 /// One named reason why this sink and the reference differ, and the cases it explains.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Class {
     pub name: &'static str,
     pub kind: Kind,
@@ -28,4 +28,32 @@ pub struct Class {
     pub cases: &'static [&'static str],
     /// For a reference defect: statements that show it on QuestDB alone, over PG wire.
     pub reproduction: &'static [&'static str],
+}
+
+/// The class named `name` in `classes`: how a second recording of the same connector (another
+/// version) reuses a class's reason and cases. Fails the build when no class has that name.
+pub const fn named(classes: &'static [Class], name: &str) -> &'static Class {
+    let mut i = 0;
+    while i < classes.len() {
+        if same_str(classes[i].name, name) {
+            return &classes[i];
+        }
+        i += 1;
+    }
+    panic!("no class of that name")
+}
+
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }

@@ -9,7 +9,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use super::{start_timeout, Services, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT};
+use super::toxiproxy::{NetworkFault, ProxyName};
+use super::{
+    start_timeout, Endpoints, Services, KAFKA_TIMEOUT, QUESTDB_TIMEOUT, ZOOKEEPER_TIMEOUT,
+};
 use crate::error::ServiceError;
 
 /// A service a fault can hit.
@@ -62,6 +65,8 @@ pub enum FaultAction {
     /// `at=start create topic for=D`: the case's topic does not exist when the sinks start; the
     /// runner creates it this long after.
     Create { late: Duration },
+    /// A network fault on a proxy (issue 26), held this long, then lifted.
+    Network { fault: NetworkFault, held: Duration },
 }
 
 impl fmt::Display for FaultAction {
@@ -73,6 +78,7 @@ impl fmt::Display for FaultAction {
             FaultAction::Drop => f.write_str("drop"),
             FaultAction::Create { late } => write!(f, "create after {late:?}"),
             FaultAction::Answer { status, down } => write!(f, "http-{status} for {down:?}"),
+            FaultAction::Network { fault, held } => write!(f, "{fault} for {held:?}"),
         }
     }
 }
@@ -109,15 +115,84 @@ impl Services {
                 while_down(down);
                 self.start_again(service)?;
             }
-            FaultAction::Drop | FaultAction::Answer { .. } | FaultAction::Create { .. } => {
+            FaultAction::Drop
+            | FaultAction::Answer { .. }
+            | FaultAction::Network { .. }
+            | FaultAction::Create { .. } => {
                 return Err(ServiceError::Config(format!(
-                    "`{action} {service}`: the fault runner strikes it (the table, the proxy, the topic), not the service"
+                    "`{action} {service}`: the fault runner strikes it (the table, a proxy, the topic), not the service"
                 )))
             }
         }
         Ok(Injected {
             took: started.elapsed(),
         })
+    }
+
+    /// Starts a network fault (`FaultAction::Network`) on `proxy`, runs `while_held` with how
+    /// long it is to hold (the pause is its job, as for [`Self::inject`]), then lifts it.
+    /// Needs the proxies ([`Services::start_proxied`]).
+    pub fn inject_network(
+        &mut self,
+        proxy: ProxyName,
+        action: FaultAction,
+        while_held: impl FnOnce(Duration),
+    ) -> Result<Injected, ServiceError> {
+        let FaultAction::Network { fault, held } = action else {
+            return Err(ServiceError::Config(format!(
+                "`{action}` is not a network fault: it strikes a service, not the proxy {proxy}"
+            )));
+        };
+        let toxiproxy = self.toxiproxy.as_ref().ok_or_else(|| {
+            ServiceError::Config(format!(
+                "`{action}` on {proxy} needs the proxies: start the services with \
+                 Services::start_proxied (the fault cases' runners do)"
+            ))
+        })?;
+        let started = Instant::now();
+        if let Err(e) = toxiproxy.apply(proxy, fault) {
+            let _ = toxiproxy.reset(); // not half applied
+            return Err(e);
+        }
+        while_held(held);
+        toxiproxy.lift(proxy, fault)?;
+        Ok(Injected {
+            took: started.elapsed(),
+        })
+    }
+
+    /// What the sinks dial: [`Self::endpoints`], or through the proxies for a case with network
+    /// faults (the harness itself never dials them).
+    pub fn sink_endpoints(&self, through_proxies: bool) -> Result<Endpoints, ServiceError> {
+        if !through_proxies {
+            return Ok(self.endpoints());
+        }
+        let proxies = self.toxiproxy.as_ref();
+        let port = |p| proxies.and_then(|t| t.port(p));
+        match (
+            port(ProxyName::Kafka),
+            port(ProxyName::QuestDbPg),
+            port(ProxyName::QuestDbHttp),
+        ) {
+            (Some(kafka), Some(pg_port), Some(http_port)) => Ok(Endpoints {
+                kafka_bootstrap: format!("127.0.0.1:{kafka}"),
+                pg_port,
+                http_port,
+                ..self.endpoints()
+            }),
+            _ => Err(ServiceError::Config(
+                "network faults need the services started with their proxies \
+                 (Services::start_proxied)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The Toxiproxy log tail, for errors.
+    pub fn log_tail_of_proxies(&self, lines: usize) -> String {
+        self.toxiproxy
+            .as_ref()
+            .map_or("(no Toxiproxy)".into(), |t| t.log_tail(lines))
     }
 
     /// SIGKILL and started again on the same ports and data.

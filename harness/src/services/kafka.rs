@@ -11,6 +11,7 @@ use rdkafka::error::KafkaError;
 use super::docker::{ContainerSpec, Network, ServiceContainer};
 use super::running::{deref_to_running, Running};
 use super::secured::SecuredListener;
+use super::toxiproxy::{self, ProxyName, Toxiproxy};
 use super::{data_dir, retry_on_port_race, write_file, write_log4j_properties, Runner};
 use crate::error::ServiceError;
 use crate::provision::Libs;
@@ -130,7 +131,28 @@ impl Kafka {
         timeout: Duration,
     ) -> Result<Kafka, ServiceError> {
         retry_on_port_race("Kafka", || {
-            Self::start_once(libs, java, zookeeper_connect, timeout, None)
+            Self::start_once(libs, java, zookeeper_connect, timeout, None, None)
+        })
+    }
+
+    /// [`Self::start`] with a second listener behind `toxiproxy`'s Kafka proxy, advertised as
+    /// the proxy ([`toxiproxy::add_kafka_listener`]).
+    pub fn start_proxied(
+        libs: &Libs,
+        java: &Path,
+        zookeeper_connect: Option<&str>,
+        timeout: Duration,
+        toxiproxy: &Toxiproxy,
+    ) -> Result<Kafka, ServiceError> {
+        retry_on_port_race("Kafka", || {
+            Self::start_once(
+                libs,
+                java,
+                zookeeper_connect,
+                timeout,
+                None,
+                Some(toxiproxy),
+            )
         })
     }
 
@@ -144,7 +166,7 @@ impl Kafka {
         security: &SecuredListener,
     ) -> Result<Kafka, ServiceError> {
         retry_on_port_race("Kafka", || {
-            Self::start_once(libs, java, zookeeper_connect, timeout, Some(security))
+            Self::start_once(libs, java, zookeeper_connect, timeout, Some(security), None)
         })
     }
 
@@ -154,8 +176,9 @@ impl Kafka {
         zookeeper_connect: Option<&str>,
         timeout: Duration,
         security: Option<&SecuredListener>,
+        proxy: Option<&Toxiproxy>,
     ) -> Result<Kafka, ServiceError> {
-        let ports = super::free_ports(3)?;
+        let ports = super::free_ports(4)?;
         let port = ports[0];
         let coordination = match zookeeper_connect {
             Some(connect) => Coordination::ZooKeeper(connect),
@@ -170,6 +193,10 @@ impl Kafka {
         let mut settings = broker_settings("127.0.0.1", port, coordination);
         if let Some(security) = security {
             security.add_to(&mut settings, "127.0.0.1", ports[2]);
+        }
+        if let Some(proxy) = proxy {
+            let advertised = proxy.place(ProxyName::Kafka, ports[3])?;
+            toxiproxy::add_kafka_listener(&mut settings, "127.0.0.1", ports[3], advertised);
         }
         for (key, value) in settings {
             // PEM values span lines: `\n` is a newline in a properties value.
@@ -249,9 +276,17 @@ impl Kafka {
         bridge_network: Option<&str>,
         zookeeper_connect: &str,
         timeout: Duration,
+        proxy: Option<&Toxiproxy>,
     ) -> Result<Kafka, ServiceError> {
         retry_on_port_race("Kafka", || {
-            Self::start_container_once(image, network, bridge_network, zookeeper_connect, timeout)
+            Self::start_container_once(
+                image,
+                network,
+                bridge_network,
+                zookeeper_connect,
+                timeout,
+                proxy,
+            )
         })
     }
 
@@ -261,8 +296,10 @@ impl Kafka {
         bridge_network: Option<&str>,
         zookeeper_connect: &str,
         timeout: Duration,
+        proxy: Option<&Toxiproxy>,
     ) -> Result<Kafka, ServiceError> {
-        let port = super::free_ports(1)?[0];
+        let ports = super::free_ports(2)?;
+        let port = ports[0];
         // Host networking: bind loopback, like the process. Behind a published port the broker
         // listens on the container's interfaces and still advertises 127.0.0.1:<port>, the
         // address the client dials (the host side of the mapping, the same number).
@@ -275,6 +312,19 @@ impl Kafka {
             .into_iter()
             .map(|(key, value)| (cp_kafka_variable(key), value))
             .collect();
+        let mut published = vec![port];
+        if let Some(proxy) = proxy {
+            // The proxy (a host process) reaches the listener on its port published on the
+            // host's loopback, or directly with host networking.
+            let advertised = proxy.place(ProxyName::Kafka, ports[1])?;
+            let mut settings = broker_settings(listen_host, port, coordination);
+            toxiproxy::add_kafka_listener(&mut settings, listen_host, ports[1], advertised);
+            env = settings
+                .into_iter()
+                .map(|(key, value)| (cp_kafka_variable(key), value))
+                .collect();
+            published.push(ports[1]);
+        }
         env.push(("KAFKA_HEAP_OPTS".to_owned(), "-Xmx512m".to_owned()));
         let spec = ContainerSpec {
             service: "kafka",
@@ -282,7 +332,7 @@ impl Kafka {
             env,
             network,
             bridge_network: bridge_network.map(str::to_owned),
-            ports: vec![port],
+            ports: published,
             port,
             ready_line: Some(KAFKA_STARTED),
             instance: None,

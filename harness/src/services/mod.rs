@@ -21,6 +21,7 @@ mod kafka;
 mod questdb;
 mod running;
 mod secured;
+pub mod toxiproxy;
 mod zookeeper;
 
 pub use fault::{FaultAction, Injected, ServiceName};
@@ -28,6 +29,7 @@ pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use running::Running;
 pub use secured::{random_secret, Pki, Secrets, SecuredListener, SecuredServices};
+pub use toxiproxy::{NetworkFault, ProxyName, Toxiproxy};
 pub use zookeeper::{ruok, ZooKeeper};
 
 use std::fmt;
@@ -285,6 +287,9 @@ pub struct Services {
     pub backend: Backend,
     /// With bridge networking: the run's network, removed after the containers.
     network: Option<docker::RunNetwork>,
+    /// With [`Services::start_proxied`]: the proxies in front of QuestDB and Kafka, for
+    /// network faults. Last: stopped after the services it fronts.
+    pub toxiproxy: Option<Toxiproxy>,
 }
 
 /// Starts QuestDB on a thread of its own while ZooKeeper (unless KRaft mode leaves it out),
@@ -341,14 +346,39 @@ impl Services {
         choice: BackendChoice,
         versions: &Versions,
     ) -> Result<Services, ServiceError> {
-        match choice.resolve() {
-            Backend::Process => Self::start_processes(versions),
-            Backend::Docker => Self::start_containers(versions),
+        Self::start_with(choice, versions, false)
+    }
+
+    /// [`Services::start_on`] with Toxiproxy in front of QuestDB's HTTP and PG ports and of
+    /// the broker ([`toxiproxy`]), for network faults; [`Self::proxied_endpoints`] are the
+    /// addresses through the proxies.
+    pub fn start_proxied(choice: BackendChoice) -> Result<Services, ServiceError> {
+        Self::start_with(choice, &Versions::from_env()?, true)
+    }
+
+    /// [`Self::start_versions`], with the proxies if `proxied`.
+    pub fn start_with(
+        choice: BackendChoice,
+        versions: &Versions,
+        proxied: bool,
+    ) -> Result<Services, ServiceError> {
+        let toxiproxy = proxied.then(Toxiproxy::start).transpose()?;
+        let mut services = match choice.resolve() {
+            Backend::Process => Self::start_processes(versions, toxiproxy.as_ref())?,
+            Backend::Docker => Self::start_containers(versions, toxiproxy.as_ref())?,
+        };
+        if let Some(proxy) = &toxiproxy {
+            proxy.front_questdb(services.questdb.http_port, services.questdb.pg_port)?;
         }
+        services.toxiproxy = toxiproxy;
+        Ok(services)
     }
 
     /// Provisions the jars if needed, then starts the services as local processes.
-    fn start_processes(versions: &Versions) -> Result<Services, ServiceError> {
+    fn start_processes(
+        versions: &Versions,
+        toxiproxy: Option<&Toxiproxy>,
+    ) -> Result<Services, ServiceError> {
         let began = Instant::now();
         let libs = provision::libs_for(versions)?;
         let provisioned = began.elapsed();
@@ -363,12 +393,12 @@ impl Services {
             || QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)),
             zookeeper,
             |zk| {
-                Kafka::start(
-                    &libs,
-                    &java,
-                    zk.map(|zk| zk.connect_string()).as_deref(),
-                    start_timeout(KAFKA_TIMEOUT),
-                )
+                let zk = zk.map(|zk| zk.connect_string());
+                let timeout = start_timeout(KAFKA_TIMEOUT);
+                match toxiproxy {
+                    Some(t) => Kafka::start_proxied(&libs, &java, zk.as_deref(), timeout, t),
+                    None => Kafka::start(&libs, &java, zk.as_deref(), timeout),
+                }
             },
         )?;
         Ok(Services::of(
@@ -384,7 +414,10 @@ impl Services {
 
     /// Starts the services as containers of the images in [`docker::Images::from_env`],
     /// networked as `KQ_DOCKER_NETWORK` says. Never pulls: a missing image is an error.
-    fn start_containers(versions: &Versions) -> Result<Services, ServiceError> {
+    fn start_containers(
+        versions: &Versions,
+        toxiproxy: Option<&Toxiproxy>,
+    ) -> Result<Services, ServiceError> {
         let wrap = |e: ContainerError| e.into_service_error("docker");
         if !versions.is_default() {
             return Err(ServiceError::Config(format!(
@@ -434,6 +467,7 @@ impl Services {
                     bridge,
                     zk.peer_connect_string(),
                     start_timeout(KAFKA_TIMEOUT),
+                    toxiproxy,
                 )
             },
         )?;
@@ -471,6 +505,7 @@ impl Services {
             startup,
             backend,
             network,
+            toxiproxy: None,
         }
     }
 

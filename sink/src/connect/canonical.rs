@@ -1,5 +1,6 @@
 //! A canonical text for a decoded record, the same one Kafka's own JsonConverter prints in the
-//! decoding oracle (`reference/jsonconverter/`), so the two decoders can be compared line by line.
+//! decoding oracle (`reference/canonical/`, printed by `reference/jsonconverter/`), so the two
+//! decoders can be compared line by line.
 //!
 //! `SCHEMA = VALUE`:
 //! - schema: `int8` ... `double`, `boolean`, `string`, `bytes`, `array<S>`, `map<K,V>`,

@@ -26,11 +26,7 @@ pub(crate) async fn consume(
     health: &Health,
     shutdown: &mut Option<watch::Receiver<bool>>,
 ) -> Result<(), SinkError> {
-    let kafka_err = |context: &str, e: rdkafka::error::KafkaError| SinkError::Kafka {
-        context: context.to_string(),
-        message: e.to_string(),
-        bootstrap: options.bootstrap_servers.clone(),
-    };
+    let kafka_err = |context: &str, e| kafka_error(config, options, consumer, context, e);
     let mut preparer = Some(Preparer::new(Arc::new(config.clone())));
     // The next batch, polled and prepared while the last one was written.
     let mut ahead = None;
@@ -44,21 +40,7 @@ pub(crate) async fn consume(
         }
         let (batch, prepared) = match ahead.take() {
             Some(ready) => ready,
-            None => {
-                let batch = consumer::next_batch(
-                    consumer,
-                    config.batch_size,
-                    options.poll_timeout,
-                    shutdown,
-                )
-                .await
-                .map_err(|e| kafka_err("poll", e))?;
-                let prepared = preparer
-                    .as_mut()
-                    .expect("the preparer is back after every batch")
-                    .batch(&batch);
-                (batch, prepared)
-            }
+            None => poll_prepared(consumer, config, options, shutdown, &mut preparer).await?,
         };
         // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
         let drained = batch.len() < config.batch_size;
@@ -71,26 +53,9 @@ pub(crate) async fn consume(
                 if drained {
                     return Ok::<_, SinkError>(None);
                 }
-                let batch = consumer::next_batch(
-                    consumer,
-                    config.batch_size,
-                    options.poll_timeout,
-                    shutdown,
-                )
-                .await
-                .map_err(|e| kafka_err("poll", e))?;
-                let mut p = preparer
-                    .take()
-                    .expect("the preparer is back after every batch");
-                let (p, batch, prepared) = tokio::task::spawn_blocking(move || {
-                    let prepared = p.batch(&batch);
-                    (p, batch, prepared)
-                })
-                .await
-                // A panic in there is the sink's own bug: raise it here, as before.
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-                preparer = Some(p);
-                Ok(Some((batch, prepared)))
+                poll_prepared(consumer, config, options, shutdown, &mut preparer)
+                    .await
+                    .map(Some)
             };
             // After a shutdown signal the batch gets `shutdown.timeout.ms` to be stored.
             let work =
@@ -153,6 +118,59 @@ pub(crate) async fn consume(
     // Prefetched records are dropped unstored and uncommitted: read again on restart.
     drop(ahead);
     Ok(())
+}
+
+fn kafka_error(
+    config: &SinkConfig,
+    options: &RunOptions,
+    consumer: &KafkaConsumer,
+    context: &str,
+    e: rdkafka::error::KafkaError,
+) -> SinkError {
+    if consumer::is_fenced(consumer, &e) {
+        // A `consumer.override.` of the id wins over the sink's own, as in the consumer.
+        let overridden = config
+            .consumer_overrides
+            .iter()
+            .filter(|(k, _)| *k == "group.instance.id")
+            .last()
+            .map(|(_, v)| v.to_string());
+        return SinkError::Fenced {
+            group: config.group_id(),
+            instance: overridden.unwrap_or_else(|| consumer::instance_id(config, options.task)),
+        };
+    }
+    SinkError::Kafka {
+        context: context.to_string(),
+        message: e.to_string(),
+        bootstrap: options.bootstrap_servers.clone(),
+    }
+}
+
+/// Polls the next batch and prepares it (decodes and maps) on a blocking thread, so that a
+/// batch being stored meanwhile is not held up by the decoding.
+async fn poll_prepared(
+    consumer: &KafkaConsumer,
+    config: &SinkConfig,
+    options: &RunOptions,
+    shutdown: &mut Option<watch::Receiver<bool>>,
+    preparer: &mut Option<Preparer>,
+) -> Result<(Vec<OwnedMessage>, Vec<Prepared>), SinkError> {
+    let batch = consumer::next_batch(consumer, config.batch_size, options.poll_timeout, shutdown)
+        .await
+        .map_err(|e| kafka_error(config, options, consumer, "poll", e))?;
+    let mut p = preparer
+        .take()
+        .expect("the preparer is back after every batch");
+    let (p, batch, prepared) = tokio::task::spawn_blocking(move || {
+        let prepared = p.batch(&batch);
+        (p, batch, prepared)
+    })
+    .await
+    // A panic in there is the sink's own bug: raise it here.
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    *preparer = Some(p);
+    Ok((batch, prepared))
 }
 
 /// Stores a prepared batch in order, stopping at or reporting its bad records.

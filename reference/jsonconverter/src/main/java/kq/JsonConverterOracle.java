@@ -26,16 +26,7 @@ import org.apache.kafka.connect.json.JsonConverter;
  * "SCHEMA = VALUE" in the canonical form below, or "ERROR <exception class>: <message>".
  * It exits when stdin closes, so it never outlives the process that started it.
  *
- * Canonical form (sink/src/connect/canonical.rs renders the same):
- *   schema: int8 int16 int32 int64 float double boolean string bytes, array<S>, map<K,V>,
- *     struct{name:S,...}; then "?" if optional, "@name" if named, "#version", "(k=v,...)" for
- *     parameters (sorted), "=VALUE" for a default. A null schema is "-".
- *   value: null; integers in decimal; float and double as "f:"/"d:" and their IEEE bits in hex;
- *     true/false; strings quoted, every char outside printable ASCII (and " and \) as \\uXXXX
- *     of its UTF-16 code units; bytes as 0x and hex; Decimal as dec(unscaled,scale); Date, Time
- *     and Timestamp as ms(millis since the epoch); arrays [a,b]; maps {k:v,...} sorted by the
- *     rendered key; structs {name=v,...} in field order. Without a schema, values are rendered
- *     by their Java class the same way (a map or a list as above).
+ * The canonical form is reference/canonical's (Canonical.DECODED).
  */
 public final class JsonConverterOracle {
   public static void main(String[] args) throws Exception {
@@ -56,7 +47,8 @@ public final class JsonConverterOracle {
       String answer;
       try {
         SchemaAndValue result = converter.toConnectData("oracle", value);
-        answer = schema(result.schema()) + " = " + value(result.schema(), result.value());
+        answer = Canonical.DECODED.schema(result.schema()) + " = "
+            + Canonical.DECODED.value(result.schema(), result.value());
       } catch (Exception e) {
         String message = String.valueOf(e.getMessage()).replace('\n', ' ').replace('\r', ' ');
         answer = "ERROR " + e.getClass().getSimpleName() + ": " + message;
@@ -65,173 +57,5 @@ public final class JsonConverterOracle {
       out.write('\n');
       out.flush();
     }
-  }
-
-  static String schema(Schema s) {
-    if (s == null) {
-      return "-";
-    }
-    StringBuilder b = new StringBuilder();
-    switch (s.type()) {
-      case INT8: b.append("int8"); break;
-      case INT16: b.append("int16"); break;
-      case INT32: b.append("int32"); break;
-      case INT64: b.append("int64"); break;
-      case FLOAT32: b.append("float"); break;
-      case FLOAT64: b.append("double"); break;
-      case BOOLEAN: b.append("boolean"); break;
-      case STRING: b.append("string"); break;
-      case BYTES: b.append("bytes"); break;
-      case ARRAY: b.append("array<").append(schema(s.valueSchema())).append('>'); break;
-      case MAP:
-        b.append("map<").append(schema(s.keySchema())).append(',')
-            .append(schema(s.valueSchema())).append('>');
-        break;
-      case STRUCT:
-        b.append("struct{");
-        List<String> fields = new ArrayList<>();
-        for (Field f : s.fields()) {
-          fields.add(string(f.name()) + ":" + schema(f.schema()));
-        }
-        b.append(String.join(",", fields)).append('}');
-        break;
-      default: b.append(s.type());
-    }
-    if (s.isOptional()) {
-      b.append('?');
-    }
-    if (s.name() != null) {
-      b.append('@').append(string(s.name()));
-    }
-    if (s.version() != null) {
-      b.append('#').append(s.version());
-    }
-    if (s.parameters() != null && !s.parameters().isEmpty()) {
-      List<String> params = new ArrayList<>();
-      for (Map.Entry<String, String> e : new TreeMap<>(s.parameters()).entrySet()) {
-        params.add(string(e.getKey()) + "=" + string(e.getValue()));
-      }
-      b.append('(').append(String.join(",", params)).append(')');
-    }
-    if (s.defaultValue() != null) {
-      b.append('=').append(value(s, s.defaultValue()));
-    }
-    return b.toString();
-  }
-
-  static String value(Schema s, Object v) {
-    if (v == null) {
-      return "null";
-    }
-    if (s == null) {
-      return untyped(v);
-    }
-    if (v instanceof BigDecimal) {
-      BigDecimal d = (BigDecimal) v;
-      return "dec(" + d.unscaledValue() + "," + d.scale() + ")";
-    }
-    if (v instanceof java.util.Date) {
-      return "ms(" + ((java.util.Date) v).getTime() + ")";
-    }
-    switch (s.type()) {
-      case ARRAY: {
-        List<String> items = new ArrayList<>();
-        for (Object item : (List<?>) v) {
-          items.add(value(s.valueSchema(), item));
-        }
-        return "[" + String.join(",", items) + "]";
-      }
-      case MAP: {
-        TreeMap<String, String> entries = new TreeMap<>();
-        for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
-          entries.put(value(s.keySchema(), e.getKey()), value(s.valueSchema(), e.getValue()));
-        }
-        List<String> items = new ArrayList<>();
-        entries.forEach((k, x) -> items.add(k + ":" + x));
-        return "{" + String.join(",", items) + "}";
-      }
-      case STRUCT: {
-        Struct struct = (Struct) v;
-        List<String> items = new ArrayList<>();
-        for (Field f : s.fields()) {
-          items.add(string(f.name()) + "=" + value(f.schema(), struct.get(f)));
-        }
-        return "{" + String.join(",", items) + "}";
-      }
-      default:
-        return untyped(v);
-    }
-  }
-
-  static String untyped(Object v) {
-    if (v == null) {
-      return "null";
-    }
-    if (v instanceof Float) {
-      return "f:" + Integer.toHexString(Float.floatToRawIntBits((Float) v));
-    }
-    if (v instanceof Double) {
-      return "d:" + Long.toHexString(Double.doubleToRawLongBits((Double) v));
-    }
-    if (v instanceof Byte || v instanceof Short || v instanceof Integer || v instanceof Long) {
-      return Long.toString(((Number) v).longValue());
-    }
-    if (v instanceof BigDecimal) {
-      BigDecimal d = (BigDecimal) v;
-      return "dec(" + d.unscaledValue() + "," + d.scale() + ")";
-    }
-    if (v instanceof Boolean) {
-      return v.toString();
-    }
-    if (v instanceof String) {
-      return string((String) v);
-    }
-    if (v instanceof byte[]) {
-      return hex((byte[]) v);
-    }
-    if (v instanceof ByteBuffer) {
-      ByteBuffer buffer = ((ByteBuffer) v).duplicate();
-      byte[] bytes = new byte[buffer.remaining()];
-      buffer.get(bytes);
-      return hex(bytes);
-    }
-    if (v instanceof List) {
-      List<String> items = new ArrayList<>();
-      for (Object item : (List<?>) v) {
-        items.add(untyped(item));
-      }
-      return "[" + String.join(",", items) + "]";
-    }
-    if (v instanceof Map) {
-      TreeMap<String, String> entries = new TreeMap<>();
-      for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
-        entries.put(untyped(e.getKey()), untyped(e.getValue()));
-      }
-      List<String> items = new ArrayList<>();
-      entries.forEach((k, x) -> items.add(k + ":" + x));
-      return "{" + String.join(",", items) + "}";
-    }
-    return "?" + v.getClass().getSimpleName() + ":" + string(v.toString());
-  }
-
-  static String hex(byte[] bytes) {
-    StringBuilder b = new StringBuilder("0x");
-    for (byte x : bytes) {
-      b.append(String.format("%02x", x));
-    }
-    return b.toString();
-  }
-
-  static String string(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-        b.append(c);
-      } else {
-        b.append(String.format("\\u%04x", (int) c));
-      }
-    }
-    return b.append('"').toString();
   }
 }

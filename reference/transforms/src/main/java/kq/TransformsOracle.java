@@ -35,7 +35,7 @@ import org.apache.kafka.connect.transforms.predicates.Predicate;
  * as a Connect worker builds it (predicate, negate) and applied once. One answer per line:
  * "DROPPED", "CONFIG <exception>: <message>", "ERROR <exception>: <message>", or
  * "topic=T | key=SCHEMA = VALUE | value=SCHEMA = VALUE | headers=[k:SCHEMA = VALUE,...]" in the
- * canonical form of reference/jsonconverter (struct fields rendered without their defaults).
+ * canonical form of reference/canonical (Canonical.TRANSFORMED: struct fields without their defaults).
  */
 public final class TransformsOracle {
   public static void main(String[] args) throws Exception {
@@ -125,14 +125,15 @@ public final class TransformsOracle {
       return "ERROR " + describe(e);
     }
     StringBuilder b = new StringBuilder();
-    b.append("topic=").append(string(record.topic()));
-    b.append(" | key=").append(schema(record.keySchema())).append(" = ")
-        .append(value(record.keySchema(), record.key()));
-    b.append(" | value=").append(schema(record.valueSchema())).append(" = ")
-        .append(value(record.valueSchema(), record.value()));
+    b.append("topic=").append(Canonical.string(record.topic()));
+    Canonical c = Canonical.TRANSFORMED;
+    b.append(" | key=").append(c.schema(record.keySchema())).append(" = ")
+        .append(c.value(record.keySchema(), record.key()));
+    b.append(" | value=").append(c.schema(record.valueSchema())).append(" = ")
+        .append(c.value(record.valueSchema(), record.value()));
     List<String> hs = new ArrayList<>();
     for (Header h : record.headers()) {
-      hs.add(string(h.key()) + ":" + schema(h.schema()) + " = " + value(h.schema(), h.value()));
+      hs.add(Canonical.string(h.key()) + ":" + c.schema(h.schema()) + " = " + c.value(h.schema(), h.value()));
     }
     b.append(" | headers=[").append(String.join(",", hs)).append(']');
     return b.toString();
@@ -173,173 +174,5 @@ public final class TransformsOracle {
       }
     }
     return out;
-  }
-
-  static String schema(Schema s) {
-    if (s == null) {
-      return "-";
-    }
-    StringBuilder b = new StringBuilder();
-    switch (s.type()) {
-      case INT8: b.append("int8"); break;
-      case INT16: b.append("int16"); break;
-      case INT32: b.append("int32"); break;
-      case INT64: b.append("int64"); break;
-      case FLOAT32: b.append("float"); break;
-      case FLOAT64: b.append("double"); break;
-      case BOOLEAN: b.append("boolean"); break;
-      case STRING: b.append("string"); break;
-      case BYTES: b.append("bytes"); break;
-      case ARRAY: b.append("array<").append(schema(s.valueSchema())).append('>'); break;
-      case MAP:
-        b.append("map<").append(schema(s.keySchema())).append(',')
-            .append(schema(s.valueSchema())).append('>');
-        break;
-      case STRUCT:
-        b.append("struct{");
-        List<String> fields = new ArrayList<>();
-        for (Field f : s.fields()) {
-          fields.add(string(f.name()) + ":" + schema(f.schema()));
-        }
-        b.append(String.join(",", fields)).append('}');
-        break;
-      default: b.append(s.type());
-    }
-    if (s.isOptional()) {
-      b.append('?');
-    }
-    if (s.name() != null) {
-      b.append('@').append(string(s.name()));
-    }
-    if (s.version() != null) {
-      b.append('#').append(s.version());
-    }
-    if (s.parameters() != null && !s.parameters().isEmpty()) {
-      List<String> params = new ArrayList<>();
-      for (Map.Entry<String, String> e : new TreeMap<>(s.parameters()).entrySet()) {
-        params.add(string(e.getKey()) + "=" + string(e.getValue()));
-      }
-      b.append('(').append(String.join(",", params)).append(')');
-    }
-    if (s.defaultValue() != null) {
-      b.append('=').append(value(s, s.defaultValue()));
-    }
-    return b.toString();
-  }
-
-  static String value(Schema s, Object v) {
-    if (v == null) {
-      return "null";
-    }
-    if (s == null) {
-      return untyped(v);
-    }
-    if (v instanceof BigDecimal) {
-      BigDecimal d = (BigDecimal) v;
-      return "dec(" + d.unscaledValue() + "," + d.scale() + ")";
-    }
-    if (v instanceof java.util.Date) {
-      return "ms(" + ((java.util.Date) v).getTime() + ")";
-    }
-    switch (s.type()) {
-      case ARRAY: {
-        List<String> items = new ArrayList<>();
-        for (Object item : (List<?>) v) {
-          items.add(value(s.valueSchema(), item));
-        }
-        return "[" + String.join(",", items) + "]";
-      }
-      case MAP: {
-        TreeMap<String, String> entries = new TreeMap<>();
-        for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
-          entries.put(value(s.keySchema(), e.getKey()), value(s.valueSchema(), e.getValue()));
-        }
-        List<String> items = new ArrayList<>();
-        entries.forEach((k, x) -> items.add(k + ":" + x));
-        return "{" + String.join(",", items) + "}";
-      }
-      case STRUCT: {
-        Struct struct = (Struct) v;
-        List<String> items = new ArrayList<>();
-        for (Field f : s.fields()) {
-          items.add(string(f.name()) + "=" + value(f.schema(), struct.getWithoutDefault(f.name())));
-        }
-        return "{" + String.join(",", items) + "}";
-      }
-      default:
-        return untyped(v);
-    }
-  }
-
-  static String untyped(Object v) {
-    if (v == null) {
-      return "null";
-    }
-    if (v instanceof Float) {
-      return "f:" + Integer.toHexString(Float.floatToRawIntBits((Float) v));
-    }
-    if (v instanceof Double) {
-      return "d:" + Long.toHexString(Double.doubleToRawLongBits((Double) v));
-    }
-    if (v instanceof Byte || v instanceof Short || v instanceof Integer || v instanceof Long) {
-      return Long.toString(((Number) v).longValue());
-    }
-    if (v instanceof BigDecimal) {
-      BigDecimal d = (BigDecimal) v;
-      return "dec(" + d.unscaledValue() + "," + d.scale() + ")";
-    }
-    if (v instanceof Boolean) {
-      return v.toString();
-    }
-    if (v instanceof String) {
-      return string((String) v);
-    }
-    if (v instanceof byte[]) {
-      return hex((byte[]) v);
-    }
-    if (v instanceof ByteBuffer) {
-      ByteBuffer buffer = ((ByteBuffer) v).duplicate();
-      byte[] bytes = new byte[buffer.remaining()];
-      buffer.get(bytes);
-      return hex(bytes);
-    }
-    if (v instanceof List) {
-      List<String> items = new ArrayList<>();
-      for (Object item : (List<?>) v) {
-        items.add(untyped(item));
-      }
-      return "[" + String.join(",", items) + "]";
-    }
-    if (v instanceof Map) {
-      TreeMap<String, String> entries = new TreeMap<>();
-      for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
-        entries.put(untyped(e.getKey()), untyped(e.getValue()));
-      }
-      List<String> items = new ArrayList<>();
-      entries.forEach((k, x) -> items.add(k + ":" + x));
-      return "{" + String.join(",", items) + "}";
-    }
-    return "?" + v.getClass().getSimpleName() + ":" + string(v.toString());
-  }
-
-  static String hex(byte[] bytes) {
-    StringBuilder b = new StringBuilder("0x");
-    for (byte x : bytes) {
-      b.append(String.format("%02x", x));
-    }
-    return b.toString();
-  }
-
-  static String string(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-        b.append(c);
-      } else {
-        b.append(String.format("\\u%04x", (int) c));
-      }
-    }
-    return b.append('"').toString();
   }
 }
