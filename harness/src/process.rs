@@ -129,6 +129,12 @@ impl ServiceProcess {
         self.pid
     }
 
+    /// Sends `signal` to the whole process group (SIGSTOP/SIGCONT freeze and thaw a JVM
+    /// started through a wrapper as well).
+    pub fn signal_group(&self, signal: libc::c_int) {
+        kill_group(self.pid, signal);
+    }
+
     /// The guardian's process id.
     pub fn guardian_pid(&self) -> u32 {
         self.guardian.id()

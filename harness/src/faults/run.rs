@@ -120,7 +120,9 @@ fn production(target: FaultTarget, action: FaultAction) -> Production {
         (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
             Production::OnceBack
         }
-        (_, FaultAction::Stop { .. } | FaultAction::Answer { .. }) => Production::WhileHeld,
+        (_, FaultAction::Stop { .. } | FaultAction::Pause { .. } | FaultAction::Answer { .. }) => {
+            Production::WhileHeld
+        }
         (FaultTarget::Table, _) => Production::AfterStruck,
         _ => Production::AfterStruck,
     }
@@ -364,6 +366,7 @@ pub async fn run(
             }
             FaultTarget::Sink { task } => {
                 let sink = &mut sinks[task as usize];
+                let mut continue_sink = false;
                 match step.action {
                     FaultAction::Kill => sink.kill(),
                     FaultAction::Restart => sink.interrupt()?,
@@ -374,6 +377,12 @@ pub async fn run(
                         tokio::task::block_in_place(|| produce_next(&mut stream))?;
                         tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
                     }
+                    FaultAction::Pause { down } => {
+                        // Frozen this long with its connections and group membership, then
+                        // thawed: the same process carries on (no new one is spawned).
+                        sink.pause(down, || produce_next(&mut stream)).await?;
+                        continue_sink = true;
+                    }
                     FaultAction::Drop | FaultAction::Answer { .. } => {
                         unreachable!("the parser takes these for tables and QuestDB only")
                     }
@@ -381,7 +390,9 @@ pub async fn run(
                 if when == Some(Production::AfterStruck) {
                     tokio::task::block_in_place(|| produce_next(&mut stream))?;
                 }
-                sink.spawn()?;
+                if !continue_sink {
+                    sink.spawn()?;
+                }
             }
             FaultTarget::Service(service) => {
                 let mut started = Ok(());
@@ -586,6 +597,9 @@ fn action_words(action: FaultAction) -> String {
         FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
         FaultAction::Restart => "restart (clean stop, started again)".into(),
         FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
+        FaultAction::Pause { down } => {
+            format!("pause for {down:?} (SIGSTOP, then SIGCONT: frozen with its connections open)")
+        }
         FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
         FaultAction::Answer { status, down } => format!(
             "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"

@@ -23,7 +23,7 @@ mod running;
 mod secured;
 mod zookeeper;
 
-pub use fault::{FaultAction, Injected, ServiceName};
+pub use fault::{FaultAction, Injected, ServiceName, Signal};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use running::Running;
