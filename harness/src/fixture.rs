@@ -1078,13 +1078,24 @@ mod tests {
                     FaultTarget::Service(crate::services::ServiceName::QuestDb),
                     FaultAction::Pause { down: ms(2000) }
                 ),
-                (FaultTarget::Sink { task: 1 }, FaultAction::Pause { down: ms(500) }),
+                (
+                    FaultTarget::Sink { task: 1 },
+                    FaultAction::Pause { down: ms(500) }
+                ),
             ]
         );
         let no_time = parse("@records 9\n@fault after=3 pause kafka").unwrap_err();
-        assert!(no_time.to_string().contains("`pause kafka` needs for=DURATION"), "{no_time}");
+        assert!(
+            no_time
+                .to_string()
+                .contains("`pause kafka` needs for=DURATION"),
+            "{no_time}"
+        );
         let at_start = parse("@records 9\n@fault at=start pause questdb for=1s").unwrap_err();
-        assert!(at_start.to_string().contains("only `stop SERVICE"), "{at_start}");
+        assert!(
+            at_start.to_string().contains("only `stop SERVICE"),
+            "{at_start}"
+        );
     }
 
     #[test]

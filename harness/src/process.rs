@@ -411,7 +411,8 @@ mod tests {
 
     /// The state letter of `/proc/PID/stat` (`T`: stopped by a signal).
     fn state(pid: u32) -> Result<char, String> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+        let stat =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
         // After the command name in parentheses.
         let after = stat.rsplit_once(") ").ok_or("no state")?.1;
         after.chars().next().ok_or_else(|| "no state".into())
@@ -423,16 +424,17 @@ mod tests {
         cmd.arg("60");
         let dir = tempfile::tempdir().unwrap();
         let p = ServiceProcess::spawn("sleeper", cmd, dir).unwrap();
-        let wait_state = |want: bool| {
-            crate::wait::wait_until("the process state", Duration::from_secs(10), || {
-                match state(p.pid())? {
-                    'T' if want => Ok(()),
-                    s if !want && s != 'T' => Ok(()),
-                    s => Err(format!("state {s}")),
-                }
-            })
-            .unwrap_or_else(|e| panic!("{e}"))
-        };
+        let wait_state =
+            |want: bool| {
+                crate::wait::wait_until("the process state", Duration::from_secs(10), || {
+                    match state(p.pid())? {
+                        'T' if want => Ok(()),
+                        s if !want && s != 'T' => Ok(()),
+                        s => Err(format!("state {s}")),
+                    }
+                })
+                .unwrap_or_else(|e| panic!("{e}"))
+            };
         p.signal_group(libc::SIGSTOP);
         wait_state(true);
         p.signal_group(libc::SIGCONT);

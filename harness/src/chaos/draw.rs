@@ -329,7 +329,10 @@ mod tests {
                         assert!(task < s.sinks, "{s:?}");
                     }
                     assert!(f.after.is_some() || n == 0, "{s:?}");
-                    assert!(!matches!(f.action, FaultAction::Drop | FaultAction::Answer { .. }));
+                    assert!(!matches!(
+                        f.action,
+                        FaultAction::Drop | FaultAction::Answer { .. }
+                    ));
                     if let FaultAction::Stop { down } | FaultAction::Pause { down } = f.action {
                         assert!((2..=10).contains(&down.as_secs()), "{s:?}");
                     }
@@ -340,7 +343,10 @@ mod tests {
         // Every verb on every service and the sink comes up in 500 schedules.
         for verb in ["kill", "restart", "stop", "pause"] {
             for target in ["questdb", "kafka", "zookeeper", "sink"] {
-                assert!(actions.contains(&format!("{verb} {target}")), "{verb} {target}");
+                assert!(
+                    actions.contains(&format!("{verb} {target}")),
+                    "{verb} {target}"
+                );
             }
         }
     }

@@ -77,9 +77,7 @@ pub async fn run(
             if failed { "FAIL" } else { "ok  " },
             t.elapsed().as_secs_f64()
         ));
-        report
-            .tally
-            .add(&schedule, judged.outcome.as_ref(), failed);
+        report.tally.add(&schedule, judged.outcome.as_ref(), failed);
         if !failed {
             continue;
         }

@@ -61,7 +61,10 @@ mod tests {
         for (i, smaller) in c[..3].iter().enumerate() {
             let mut expected = s.faults.clone();
             expected.remove(i);
-            assert_eq!((smaller.faults.clone(), smaller.records), (expected, s.records));
+            assert_eq!(
+                (smaller.faults.clone(), smaller.records),
+                (expected, s.records)
+            );
         }
         assert_eq!(c[3].records, s.records / 2);
         for (half, full) in c[3].faults.iter().zip(&s.faults) {

@@ -24,11 +24,18 @@ pub fn violations(schedule: &Schedule, o: &FaultOutcome) -> Vec<String> {
         v.push(format!(
             "the table {} DEDUP keys, the schedule drew {}",
             if o.dedup { "has" } else { "has no" },
-            if schedule.dedup { "a DEDUP table" } else { "a plain one" }
+            if schedule.dedup {
+                "a DEDUP table"
+            } else {
+                "a plain one"
+            }
         ));
     }
     if o.dedup && o.duplicated() > 0 {
-        v.push(format!("{} duplicated rows on a DEDUP table", o.duplicated()));
+        v.push(format!(
+            "{} duplicated rows on a DEDUP table",
+            o.duplicated()
+        ));
     }
     if !o.committed_behind_stored {
         v.push("a committed offset ran ahead of the rows stored".into());
@@ -165,9 +172,7 @@ impl Tally {
                     .map_or("-".into(), |d| format!("{:.1}s", d.as_secs_f64())),
             ),
         ];
-        rows.iter()
-            .map(|(k, v)| format!("{k:<24}{v}\n"))
-            .collect()
+        rows.iter().map(|(k, v)| format!("{k:<24}{v}\n")).collect()
     }
 }
 
@@ -264,10 +269,11 @@ mod tests {
         t.add(&s, None, true);
         assert_eq!((t.schedules, t.failed, t.errors, t.missing), (2, 2, 1, 5));
         assert_eq!(t.records, s.records);
-        assert_eq!(
-            t.faults.values().sum::<u32>() as usize,
-            2 * s.faults.len()
+        assert_eq!(t.faults.values().sum::<u32>() as usize, 2 * s.faults.len());
+        assert!(
+            t.table().contains("longest time to resume  4.2s"),
+            "{}",
+            t.table()
         );
-        assert!(t.table().contains("longest time to resume  4.2s"), "{}", t.table());
     }
 }

@@ -120,11 +120,8 @@ fn production(target: FaultTarget, action: FaultAction) -> Production {
         (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
             Production::OnceBack
         }
-        (_, FaultAction::Stop { .. } | FaultAction::Pause { .. } | FaultAction::Answer { .. }) => {
-            Production::WhileHeld
-        }
-        (FaultTarget::Table, _) => Production::AfterStruck,
-        _ => Production::AfterStruck,
+        (_, action) if action.holds() => Production::WhileHeld,
+        _ => Production::AfterStruck, // a kill, a restart, a dropped table
     }
 }
 
@@ -366,7 +363,6 @@ pub async fn run(
             }
             FaultTarget::Sink { task } => {
                 let sink = &mut sinks[task as usize];
-                let mut continue_sink = false;
                 match step.action {
                     FaultAction::Kill => sink.kill(),
                     FaultAction::Restart => sink.interrupt()?,
@@ -378,10 +374,7 @@ pub async fn run(
                         tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
                     }
                     FaultAction::Pause { down } => {
-                        // Frozen this long with its connections and group membership, then
-                        // thawed: the same process carries on (no new one is spawned).
-                        sink.pause(down, || produce_next(&mut stream)).await?;
-                        continue_sink = true;
+                        sink.pause(down, || produce_next(&mut stream)).await?
                     }
                     FaultAction::Drop | FaultAction::Answer { .. } => {
                         unreachable!("the parser takes these for tables and QuestDB only")
@@ -390,7 +383,7 @@ pub async fn run(
                 if when == Some(Production::AfterStruck) {
                     tokio::task::block_in_place(|| produce_next(&mut stream))?;
                 }
-                if !continue_sink {
+                if !matches!(step.action, FaultAction::Pause { .. }) {
                     sink.spawn()?;
                 }
             }
@@ -597,9 +590,7 @@ fn action_words(action: FaultAction) -> String {
         FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
         FaultAction::Restart => "restart (clean stop, started again)".into(),
         FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
-        FaultAction::Pause { down } => {
-            format!("pause for {down:?} (SIGSTOP, then SIGCONT: frozen with its connections open)")
-        }
+        FaultAction::Pause { down } => format!("pause for {down:?} (SIGSTOP, later SIGCONT)"),
         FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
         FaultAction::Answer { status, down } => format!(
             "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"

@@ -149,7 +149,8 @@ impl SinkProcess {
     }
 
     /// SIGSTOP, `meanwhile` (producing the next part), frozen until `down` has passed, then
-    /// SIGCONT: the same process goes on.
+    /// SIGCONT: the same process goes on, with its connections and group membership (no new
+    /// one is spawned).
     pub async fn pause(
         &mut self,
         down: Duration,

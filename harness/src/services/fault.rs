@@ -100,6 +100,16 @@ impl Signal {
     }
 }
 
+impl FaultAction {
+    /// Whether it holds for a while (`for=`), the next part of the stream produced meanwhile.
+    pub fn holds(self) -> bool {
+        matches!(
+            self,
+            FaultAction::Stop { .. } | FaultAction::Pause { .. } | FaultAction::Answer { .. }
+        )
+    }
+}
+
 /// How a fault went: when the service was back.
 #[derive(Debug, Clone, Copy)]
 pub struct Injected {
