@@ -16,6 +16,15 @@ pub mod sinks;
 
 use std::time::Duration;
 
+/// Records per partition once the first `records` are produced: record `i` goes to partition
+/// `i % partitions`.
+pub fn spread(records: u64, partitions: i32) -> Vec<i64> {
+    let parts = partitions.max(1) as u64;
+    (0..parts)
+        .map(|p| (records / parts + u64::from(p < records % parts)) as i64)
+        .collect()
+}
+
 /// What a fault case did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultOutcome {
@@ -117,4 +126,14 @@ pub struct GaveUp {
     pub stored: u64,
     /// Whether it was started again (as an operator restarts a failed task).
     pub restarted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn records_spread_round_robin_over_the_partitions() {
+        assert_eq!(super::spread(10, 3), vec![4, 3, 3]);
+        assert_eq!(super::spread(2, 4), vec![1, 1, 0, 0]);
+        assert_eq!(super::spread(7, 1), vec![7]);
+    }
 }
