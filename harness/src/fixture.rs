@@ -52,7 +52,8 @@
 //! A fault is `ACTION TARGET [for=DURATION]`: TARGET is `sink` (task 0), `sink:N` (task N),
 //! `questdb`, `kafka` or `zookeeper`; ACTION is `kill` (SIGKILL, started again at once, same
 //! ports and data), `restart` (a clean stop, then started again) or `stop` with `for=5s` (a clean
-//! stop, down that long, started again). `kill-sink` is short for `kill sink`.
+//! stop, down that long, started again). `kill-sink` is short for `kill sink`. `pause` with
+//! `for=5s` freezes it (SIGSTOP) that long with its connections open, then thaws it (SIGCONT).
 //!
 //! **Network faults** (through Toxiproxy, [`crate::services::toxiproxy`]) strike a proxy the
 //! sink dials through, and hold `for=DURATION`: TARGET is `questdb-http` (ILP), `questdb-pg` or
@@ -362,7 +363,7 @@ fn parse_duration(text: &str) -> Option<std::time::Duration> {
 
 /// `after=N ACTION TARGET [for=D]` (or `after=N kill-sink`), or `at=start stop SERVICE for=D`.
 fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
-    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, `@fault after=N drop table` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart or stop, TARGET sink, sink:N, questdb, kafka or zookeeper; or a network fault ACTION latency=DURATION, timeout, reset, bandwidth=KB or down, TARGET questdb-http, questdb-pg or kafka, with for=DURATION";
+    let usage = "expected `@fault after=N ACTION TARGET [for=DURATION]`, `@fault after=N drop table` or `@fault at=start stop SERVICE for=DURATION`, ACTION kill, restart, stop or pause, TARGET sink, sink:N, questdb, kafka or zookeeper; or a network fault ACTION latency=DURATION, timeout, reset, bandwidth=KB or down, TARGET questdb-http, questdb-pg or kafka, with for=DURATION";
     let mut words: Vec<&str> = rest.split_whitespace().collect();
     if let Some(i) = words.iter().position(|w| *w == "kill-sink") {
         words.splice(i..=i, ["kill", "sink"]);
@@ -464,9 +465,10 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
         ("kill", None) => FaultAction::Kill,
         ("restart", None) => FaultAction::Restart,
         ("stop", Some(down)) => FaultAction::Stop { down },
-        ("stop", None) => {
+        ("pause", Some(down)) => FaultAction::Pause { down },
+        ("stop" | "pause", None) => {
             return Err(format!(
-                "`stop {target}` needs for=DURATION (how long it stays down)"
+                "`{action} {target}` needs for=DURATION (how long it stays down)"
             ))
         }
         ("kill" | "restart", Some(_)) => {
@@ -1160,6 +1162,42 @@ mod tests {
         assert_eq!(
             (plain.partitions, plain.sinks, plain.key.as_str()),
             (1, 1, "id64")
+        );
+    }
+
+    #[test]
+    fn parses_a_pause_of_a_service_and_of_a_sink() {
+        let s = parse("@records 9\n@sinks 2\n@fault after=3 pause questdb for=2s\n@fault after=6 pause sink:1 for=500ms")
+            .unwrap()
+            .scenario
+            .unwrap();
+        let f: Vec<(FaultTarget, FaultAction)> =
+            s.faults.iter().map(|f| (f.target, f.action)).collect();
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(
+            f,
+            vec![
+                (
+                    FaultTarget::Service(crate::services::ServiceName::QuestDb),
+                    FaultAction::Pause { down: ms(2000) }
+                ),
+                (
+                    FaultTarget::Sink { task: 1 },
+                    FaultAction::Pause { down: ms(500) }
+                ),
+            ]
+        );
+        let no_time = parse("@records 9\n@fault after=3 pause kafka").unwrap_err();
+        assert!(
+            no_time
+                .to_string()
+                .contains("`pause kafka` needs for=DURATION"),
+            "{no_time}"
+        );
+        let at_start = parse("@records 9\n@fault at=start pause questdb for=1s").unwrap_err();
+        assert!(
+            at_start.to_string().contains("only `stop SERVICE"),
+            "{at_start}"
         );
     }
 

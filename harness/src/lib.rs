@@ -9,10 +9,12 @@
 //! - [`render`], [`snapshot`]: the text a reviewer reads, and the accepted snapshots;
 //! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them;
 //! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with;
-//! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart.
+//! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart;
+//! - [`faults`], [`chaos`]: fault cases, and random fault schedules checked against invariants.
 pub mod bench;
 pub mod case_log;
 pub mod case_writer;
+pub mod chaos;
 pub mod compare;
 pub mod connect;
 pub mod connect_standalone;

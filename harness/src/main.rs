@@ -39,6 +39,10 @@ enum Command {
     /// Exactly-once under kill -9: the sink binary stores a stream into a native DEDUP table
     /// (pk.mode=kafka) and is SIGKILLed mid-stream again and again; then 0 missing, 0 duplicated.
     Kill9(cmd::kill9::Args),
+    /// Random fault schedules drawn from a seed (kills, clean restarts, stops and pauses of
+    /// QuestDB, Kafka, ZooKeeper and the sink processes), each checked against invariants; a
+    /// failing one is printed as a fault case and shrunk.
+    Chaos(cmd::chaos::Args),
     /// Print throughput numbers: decoding alone, then Kafka -> sink -> QuestDB on real services.
     Bench(cmd::bench::Args),
     /// The bench's minimal pipe (its limit), one process of it: `harness bench` runs it.
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Matrix(args) => runtime().block_on(cmd::matrix::run(args)),
         Command::Compare(args) => runtime().block_on(cmd::compare::run(args)),
         Command::Kill9(args) => runtime().block_on(cmd::kill9::run(args)),
+        Command::Chaos(args) => runtime().block_on(cmd::chaos::run(args)),
         Command::Bench(args) => runtime().block_on(cmd::bench::run(args)),
         Command::BenchPipe(args) => match harness::bench::pipe::run(&args) {
             Ok(_) => ExitCode::SUCCESS,

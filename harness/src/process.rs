@@ -129,6 +129,12 @@ impl ServiceProcess {
         self.pid
     }
 
+    /// Sends `signal` to the whole process group (SIGSTOP/SIGCONT freeze and thaw a JVM
+    /// started through a wrapper as well).
+    pub fn signal_group(&self, signal: libc::c_int) {
+        kill_group(self.pid, signal);
+    }
+
     /// The guardian's process id.
     pub fn guardian_pid(&self) -> u32 {
         self.guardian.id()
@@ -397,4 +403,42 @@ fn read_log_end(path: &Path) -> io::Result<String> {
         Some((_, rest)) if start > 0 => rest.to_owned(),
         _ => text,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state letter of `/proc/PID/stat` (`T`: stopped by a signal).
+    fn state(pid: u32) -> Result<char, String> {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+        // After the command name in parentheses.
+        let after = stat.rsplit_once(") ").ok_or("no state")?.1;
+        after.chars().next().ok_or_else(|| "no state".into())
+    }
+
+    #[test]
+    fn signal_group_freezes_and_thaws_the_process() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("60");
+        let dir = tempfile::tempdir().unwrap();
+        let p = ServiceProcess::spawn("sleeper", cmd, dir).unwrap();
+        let wait_state =
+            |want: bool| {
+                crate::wait::wait_until("the process state", Duration::from_secs(10), || {
+                    match state(p.pid())? {
+                        'T' if want => Ok(()),
+                        s if !want && s != 'T' => Ok(()),
+                        s => Err(format!("state {s}")),
+                    }
+                })
+                .unwrap_or_else(|e| panic!("{e}"))
+            };
+        p.signal_group(libc::SIGSTOP);
+        wait_state(true);
+        p.signal_group(libc::SIGCONT);
+        wait_state(false);
+        assert!(p.check_alive().is_ok());
+    }
 }

@@ -20,6 +20,15 @@ pub mod strike;
 use crate::services::FaultAction;
 use std::time::Duration;
 
+/// Records per partition once the first `records` are produced: record `i` goes to partition
+/// `i % partitions`.
+pub fn spread(records: u64, partitions: i32) -> Vec<i64> {
+    let parts = partitions.max(1) as u64;
+    (0..parts)
+        .map(|p| (records / parts + u64::from(p < records % parts)) as i64)
+        .collect()
+}
+
 /// What a fault case did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultOutcome {
@@ -129,6 +138,7 @@ pub(crate) fn action_words(action: FaultAction) -> String {
         FaultAction::Kill => "kill (SIGKILL, started again at once)".into(),
         FaultAction::Restart => "restart (clean stop, started again)".into(),
         FaultAction::Stop { down } => format!("stop for {down:?} (clean stop, then started again)"),
+        FaultAction::Pause { down } => format!("pause for {down:?} (SIGSTOP, later SIGCONT)"),
         FaultAction::Drop => "DROP TABLE over PG wire, as an operator would".into(),
         FaultAction::Answer { status, down } => format!(
             "HTTP {status} answered for {down:?} by a proxy in front of its HTTP port (ILP)"
@@ -137,5 +147,15 @@ pub(crate) fn action_words(action: FaultAction) -> String {
         FaultAction::Network { fault, held } => {
             format!("{fault} for {held:?} (through Toxiproxy, then lifted)")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn records_spread_round_robin_over_the_partitions() {
+        assert_eq!(super::spread(10, 3), vec![4, 3, 3]);
+        assert_eq!(super::spread(2, 4), vec![1, 1, 0, 0]);
+        assert_eq!(super::spread(7, 1), vec![7]);
     }
 }

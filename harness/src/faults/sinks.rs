@@ -148,6 +148,23 @@ impl SinkProcess {
         }
     }
 
+    /// SIGSTOP, `meanwhile` (producing the next part), frozen until `down` has passed, then
+    /// SIGCONT: the same process goes on, with its connections and group membership (no new
+    /// one is spawned).
+    pub async fn pause(
+        &mut self,
+        down: Duration,
+        meanwhile: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let until = Instant::now() + down;
+        self.send(libc::SIGSTOP, "SIGSTOP")?;
+        let produced = tokio::task::block_in_place(meanwhile);
+        // The fault's own length, not a wait for a condition.
+        tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
+        self.send(libc::SIGCONT, "SIGCONT")?;
+        produced
+    }
+
     /// Ctrl-C: the sink stops after the batch in progress and commits it; waits for the exit.
     pub fn interrupt(&mut self) -> anyhow::Result<()> {
         if self.handle.is_none() {

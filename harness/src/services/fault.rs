@@ -57,6 +57,9 @@ pub enum FaultAction {
     Restart,
     /// A clean stop, down for this long, then started again.
     Stop { down: Duration },
+    /// SIGSTOP (the whole process group, or the container's process), frozen this long, then
+    /// SIGCONT: a process that hangs (a GC pause, a stuck disk) with its sockets open.
+    Pause { down: Duration },
     /// QuestDB's HTTP port answered `status` for this long by the fault case's proxy in
     /// front of it (`http-502 questdb for=30s`), as a gateway answers for a backend.
     Answer { status: u16, down: Duration },
@@ -75,11 +78,45 @@ impl fmt::Display for FaultAction {
             FaultAction::Kill => f.write_str("kill"),
             FaultAction::Restart => f.write_str("restart"),
             FaultAction::Stop { down } => write!(f, "stop for {down:?}"),
+            FaultAction::Pause { down } => write!(f, "pause for {down:?}"),
             FaultAction::Drop => f.write_str("drop"),
             FaultAction::Create { late } => write!(f, "create after {late:?}"),
             FaultAction::Answer { status, down } => write!(f, "http-{status} for {down:?}"),
             FaultAction::Network { fault, held } => write!(f, "{fault} for {held:?}"),
         }
+    }
+}
+
+/// A signal that freezes or thaws a service ([`FaultAction::Pause`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Stop,
+    Continue,
+}
+
+impl Signal {
+    pub fn number(self) -> libc::c_int {
+        match self {
+            Signal::Stop => libc::SIGSTOP,
+            Signal::Continue => libc::SIGCONT,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Stop => "SIGSTOP",
+            Signal::Continue => "SIGCONT",
+        }
+    }
+}
+
+impl FaultAction {
+    /// Whether it holds for a while (`for=`), the next part of the stream produced meanwhile.
+    pub fn holds(self) -> bool {
+        matches!(
+            self,
+            FaultAction::Stop { .. } | FaultAction::Pause { .. } | FaultAction::Answer { .. }
+        )
     }
 }
 
@@ -114,6 +151,11 @@ impl Services {
                 self.stop(service)?;
                 while_down(down);
                 self.start_again(service)?;
+            }
+            FaultAction::Pause { down } => {
+                self.pause(service)?;
+                while_down(down);
+                self.resume(service)?;
             }
             FaultAction::Drop
             | FaultAction::Answer { .. }
@@ -210,6 +252,18 @@ impl Services {
     pub fn start_again(&mut self, service: ServiceName) -> Result<Duration, ServiceError> {
         let (running, timeout) = self.running_mut(service)?;
         running.start_again(timeout)
+    }
+
+    /// SIGSTOP: the service freezes with its ports and connections open.
+    pub fn pause(&mut self, service: ServiceName) -> Result<(), ServiceError> {
+        self.running_mut(service)?.0.signal(Signal::Stop)
+    }
+
+    /// SIGCONT after [`Self::pause`]; returns once it answers again.
+    pub fn resume(&mut self, service: ServiceName) -> Result<Duration, ServiceError> {
+        let (running, timeout) = self.running_mut(service)?;
+        running.signal(Signal::Continue)?;
+        running.wait_answering(timeout)
     }
 
     /// The log tail of a service, for errors.

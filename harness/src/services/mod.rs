@@ -24,7 +24,7 @@ mod secured;
 pub mod toxiproxy;
 mod zookeeper;
 
-pub use fault::{FaultAction, Injected, ServiceName};
+pub use fault::{FaultAction, Injected, ServiceName, Signal};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use running::Running;

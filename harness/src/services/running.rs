@@ -86,6 +86,26 @@ impl Running {
         (self.ready)(&self.runner, self.port, timeout)
     }
 
+    /// Sends `signal` to the service's process group (or its container's process).
+    pub fn signal(&self, signal: super::fault::Signal) -> Result<(), ServiceError> {
+        match &self.runner {
+            Runner::Process { process, .. } => {
+                process.signal_group(signal.number());
+                Ok(())
+            }
+            Runner::Container(c) => c
+                .signal(signal.name())
+                .map_err(|e| e.into_service_error(self.service)),
+        }
+    }
+
+    /// Waits until the running service answers its protocol again (after a pause).
+    pub fn wait_answering(&self, timeout: Duration) -> Result<Duration, ServiceError> {
+        let started = Instant::now();
+        (self.ready)(&self.runner, self.port, timeout)?;
+        Ok(started.elapsed())
+    }
+
     pub fn log_tail(&self, lines: usize) -> String {
         self.runner.log_tail(lines)
     }
