@@ -1,5 +1,8 @@
 //! The loop over batches: poll, prepare (decode and map), store, commit; the next batch is
-//! polled and prepared while the current one is stored.
+//! polled before the current one is stored and prepared while it is. A rebalance callback runs
+//! inside a poll, so never while rows are written: it commits what is stored of the partitions
+//! it revokes, and the current batch's records of them are then left unwritten
+//! (`source/ownership.rs`).
 
 use crate::config::SinkConfig;
 use crate::error::SinkError;
@@ -9,9 +12,10 @@ use crate::run::endpoint::Health;
 use crate::run::records::Records;
 use crate::run::{stop, RunOptions, StopWhen};
 use crate::source::consumer::{self, KafkaConsumer};
+use crate::source::ownership::Stamp;
 use crate::write::store::{Outcomes, Store};
 use rdkafka::consumer::Consumer;
-use rdkafka::message::OwnedMessage;
+use rdkafka::message::{Message, OwnedMessage};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -38,28 +42,40 @@ pub(crate) async fn consume(
         if config.operations.metrics_listen.is_some() {
             health.set_assigned(consumer.assignment().map_or(0, |a| a.count()));
         }
-        let (batch, prepared) = match ahead.take() {
+        let (batch, stamp, prepared) = match ahead.take() {
             Some(ready) => ready,
-            None => poll_prepared(consumer, config, options, shutdown, &mut preparer).await?,
+            None => {
+                let (batch, stamp) =
+                    poll(consumer, config, options, shutdown, &mut records).await?;
+                let (batch, prepared) = prepare(&mut preparer, batch).await;
+                (batch, stamp, prepared)
+            }
         };
         // A full batch means more is waiting: the (round-trip) caught-up check can wait too.
         let drained = batch.len() < config.batch_size;
         if !batch.is_empty() {
             let started = Instant::now();
-            // While this batch is written and committed, the next one is polled and prepared
-            // on a thread of its own, if more is waiting; it is only stored after this one is
-            // committed.
+            // The next batch is polled now, before this one is written, if more is waiting:
+            // its records are ready in librdkafka's queue (fetched in the background), and a
+            // revoke in this poll leaves this batch's records of its partitions unwritten.
+            let polled = match drained {
+                true => None,
+                false => Some(poll(consumer, config, options, shutdown, &mut records).await?),
+            };
+            let keep = current(consumer, &batch, stamp);
+            // It is prepared on a thread of its own while this one is written and committed.
             let next = async {
-                if drained {
-                    return Ok::<_, SinkError>(None);
-                }
-                poll_prepared(consumer, config, options, shutdown, &mut preparer)
-                    .await
-                    .map(Some)
+                let (batch, stamp) = polled?;
+                let (batch, prepared) = prepare(&mut preparer, batch).await;
+                Some((batch, stamp, prepared))
             };
             // After a shutdown signal the batch gets `shutdown.timeout.ms` to be stored.
-            let work =
-                async { tokio::join!(process(&mut store, &mut records, &batch, prepared), next) };
+            let work = async {
+                tokio::join!(
+                    process(&mut store, &mut records, &batch, prepared, &keep),
+                    next
+                )
+            };
             let finished = stop::unless_abandoned(
                 work,
                 options.shutdown.clone(),
@@ -101,7 +117,7 @@ pub(crate) async fn consume(
                 }
                 other => other?,
             }
-            ahead = next?;
+            ahead = next;
         }
         // A check that cannot reach the broker just says "not yet".
         let caught_up = |c: &KafkaConsumer| match consumer::caught_up(c) {
@@ -147,18 +163,46 @@ fn kafka_error(
     }
 }
 
-/// Polls the next batch and prepares it (decodes and maps) on a blocking thread, so that a
-/// batch being stored meanwhile is not held up by the decoding.
-async fn poll_prepared(
+/// Polls the next batch, with the offsets handled lent to the consumer's rebalance callback.
+async fn poll(
     consumer: &KafkaConsumer,
     config: &SinkConfig,
     options: &RunOptions,
     shutdown: &mut Option<watch::Receiver<bool>>,
+    records: &mut Records<'_>,
+) -> Result<(Vec<OwnedMessage>, Stamp), SinkError> {
+    records.lend_handled(consumer);
+    let polled =
+        consumer::next_batch(consumer, config.batch_size, options.poll_timeout, shutdown).await;
+    records.take_back_handled(consumer);
+    polled.map_err(|e| kafka_error(config, options, consumer, "poll", e))
+}
+
+/// Which records of a batch stamped `stamp` are still this process's: empty when all are.
+fn current(consumer: &KafkaConsumer, batch: &[OwnedMessage], stamp: Stamp) -> Vec<bool> {
+    let ownership = consumer.context().ownership();
+    if ownership.stamp() == stamp {
+        return Vec::new();
+    }
+    let keep: Vec<bool> = batch
+        .iter()
+        .map(|m| ownership.current(m.topic(), m.partition(), stamp))
+        .collect();
+    let dropped = keep.iter().filter(|k| !**k).count();
+    if dropped > 0 {
+        tracing::info!(
+            "Kafka: {dropped} record(s) of revoked partitions left unwritten: their next owner reads them from the committed offset"
+        );
+    }
+    keep
+}
+
+/// Prepares (decodes and maps) a batch on a blocking thread, so that a batch being stored
+/// meanwhile is not held up by the decoding.
+async fn prepare(
     preparer: &mut Option<Preparer>,
-) -> Result<(Vec<OwnedMessage>, Vec<Prepared>), SinkError> {
-    let batch = consumer::next_batch(consumer, config.batch_size, options.poll_timeout, shutdown)
-        .await
-        .map_err(|e| kafka_error(config, options, consumer, "poll", e))?;
+    batch: Vec<OwnedMessage>,
+) -> (Vec<OwnedMessage>, Vec<Prepared>) {
     let mut p = preparer
         .take()
         .expect("the preparer is back after every batch");
@@ -170,20 +214,25 @@ async fn poll_prepared(
     // A panic in there is the sink's own bug: raise it here.
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     *preparer = Some(p);
-    Ok((batch, prepared))
+    (batch, prepared)
 }
 
-/// Stores a prepared batch in order, stopping at or reporting its bad records.
+/// Stores a prepared batch in order, stopping at or reporting its bad records; records `keep`
+/// marks `false` (of partitions revoked since the poll) are neither written nor handled.
 async fn process(
     store: &mut Store<'_>,
     records: &mut Records<'_>,
     batch: &[OwnedMessage],
     prepared: Vec<Prepared>,
+    keep: &[bool],
 ) -> Result<(), SinkError> {
     records.summary.records += batch.len() as u64;
     metrics::consumed(batch);
     let mut pending: Vec<Row> = Vec::new();
-    for (message, record) in batch.iter().zip(prepared) {
+    for (i, (message, record)) in batch.iter().zip(prepared).enumerate() {
+        if !keep.get(i).copied().unwrap_or(true) {
+            continue;
+        }
         for note in record.coercions {
             records.coerced(note);
         }

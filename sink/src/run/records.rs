@@ -77,6 +77,22 @@ impl<'a> Records<'a> {
         )))
     }
 
+    /// Lends the offsets handled and not committed to the consumer's context for a poll: a
+    /// revoke in there commits those of its partitions and forgets them.
+    pub fn lend_handled(&mut self, consumer: &KafkaConsumer) {
+        consumer.context().ownership().handled = std::mem::take(&mut self.done);
+    }
+
+    /// Takes back what a poll's revokes left of them, and notes what they committed.
+    pub fn take_back_handled(&mut self, consumer: &KafkaConsumer) {
+        let mut ownership = consumer.context().ownership();
+        self.done = std::mem::take(&mut ownership.handled);
+        for ((topic, partition), next) in ownership.committed.drain(..) {
+            metrics::committed(&topic, partition, next);
+            self.summary.committed.insert((topic, partition), next);
+        }
+    }
+
     /// Commits the offsets after the records handled since the last commit.
     pub fn commit(&mut self, consumer: &KafkaConsumer) -> Result<(), rdkafka::error::KafkaError> {
         if self.done.is_empty() {

@@ -4,9 +4,10 @@
 use crate::config::{SinkConfig, Topics};
 use crate::metrics;
 use crate::source::context::SinkContext;
+use crate::source::ownership::Stamp;
 use futures_util::FutureExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::OwnedMessage;
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{ClientConfig, Offset};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -80,6 +81,10 @@ pub fn settings(config: &SinkConfig, join: &Join) -> ClientConfig {
     for (key, value) in config.consumer_overrides.iter() {
         consumer_config.set(key, value);
     }
+    // librdkafka would join as a static member with an empty id (every process the same one).
+    if consumer_config.get("group.instance.id") == Some("") {
+        consumer_config.remove("group.instance.id");
+    }
     consumer_config
         .set("bootstrap.servers", &join.bootstrap_servers)
         .set("group.id", config.group_id())
@@ -122,12 +127,38 @@ pub fn is_fenced(consumer: &KafkaConsumer, e: &rdkafka::error::KafkaError) -> bo
     }
 }
 
-/// Waits up to `timeout` for a first record, then takes what else is ready, up to `max`.
+/// Waits up to `timeout` for a first record, then takes what else is ready, up to `max`. The
+/// batch comes with its stamp: records of a partition revoked during the poll are left out, and
+/// a later revoke makes the rest of that partition stale
+/// ([`crate::source::ownership::Ownership::current`]).
 pub async fn next_batch(
     consumer: &KafkaConsumer,
     max: usize,
     timeout: Duration,
     shutdown: &mut Option<watch::Receiver<bool>>,
+) -> Result<(Vec<OwnedMessage>, Stamp), rdkafka::error::KafkaError> {
+    let mut stamp = consumer.context().ownership().stamp();
+    let mut batch = poll(consumer, max, timeout, shutdown, &mut stamp).await?;
+    drop_revoked(consumer, &mut batch, &mut stamp);
+    Ok((batch, stamp))
+}
+
+/// Leaves out the records polled before a revoke of their partition (the callback ran in a
+/// `recv` since `stamp`).
+fn drop_revoked(consumer: &KafkaConsumer, batch: &mut Vec<OwnedMessage>, stamp: &mut Stamp) {
+    let ownership = consumer.context().ownership();
+    if ownership.stamp() != *stamp {
+        batch.retain(|m| ownership.current(m.topic(), m.partition(), *stamp));
+        *stamp = ownership.stamp();
+    }
+}
+
+async fn poll(
+    consumer: &KafkaConsumer,
+    max: usize,
+    timeout: Duration,
+    shutdown: &mut Option<watch::Receiver<bool>>,
+    stamp: &mut Stamp,
 ) -> Result<Vec<OwnedMessage>, rdkafka::error::KafkaError> {
     let mut batch = Vec::new();
     let first = async {
@@ -153,7 +184,9 @@ pub async fn next_batch(
         }
         Some(Err(e)) if recoverable(&e) => return Ok(batch),
         Some(m) => {
-            batch.push(m?.detach());
+            let m = m?.detach();
+            drop_revoked(consumer, &mut batch, stamp);
+            batch.push(m);
             // Another subscribed topic's records flow while one is still missing.
             if topic_check_due(consumer) {
                 note_missing_topics(consumer);
@@ -173,7 +206,11 @@ pub async fn next_batch(
                 break;
             }
             Ok(Err(e)) if recoverable(&e) => break,
-            Ok(m) => batch.push(m?.detach()),
+            Ok(m) => {
+                let m = m?.detach();
+                drop_revoked(consumer, &mut batch, stamp);
+                batch.push(m);
+            }
             Err(_) => break,
         }
     }
@@ -393,6 +430,8 @@ mod tests {
         assert_eq!(c.get("fetch.queue.backoff.ms"), Some("1000"));
         assert_eq!(c.get("group.instance.id"), Some("mine"));
         assert_eq!(c.get("enable.auto.commit"), Some("false"));
+        let dynamic = consumer("consumer.override.group.instance.id=");
+        assert_eq!(dynamic.get("group.instance.id"), None, "empty: dynamic");
     }
 
     #[test]

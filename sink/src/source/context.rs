@@ -1,13 +1,17 @@
 //! The consumer's rdkafka context: librdkafka's statistics as per-partition metrics, and the
-//! last refusal (login, certificate) librdkafka logged, for the start-up wait to stop on.
+//! last refusal (login, certificate) librdkafka logged, for the start-up wait to stop on; and
+//! the rebalances: a revoke commits what was handled of its partitions ([`crate::source::ownership`]).
 
 use crate::metrics::{COMMITTED_OFFSET, CONSUMER_LAG};
+use crate::source::ownership::{Ownership, Partition};
 use crate::source::security::Refusal;
 use crate::source::topic_wait::TopicWait;
 use metrics::gauge;
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::ConsumerContext;
-use rdkafka::Statistics;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::{Offset, Statistics, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 
 /// One assigned partition as librdkafka's statistics describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +60,7 @@ pub struct SinkContext {
     refused: std::sync::Mutex<Option<(Refusal, String)>>,
     /// Subscribed topics that do not exist yet.
     pub topic_wait: std::sync::Mutex<TopicWait>,
+    ownership: Mutex<Ownership>,
 }
 
 impl Default for SinkContext {
@@ -63,6 +68,7 @@ impl Default for SinkContext {
         SinkContext {
             refused: Default::default(),
             topic_wait: std::sync::Mutex::new(TopicWait::new(std::time::Duration::from_secs(60))),
+            ownership: Mutex::default(),
         }
     }
 }
@@ -72,6 +78,20 @@ impl SinkContext {
     pub fn refused(&self) -> Option<(Refusal, String)> {
         self.refused.lock().ok().and_then(|r| r.clone())
     }
+
+    /// Which polled records are still this process's, and the offsets lent for a poll. Never
+    /// held across a call into librdkafka (a poll runs the callback, which takes it).
+    pub fn ownership(&self) -> MutexGuard<'_, Ownership> {
+        // Each change is one call: the state is consistent whatever panicked holding it.
+        self.ownership.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn partitions(tpl: &TopicPartitionList) -> Vec<Partition> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition()))
+        .collect()
 }
 
 impl ClientContext for SinkContext {
@@ -110,7 +130,72 @@ impl ClientContext for SinkContext {
     }
 }
 
-impl ConsumerContext for SinkContext {}
+/// librdkafka's default (eager) assignment is kept: the partitions are taken and given up
+/// inside the callback, never deferred (a deferred give-back under cooperative-sticky hung a
+/// `--until-caught-up` run, reverted in 200feae). The callback runs inside a poll, which the
+/// loop makes only between writes, so no row of a revoked partition is being written now, and
+/// none is written later ([`Ownership::current`]).
+impl ConsumerContext for SinkContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let (revoked, lost) = match rebalance {
+            Rebalance::Assign(tpl) => {
+                tracing::info!("Kafka: assigned {}", describe(&partitions(tpl)));
+                return;
+            }
+            Rebalance::Revoke(tpl) => (partitions(tpl), consumer.assignment_lost()),
+            // librdkafka drops the whole assignment: nothing of it is committed.
+            Rebalance::Error(e) => {
+                tracing::warn!("Kafka: rebalance failed: {e}; giving up the assignment");
+                let all = consumer.assignment().map(|a| partitions(&a));
+                (all.unwrap_or_default(), true)
+            }
+        };
+        let handled = self.ownership().revoke(&revoked);
+        tracing::info!(
+            "Kafka: revoking {}{}",
+            describe(&revoked),
+            match (lost, handled.is_empty()) {
+                (true, _) => "; the assignment was lost: what was stored of them since the last commit is read again by their next owner",
+                (false, true) => "",
+                (false, false) => "; committing what was stored of them first",
+            }
+        );
+        if lost || handled.is_empty() {
+            return;
+        }
+        match commit(consumer, &handled) {
+            Ok(()) => self
+                .ownership()
+                .committed
+                .extend(handled.into_iter().map(|(p, o)| (p, o + 1))),
+            // Nothing of them is committed later: a late commit could move the group's offset
+            // back past the new owner's.
+            Err(e) => {
+                crate::metrics::error("kafka_commit");
+                tracing::warn!("Kafka: commit before the revoke: {e}; their next owner reads what was stored since the last commit again");
+            }
+        }
+    }
+}
+
+fn commit(
+    consumer: &BaseConsumer<SinkContext>,
+    handled: &BTreeMap<Partition, i64>,
+) -> Result<(), rdkafka::error::KafkaError> {
+    let mut offsets = TopicPartitionList::new();
+    for ((topic, partition), offset) in handled {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))?;
+    }
+    consumer.commit(&offsets, CommitMode::Sync)
+}
+
+fn describe(partitions: &[Partition]) -> String {
+    let names: Vec<String> = partitions
+        .iter()
+        .map(|(t, p)| format!("{t}[{p}]"))
+        .collect();
+    format!("{} partition(s) {}", names.len(), names.join(","))
+}
 
 #[cfg(test)]
 mod tests {

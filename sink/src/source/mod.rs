@@ -3,5 +3,6 @@
 pub mod consumer;
 pub mod context;
 pub mod dead_letter;
+pub mod ownership;
 pub mod security;
 pub mod topic_wait;
