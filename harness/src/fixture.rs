@@ -60,7 +60,8 @@
 //! `kafka` (every broker connection); ACTION is `latency=500ms` (answers delayed), `timeout` (a
 //! black hole), `reset` (connections reset), `bandwidth=KB` (KB/s each way) or `down` (closed,
 //! refused), e.g. `@fault after=2000 timeout questdb-pg for=20s`. The harness produces and reads
-//! back directly, so the next part is produced while the fault holds.
+//! back directly, so the next part is produced while the fault holds. `@slow latency=100ms
+//! questdb-pg` (or `bandwidth=KB`) holds such a fault for the whole case, other faults included.
 //!
 //! `@fault at=start stop questdb for=5s` strikes before the sinks start instead of after N
 //! rows: the service is stopped, the sinks are started while it is down, and it comes back
@@ -172,6 +173,8 @@ pub struct Scenario {
     /// run with `KQ_FAULTS=all` and in `harness conformance`. Empty: every variant; `off`:
     /// none (a long case the CI budget has no room for; `cargo test` still parses it).
     pub ci: Vec<String>,
+    /// `@slow ACTION TARGET`: a network fault (latency, bandwidth) held for the whole case.
+    pub slow: Option<(crate::services::ProxyName, crate::services::NetworkFault)>,
 }
 
 /// A write path a fault case runs on (`@paths`).
@@ -280,9 +283,11 @@ impl Scenario {
     /// Whether a fault strikes through Toxiproxy: the services must run with the proxies and
     /// the sinks dial through them.
     pub fn network_faults(&self) -> bool {
-        self.faults
-            .iter()
-            .any(|f| matches!(f.target, FaultTarget::Proxy(_)))
+        self.slow.is_some()
+            || self
+                .faults
+                .iter()
+                .any(|f| matches!(f.target, FaultTarget::Proxy(_)))
     }
 
     /// Whether a fault strikes ZooKeeper, which Kafka in KRaft mode (4.x) runs without.
@@ -305,6 +310,7 @@ impl Default for Scenario {
             tolerances: Vec::new(),
             variant: None,
             ci: Vec::new(),
+            slow: None,
         }
     }
 }
@@ -737,6 +743,10 @@ impl Case {
                         }
                     }
                 }
+                "slow" => {
+                    let scenario = case.scenario.get_or_insert_with(Scenario::default);
+                    scenario.slow = Some(network::slow(rest).map_err(|m| syntax(line, m))?);
+                }
                 "records" | "partitions" | "sinks" | "key" | "fault" => {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     let rest = rest.trim();
@@ -755,7 +765,7 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @paths, @tolerance, @ci"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @slow, @paths, @tolerance, @ci"))),
             }
         }
         if let Some(line) = key

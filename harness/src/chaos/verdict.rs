@@ -40,6 +40,11 @@ pub fn violations(schedule: &Schedule, o: &FaultOutcome) -> Vec<String> {
     if !o.committed_behind_stored {
         v.push("a committed offset ran ahead of the rows stored".into());
     }
+    if let Some((p, from, to)) = o.committed_watch.first_decrease {
+        v.push(format!(
+            "a committed offset went back (partition {p}: {from} to {to})"
+        ));
+    }
     if !o.all_committed {
         let why: Vec<String> = o
             .gave_up
@@ -216,6 +221,8 @@ mod tests {
             dropped: 0,
             all_committed: true,
             committed_behind_stored: true,
+            committed_watch: Default::default(),
+            last_values: None,
             elapsed: Duration::from_secs(30),
         }
     }

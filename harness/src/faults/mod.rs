@@ -8,14 +8,20 @@
 //! - [`render`]: the outcome as snapshot text, timing-dependent counts as invariants;
 //! - [`sinks`]: the sink processes of a case (`--task N`), killed with their run;
 //! - [`proxy`]: an HTTP proxy in front of QuestDB's HTTP port that answers a fault's status;
-//! - [`strike`]: a fault on a service, or on the Toxiproxy proxy in front of one.
+//! - [`strike`]: a fault on a service, or on the Toxiproxy proxy in front of one;
+//! - [`offsets`]: the group's committed offsets, watched never to go back;
+//! - [`probe`]: the case's table as the runner reads it meanwhile;
+//! - [`upsert`]: an upsert table's rows against each key's last value.
 
 pub mod late_topic;
+pub mod offsets;
+pub mod probe;
 pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
 pub mod strike;
+pub mod upsert;
 
 use crate::services::FaultAction;
 use std::time::Duration;
@@ -58,13 +64,19 @@ pub struct FaultOutcome {
     pub all_committed: bool,
     /// No committed offset was ever seen ahead of what the table held.
     pub committed_behind_stored: bool,
+    /// Every read of the committed offsets, and whether one went back.
+    pub committed_watch: offsets::CommittedWatch,
+    /// On an upsert table: whether each key ended with its last value.
+    pub last_values: Option<upsert::LastValues>,
     /// Wall time of the case (not rendered).
     pub elapsed: Duration,
 }
 
 impl FaultOutcome {
     pub fn missing(&self) -> u64 {
-        self.produced
+        // An upsert table holds one row per key.
+        let expected = self.last_values.as_ref().map_or(self.produced, |l| l.keys);
+        expected
             .saturating_sub(self.dropped)
             .saturating_sub(self.distinct)
     }

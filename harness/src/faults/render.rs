@@ -98,6 +98,38 @@ pub fn outcome(o: &FaultOutcome) -> String {
         "committed offsets never ahead of stored rows: {}",
         yes_no(o.committed_behind_stored)
     );
+    // Several tasks share the partitions: one that lost a partition must not commit it late.
+    let watch = &o.committed_watch;
+    if o.sinks > 1 || !watch.never_decreased() {
+        let _ = writeln!(
+            s,
+            "committed offsets never decreased: {}",
+            match watch.first_decrease {
+                None => "yes".to_string(),
+                Some((p, from, to)) => format!(
+                    "NO ({} times; first partition {p}, from {from} to {to})",
+                    watch.decreases
+                ),
+            }
+        );
+    }
+    if let Some(l) = &o.last_values {
+        let value = super::upsert::VALUE;
+        let _ = writeln!(
+            s,
+            "each {}'s row holds its last {value}: {}",
+            l.key,
+            match l.stale.first() {
+                None => format!("yes ({} keys)", l.keys),
+                Some((k, held, last)) => format!(
+                    "NO, {} of {} keys (first {}={k}: {held:?}, its last {last})",
+                    l.stale.len(),
+                    l.keys,
+                    l.key
+                ),
+            }
+        );
+    }
     if let Some((topic, held)) = &o.dead_letters {
         let _ = writeln!(s, "dead-lettered (records in {topic}): {held}");
     }
@@ -221,6 +253,8 @@ mod tests {
             dropped: 0,
             all_committed: true,
             committed_behind_stored: true,
+            committed_watch: Default::default(),
+            last_values: None,
             elapsed: Duration::from_secs(9),
         }
     }

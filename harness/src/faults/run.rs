@@ -8,82 +8,22 @@
 //! the service is back, as an operator restarts a failed Connect task; what it said and whether
 //! its committed offsets stayed behind what the table held are part of the outcome.
 
+use super::offsets::Plan;
+use super::probe::Probe;
 use super::sinks::{Launch, SinkProcess};
 use super::{action_words, FaultOutcome, FaultReport, GaveUp, NextPart, Production};
-use crate::fixture::{Case, FaultTarget, Scenario};
+use crate::fixture::{Case, FaultTarget};
 use crate::kafka;
 use crate::replay::{self, Target};
 use crate::services::ServiceName;
 use crate::services::{FaultAction, Services};
 use anyhow::{bail, Context};
-use sink::config::Connection;
 use sink::write::pg::QuestDb;
 use sink::SinkConfig;
 use std::time::{Duration, Instant};
 
 /// How long the sink gets to resume after a fault before the case says it did not.
 const RESUME_LIMIT: Duration = Duration::from_secs(60);
-
-/// Polls QuestDB for the table's progress on a connection it opens again after a restart.
-struct Probe {
-    connection: Connection,
-    table: String,
-    db: Option<QuestDb>,
-}
-
-impl Probe {
-    /// `None` while the table does not exist or QuestDB is down; a connection a restart broke
-    /// is replaced and the query asked again.
-    async fn number(&mut self, sql: &str) -> Option<i64> {
-        for _ in 0..2 {
-            if self.db.is_none() {
-                self.db = QuestDb::connect(&self.connection).await.ok();
-            }
-            let db = self.db.as_ref()?;
-            match db.client().query_opt(sql, &[]).await {
-                Ok(Some(row)) => return row.try_get::<_, i64>(0).ok(),
-                Ok(None) => return None,
-                Err(e) if e.as_db_error().is_some() => return None, // no such table yet
-                Err(_) => self.db = None,
-            }
-        }
-        None
-    }
-
-    /// Rows in the table (0 while it does not exist or QuestDB is down).
-    async fn rows(&mut self) -> u64 {
-        let sql = format!(
-            "SELECT count() FROM {}",
-            sink::mapping::jdbc::ddl::quote(&self.table)
-        );
-        self.number(&sql).await.unwrap_or(0).max(0) as u64
-    }
-
-    /// What grows the moment the sink commits rows: a WAL table's `sequencerTxn` (its rows
-    /// show only once applied), else the row count.
-    async fn progress(&mut self) -> u64 {
-        let literal = self.table.replace('\'', "''");
-        let wal = self
-            .number(&format!(
-                "SELECT sequencerTxn FROM wal_tables() WHERE name = '{literal}'"
-            ))
-            .await;
-        match wal {
-            Some(txn) => txn.max(0) as u64,
-            None => self.rows().await,
-        }
-    }
-
-    /// Distinct values of `key`.
-    async fn distinct(&mut self, key: &str) -> u64 {
-        let sql = format!(
-            "SELECT count_distinct({}) FROM {}",
-            sink::mapping::jdbc::ddl::quote(key),
-            sink::mapping::jdbc::ddl::quote(&self.table)
-        );
-        self.number(&sql).await.unwrap_or(0).max(0) as u64
-    }
-}
 
 /// The case's generated records, produced in parts: record `i` (`id64` = i) to partition
 /// `i % partitions`.
@@ -123,40 +63,6 @@ fn production(target: FaultTarget, action: FaultAction) -> Production {
         }
         (_, action) if action.holds() => Production::WhileHeld,
         _ => Production::AfterStruck, // a kill, a restart, a dropped table
-    }
-}
-
-/// The case's connector, its topic's partitions and what each will hold.
-struct Plan<'a> {
-    scenario: &'a Scenario,
-    topic: String,
-    group: String,
-    per_partition: Vec<i64>,
-}
-
-impl Plan<'_> {
-    /// Committed offsets per partition (`None` while a partition has none), off the runtime.
-    fn committed(&self, bootstrap: &str) -> Result<Vec<Option<i64>>, String> {
-        tokio::task::block_in_place(|| {
-            (0..self.scenario.partitions)
-                .map(|p| {
-                    kafka::committed_offset(bootstrap, &self.group, &self.topic, p)
-                        .map_err(|e| e.to_string())
-                })
-                .collect()
-        })
-    }
-
-    fn committed_sum(&self, bootstrap: &str) -> Result<i64, String> {
-        Ok(self.committed(bootstrap)?.iter().flatten().sum())
-    }
-
-    /// Every partition committed up to the first `produced` records.
-    fn all_committed(&self, committed: &[Option<i64>], produced: u64) -> bool {
-        committed
-            .iter()
-            .zip(&super::spread(produced, self.scenario.partitions))
-            .all(|(c, end)| c.is_some_and(|c| c >= *end))
     }
 }
 
@@ -214,7 +120,9 @@ pub async fn run(
         topic: case.topic.clone(),
         group: config.group_id(),
         per_partition: super::spread(scenario.records, scenario.partitions),
+        watch: Default::default(),
     };
+    let upsert = props.get("insert.mode").is_some_and(|m| m == "upsert");
 
     // `at=start create topic`: the topic is created later, by the fault.
     let topic_late = super::late_topic::first_fault_creates_it(scenario);
@@ -252,6 +160,8 @@ pub async fn run(
         .tempdir()?;
     let file = dir.path().join("connector.properties");
     replay::write_properties(&file, &props)?;
+    // `@slow`: held from before the sinks start until the end, whatever else strikes.
+    super::strike::slow(services, scenario.slow, true)?;
     let launch = Launch::Binary(binary.to_owned());
     let start_sinks = || {
         (0..scenario.sinks)
@@ -268,6 +178,18 @@ pub async fn run(
         connection: config.connection.clone(),
         table: table.clone(),
         db: None,
+        upsert: match upsert {
+            true => Some(
+                super::upsert::Stream::of(&scenario.key, scenario.records).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: an upsert case keyed by {}: {e}",
+                        case.name,
+                        scenario.key
+                    )
+                })?,
+            ),
+            false => None,
+        },
     };
     let timeout = crate::wait::case_timeout();
     let logs = |sinks: &[SinkProcess]| -> String {
@@ -289,7 +211,11 @@ pub async fn run(
         // before is a failure of the case.
         let deadline = Instant::now() + timeout;
         let stored_before = loop {
-            let distinct = probe.distinct(&scenario.key).await;
+            let distinct = probe.stored(&scenario.key).await;
+            if scenario.sinks > 1 {
+                // Watched between faults too: a late commit shows whenever it lands.
+                let _ = plan.committed(&target.bootstrap);
+            }
             if distinct >= stream.produced || step.at_start {
                 break distinct;
             }
@@ -450,7 +376,7 @@ pub async fn run(
             let committed = plan
                 .committed_sum(&target.bootstrap)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", case.name))?;
-            let stored = probe.distinct(&scenario.key).await;
+            let stored = probe.stored(&scenario.key).await;
             committed_behind_stored &= committed <= (stored + dropped) as i64;
             gave_up.push(GaveUp {
                 task: sinks[i].task,
@@ -533,7 +459,7 @@ pub async fn run(
     for s in &sinks {
         if s.exited().is_some() {
             let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
-            let stored = probe.distinct(&scenario.key).await;
+            let stored = probe.stored(&scenario.key).await;
             committed_behind_stored &= committed <= (stored + dropped) as i64;
             gave_up.push(GaveUp {
                 task: s.task,
@@ -546,6 +472,7 @@ pub async fn run(
         }
     }
     drop(sinks); // stops the ones still running
+    super::strike::slow(services, scenario.slow, false)?;
 
     let db = QuestDb::connect(&config.connection).await?;
     let shape = crate::readback::read_shape(&db, &table).await?;
@@ -557,7 +484,12 @@ pub async fn run(
     let committed = plan
         .committed_sum(&target.bootstrap)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    committed_behind_stored &= committed <= (distinct + dropped) as i64;
+    let stored = probe.stored(&scenario.key).await;
+    committed_behind_stored &= committed <= (stored + dropped) as i64;
+    let last_values = match probe.upsert.clone() {
+        Some(stream) => Some(stream.last_values(&probe.pairs(&scenario.key).await)),
+        None => None,
+    };
     let dead_letters = match props.get("errors.deadletterqueue.topic.name") {
         Some(dlq) if !dlq.is_empty() => {
             let held = tokio::task::block_in_place(|| kafka::read_all(&target.bootstrap, dlq))?;
@@ -565,6 +497,7 @@ pub async fn run(
         }
         _ => None,
     };
+    let committed_watch = plan.watch().clone();
     Ok(FaultOutcome {
         case: case.name.clone(),
         topic: case.topic.clone(),
@@ -583,6 +516,8 @@ pub async fn run(
         dropped,
         all_committed,
         committed_behind_stored,
+        committed_watch,
+        last_values,
         elapsed: started.elapsed(),
     })
 }

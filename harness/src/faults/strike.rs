@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::ServiceError;
 use crate::fixture::{FaultAction, FaultTarget};
-use crate::services::{Injected, Services};
+use crate::services::{Injected, NetworkFault, ProxyName, Services};
 
 /// Strikes `target` with `action`; `hold` runs while it holds (as for [`Services::inject`]).
 pub fn strike(
@@ -28,5 +28,25 @@ pub fn log_tail(services: &Services, target: FaultTarget, lines: usize) -> Strin
     match target {
         FaultTarget::Service(service) => services.log_tail_of(service, lines),
         _ => services.log_tail_of_proxies(lines),
+    }
+}
+
+/// A case's `@slow` fault: applied (`on`) before its sinks start, lifted at the end.
+pub fn slow(
+    services: &Services,
+    slow: Option<(ProxyName, NetworkFault)>,
+    on: bool,
+) -> Result<(), ServiceError> {
+    let Some((proxy, fault)) = slow else {
+        return Ok(());
+    };
+    let toxiproxy = services.toxiproxy.as_ref().ok_or_else(|| {
+        ServiceError::Config(format!(
+            "`@slow {fault} {proxy}` needs the proxies (Services::start_proxied)"
+        ))
+    })?;
+    match on {
+        true => toxiproxy.apply(proxy, fault),
+        false => toxiproxy.lift(proxy, fault),
     }
 }
