@@ -149,7 +149,7 @@ async fn run_inner(
     consumer::subscribe(&consumer, &config.topics).map_err(|e| kafka_err("subscribe", e))?;
     let store = Store::new(config, db, writer, options.shutdown.clone());
     let records = Records::new(config, dead_letters, summary);
-    batches::consume(
+    let consumed = batches::consume(
         config,
         options,
         &consumer,
@@ -158,9 +158,11 @@ async fn run_inner(
         &health,
         &mut shutdown,
     )
-    .await?;
-    if options.stop_when == StopWhen::Never {
+    .await;
+    if consumed.is_ok() && options.stop_when == StopWhen::Never {
         stop::leave_and_close(consumer).await;
+    } else {
+        stop::close(consumer).await;
     }
-    Ok(())
+    consumed
 }
