@@ -137,15 +137,19 @@ async fn run_inner(
             None => return Ok(()),
         },
     };
-    consumer::subscribe(&consumer, &config.topics).map_err(|e| kafka_err("subscribe", e))?;
     let dead_letters = DeadLetters::start(config, bootstrap, options.task).await?;
     if let Some(conf) = &config.ilp {
         crate::write::ilp::check_ilp_login(conf).await?;
     }
     let writer = Writer::new(config.ilp.as_ref(), config.designated_column())?;
+    // Last of the start-up steps: a consumer dropped while its first assignment arrives hangs
+    // in librdkafka's close (rd_kafka_assign inside the closing queue's poll waits for itself;
+    // seen when the dead letter topic was refused right after subscribing), so every check
+    // that can stop the sink at start comes first.
+    consumer::subscribe(&consumer, &config.topics).map_err(|e| kafka_err("subscribe", e))?;
     let store = Store::new(config, db, writer, options.shutdown.clone());
     let records = Records::new(config, dead_letters, summary);
-    batches::consume(
+    let consumed = batches::consume(
         config,
         options,
         &consumer,
@@ -154,9 +158,11 @@ async fn run_inner(
         &health,
         &mut shutdown,
     )
-    .await?;
-    if options.stop_when == StopWhen::Never {
+    .await;
+    if consumed.is_ok() && options.stop_when == StopWhen::Never {
         stop::leave_and_close(consumer).await;
+    } else {
+        stop::close(consumer).await;
     }
-    Ok(())
+    consumed
 }

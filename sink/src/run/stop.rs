@@ -61,12 +61,24 @@ where
             "could not leave the consumer group within {CLOSE_TIMEOUT:?} (is Kafka reachable?): the group frees this task's partitions after session.timeout.ms"
         );
     }
-    // Dropping the consumer closes it: a blocking wait for librdkafka, off the runtime.
+    if close(consumer).await {
+        tracing::info!("left the consumer group and closed the consumer");
+    }
+}
+
+/// Closes the consumer within [`CLOSE_TIMEOUT`] (whether it closed): dropping it is a blocking
+/// wait for librdkafka, done off the runtime, and one that never ends (librdkafka's close can
+/// wait for itself when a rebalance arrives meanwhile) must not keep the sink from stopping.
+pub async fn close<C>(consumer: StreamConsumer<C>) -> bool
+where
+    C: rdkafka::consumer::ConsumerContext + 'static,
+{
     let closed = tokio::task::spawn_blocking(move || drop(consumer));
     match tokio::time::timeout(CLOSE_TIMEOUT, closed).await {
-        Ok(_) => tracing::info!("left the consumer group and closed the consumer"),
+        Ok(_) => true,
         Err(_) => {
-            tracing::warn!("the consumer did not close within {CLOSE_TIMEOUT:?}; exiting anyway")
+            tracing::warn!("the consumer did not close within {CLOSE_TIMEOUT:?}; exiting anyway");
+            false
         }
     }
 }
