@@ -96,8 +96,10 @@ mod tests {
 
     #[test]
     fn a_revoke_hands_over_what_was_handled_of_its_partitions_only() {
-        let mut o = Ownership::default();
-        o.handled = [(p(0), 90), (p(1), 50), (p(2), 7)].into();
+        let mut o = Ownership {
+            handled: [(p(0), 90), (p(1), 50), (p(2), 7)].into(),
+            ..Ownership::default()
+        };
         let taken = o.revoke(&[p(0), p(2), p(3)]);
         assert_eq!(taken, [(p(0), 90), (p(2), 7)].into());
         assert_eq!(o.handled, [(p(1), 50)].into(), "kept for the next commit");
