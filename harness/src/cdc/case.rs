@@ -4,7 +4,10 @@
 //! ```text
 //! # What the case shows (comment lines).
 //! @source time.precision.mode=connect    a Debezium Postgres connector setting (repeatable)
-//! @set insert.mode=upsert                a sink property over the seed's file (repeatable)
+//! @family questdb-connector             the properties QuestDB's connector reads
+//!                                        (fixtures/questdb-connector/connector.properties);
+//!                                        default: the seed's connect-jdbc.properties
+//! @set insert.mode=upsert                a sink property over the family's file (repeatable)
 //! @table ${prefix}.public.items          a QuestDB table to read back (repeatable; default:
 //!                                        the table each captured topic names)
 //! CREATE TABLE items (id int PRIMARY KEY, price numeric(10,2));
@@ -17,6 +20,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::fixture::Family;
+
 /// A parsed `.cdc` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CdcCase {
@@ -26,7 +31,9 @@ pub struct CdcCase {
     pub prefix: String,
     /// The source connector's settings over the harness's.
     pub source: BTreeMap<String, String>,
-    /// The sink's properties over the seed's `connect-jdbc.properties`.
+    /// Which file the sink's properties start from.
+    pub family: Family,
+    /// The sink's properties over the family's file, `${prefix}` replaced.
     pub sink: BTreeMap<String, String>,
     /// The tables to read back, `${prefix}` replaced; empty: one per captured topic.
     pub tables: Vec<String>,
@@ -64,6 +71,7 @@ pub fn parse(stem: &str, text: &str) -> Result<CdcCase, String> {
         name: format!("cdc/{stem}"),
         prefix: prefix.clone(),
         source: BTreeMap::new(),
+        family: Family::Jdbc,
         sink: BTreeMap::new(),
         tables: Vec::new(),
         statements: Vec::new(),
@@ -120,13 +128,24 @@ fn directive_line(case: &mut CdcCase, directive: &str, prefix: &str) -> Result<(
         }
         "set" => {
             let (k, v) = pair()?;
-            case.sink.insert(k, v);
+            case.sink.insert(k, v.replace("${prefix}", prefix));
+        }
+        "family" => {
+            case.family = match rest {
+                "jdbc" => Family::Jdbc,
+                "questdb-connector" => Family::QuestDbConnector,
+                other => {
+                    return Err(format!(
+                        "@family {other:?}: expected jdbc or questdb-connector"
+                    ))
+                }
+            }
         }
         "table" if !rest.is_empty() => case.tables.push(rest.replace("${prefix}", prefix)),
         "table" => return Err("@table wants a name".to_owned()),
         other => {
             return Err(format!(
-                "unknown directive @{other}: expected @source, @set or @table"
+                "unknown directive @{other}: expected @source, @family, @set or @table"
             ))
         }
     }
@@ -192,6 +211,14 @@ mod tests {
         assert!(err("a", "@sql x\nSELECT 1;").contains("unknown directive @sql"));
         assert!(err("a", "@set novalue\nSELECT 1;").contains("key=value"));
         assert!(err("Upper", "SELECT 1;").contains("lower-case"));
+        assert!(err("a", "@family avro\nSELECT 1;").contains("questdb-connector"));
+        let qdb = parse(
+            "a",
+            "@family questdb-connector\n@set table=${prefix}_t\nSELECT 1;",
+        )
+        .unwrap();
+        assert_eq!(qdb.family, Family::QuestDbConnector);
+        assert_eq!(qdb.sink["table"], "cdc_a_t");
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub async fn run_case(case: &CdcCase, on: &CdcTarget) -> Result<CdcOutcome, Stri
     let mut topics = kafka::topics_with_prefix(&bootstrap, &format!("{prefix}.public."))
         .map_err(|e| e.to_string())?;
     topics.sort();
-    let props = sink_properties(case, &topics)?;
+    let props = sink_properties(case, &topics, &on.target)?;
     let sink_config = SinkConfig::from_properties(&props)
         .map_err(|e| format!("{}: the sink refused its properties: {e}", case.name))?;
     let summary = run_sink(case, &props, on, timeout).await?;
@@ -182,13 +182,15 @@ pub async fn run_case(case: &CdcCase, on: &CdcTarget) -> Result<CdcOutcome, Stri
     })
 }
 
-/// The sink's properties: the seed's `connect-jdbc.properties`, a connector name of the case's
-/// (its consumer group), the captured topics, then the case's `@set` lines.
+/// The sink's properties: its family's file (the seed's `connect-jdbc.properties`, or QuestDB's
+/// connector's with `client.conf.string` pointed at this run's QuestDB), a connector name of the
+/// case's (its consumer group), the captured topics, then the case's `@set` lines.
 pub fn sink_properties(
     case: &CdcCase,
     topics: &[String],
+    target: &Target,
 ) -> Result<BTreeMap<String, String>, String> {
-    let path = crate::replay::seed_properties_path();
+    let path = case.family.properties_path();
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut props = sink::config::properties::parse(&text);
     if topics.is_empty() {
@@ -201,6 +203,10 @@ pub fn sink_properties(
     props.insert("topics".into(), topics.join(","));
     for (k, v) in &case.sink {
         props.insert(k.clone(), v.clone());
+    }
+    if let Some(conf) = props.get("client.conf.string") {
+        let conf = target.ilp_conf_from(conf);
+        props.insert("client.conf.string".into(), conf);
     }
     Ok(props)
 }
