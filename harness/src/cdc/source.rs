@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::connect::{http, spawn_worker};
+use crate::connect::http;
+use crate::connect_standalone::spawn_worker;
 use crate::error::ServiceError;
 use crate::process::ServiceProcess;
 use crate::services::postgres::{cdc_libs, SUPERUSER};
@@ -65,7 +66,7 @@ impl SourceWorker {
     /// Provisions the plugin if needed and starts a worker against `bootstrap`.
     pub fn start(bootstrap: &str, timeout: Duration) -> Result<SourceWorker, ServiceError> {
         let libs = cdc_libs()?;
-        let (port, process) = spawn_worker(bootstrap, &libs.plugin_path, CLASS, timeout)?;
+        let (port, process) = spawn_worker(bootstrap, &libs.plugin_path, CLASS, timeout, http)?;
         Ok(SourceWorker { port, process })
     }
 
