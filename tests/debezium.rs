@@ -47,7 +47,9 @@ async fn case(
     // `failures/dlq-topic-refused` has no Debezium outcome to record: on the 3.9 worker the
     // task stays RUNNING with the refused dead letter topic and never commits (observed for
     // 60 s, twice), so the run can only time out.
-    #[exclude("^fixtures/(faults|questdb-connector|transforms)/|^fixtures/failures/dlq-topic-refused")]
+    #[exclude(
+        "^fixtures/(faults|questdb-connector|transforms)/|^fixtures/failures/dlq-topic-refused"
+    )]
     path: PathBuf,
 ) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
