@@ -24,6 +24,8 @@ need curl curl
 # Network-fault cases run Toxiproxy v2.12.0, built once with `go install` and cached
 # (harness/src/services/toxiproxy/install.rs).
 need go golang-go
+# The CDC cases unpack PostgreSQL's server binaries from a .txz (harness/src/services/postgres/).
+need xz xz-utils
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"

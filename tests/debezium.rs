@@ -44,7 +44,12 @@ async fn case(
     #[files("fixtures/**/*.case")]
     // Transform cases are this sink's own: the Debezium column was recorded without a
     // transform chain on the worker (issue 27 leaves running them through Connect open).
-    #[exclude("^fixtures/(faults|questdb-connector|transforms)/")]
+    // `failures/dlq-topic-refused` has no Debezium outcome to record: on the 3.9 worker the
+    // task stays RUNNING with the refused dead letter topic and never commits (observed for
+    // 60 s, twice), so the run can only time out.
+    #[exclude(
+        "^fixtures/(faults|questdb-connector|transforms)/|^fixtures/failures/dlq-topic-refused"
+    )]
     path: PathBuf,
 ) {
     let root = fixture::root().canonicalize().expect("fixtures folder");

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::connect_standalone;
@@ -20,7 +19,6 @@ use crate::error::ServiceError;
 use crate::fixture::Family;
 use crate::process::ServiceProcess;
 use crate::provision;
-use crate::services::{data_dir, free_ports, wait_ready, write_file, write_log4j_properties};
 use crate::wait::wait_until;
 
 /// A sink connector the harness knows how to configure from a fixture.
@@ -336,59 +334,17 @@ impl ConnectWorker {
         plugin_path: Option<PathBuf>,
         timeout: Duration,
     ) -> Result<ConnectWorker, ServiceError> {
-        let libs = provision::connect_libs()?;
-        let java = provision::java()?;
-        let plugin_path = plugin_path.unwrap_or(libs.plugin_path);
-        let port = free_ports(1)?[0];
-        let dir = data_dir("connect")?;
-        let properties = dir.path().join("worker.properties");
-        write_file(
-            &properties,
-            &format!(
-                "bootstrap.servers={bootstrap}\n\
-                 key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-                 value.converter=org.apache.kafka.connect.json.JsonConverter\n\
-                 key.converter.schemas.enable=true\n\
-                 value.converter.schemas.enable=true\n\
-                 offset.storage.file.filename={}\n\
-                 offset.flush.interval.ms=200\n\
-                 plugin.path={}\n\
-                 listeners=http://127.0.0.1:{port}\n",
-                dir.path().join("offsets").display(),
-                plugin_path.display()
-            ),
+        let plugin_path = match plugin_path {
+            Some(path) => path,
+            None => provision::connect_libs()?.plugin_path,
+        };
+        let (port, process) = connect_standalone::spawn_worker(
+            bootstrap,
+            &plugin_path,
+            connector.class(),
+            timeout,
+            http,
         )?;
-        let log4j = write_log4j_properties(dir.path())?;
-        let kafka = crate::versions::Versions::from_env()?.kafka;
-        let placeholder = connect_standalone::connector_files(&kafka, dir.path())?;
-        let mut cmd = Command::new(java);
-        cmd.arg("-Xmx512m")
-            .arg("-Djava.awt.headless=true")
-            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
-            .arg("-cp")
-            .arg(&libs.classpath)
-            .arg("org.apache.kafka.connect.cli.ConnectStandalone")
-            .arg(&properties)
-            .args(&placeholder)
-            .current_dir(dir.path());
-        let process = ServiceProcess::spawn("connect", cmd, dir)?;
-        let class = connector.class();
-        let startup = wait_ready(&process, port, timeout, || {
-            let (status, body) = http(port, "GET", "/connector-plugins", None)?;
-            if status == 200 && body.contains(class) {
-                Ok(())
-            } else {
-                Err(format!("GET /connector-plugins: {status} {body}"))
-            }
-        })?;
-        if !placeholder.is_empty() {
-            let path = format!("/connectors/{}", connect_standalone::PLACEHOLDER);
-            let _ = http(port, "DELETE", &path, None);
-        }
-        eprintln!(
-            "Kafka Connect ready on 127.0.0.1:{port} in {:.1}s ({class})",
-            startup.as_secs_f64()
-        );
         Ok(ConnectWorker {
             port,
             connector,

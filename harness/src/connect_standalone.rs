@@ -1,4 +1,5 @@
-//! What a Connect standalone worker's command line needs besides its worker properties.
+//! A Connect standalone worker's process ([`spawn_worker`]), and what its command line needs
+//! besides its worker properties.
 //!
 //! Kafka 2.x's `ConnectStandalone` refuses to start without at least one connector properties
 //! file (3.x starts with none); the harness adds its connectors through the REST API. On 2.x the
@@ -6,9 +7,13 @@
 //! nothing writes to, deleted as soon as the REST API answers.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::error::ServiceError;
-use crate::services::write_file;
+use crate::process::ServiceProcess;
+use crate::provision;
+use crate::services::{data_dir, free_ports, wait_ready, write_file, write_log4j_properties};
 
 /// The placeholder connector's name (and its topic's).
 pub const PLACEHOLDER: &str = "kq-standalone-placeholder";
@@ -39,6 +44,75 @@ pub fn connector_files(kafka_version: &str, dir: &Path) -> Result<Vec<PathBuf>, 
         ),
     )?;
     Ok(vec![path])
+}
+
+/// One request to the worker's REST API on 127.0.0.1: port, method, path, body -> status, body
+/// (`crate::connect::http`; passed in, as that module starts workers through this one).
+pub type Rest = fn(u16, &str, &str, Option<&str>) -> Result<(u16, String), String>;
+
+/// Starts a worker against `bootstrap` with `plugin_path` (a Connect `plugin.path`, several
+/// folders separated by commas), and waits until its REST API (called through `rest`) lists
+/// `class`: the REST port and the guarded process. JsonConverter with schemas for keys and
+/// values, offsets in a file.
+pub(crate) fn spawn_worker(
+    bootstrap: &str,
+    plugin_path: &Path,
+    class: &str,
+    timeout: Duration,
+    rest: Rest,
+) -> Result<(u16, ServiceProcess), ServiceError> {
+    let libs = provision::connect_libs()?;
+    let java = provision::java()?;
+    let port = free_ports(1)?[0];
+    let dir = data_dir("connect")?;
+    let properties = dir.path().join("worker.properties");
+    write_file(
+        &properties,
+        &format!(
+            "bootstrap.servers={bootstrap}\n\
+                 key.converter=org.apache.kafka.connect.json.JsonConverter\n\
+                 value.converter=org.apache.kafka.connect.json.JsonConverter\n\
+                 key.converter.schemas.enable=true\n\
+                 value.converter.schemas.enable=true\n\
+                 offset.storage.file.filename={}\n\
+                 offset.flush.interval.ms=200\n\
+                 plugin.path={}\n\
+                 listeners=http://127.0.0.1:{port}\n",
+            dir.path().join("offsets").display(),
+            plugin_path.display()
+        ),
+    )?;
+    let log4j = write_log4j_properties(dir.path())?;
+    let kafka = crate::versions::Versions::from_env()?.kafka;
+    let placeholder = connector_files(&kafka, dir.path())?;
+    let mut cmd = Command::new(java);
+    cmd.arg("-Xmx512m")
+        .arg("-Djava.awt.headless=true")
+        .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+        .arg("-cp")
+        .arg(&libs.classpath)
+        .arg("org.apache.kafka.connect.cli.ConnectStandalone")
+        .arg(&properties)
+        .args(&placeholder)
+        .current_dir(dir.path());
+    let process = ServiceProcess::spawn("connect", cmd, dir)?;
+    let startup = wait_ready(&process, port, timeout, || {
+        let (status, body) = rest(port, "GET", "/connector-plugins", None)?;
+        if status == 200 && body.contains(class) {
+            Ok(())
+        } else {
+            Err(format!("GET /connector-plugins: {status} {body}"))
+        }
+    })?;
+    if !placeholder.is_empty() {
+        let path = format!("/connectors/{PLACEHOLDER}");
+        let _ = rest(port, "DELETE", &path, None);
+    }
+    eprintln!(
+        "Kafka Connect ready on 127.0.0.1:{port} in {:.1}s ({class})",
+        startup.as_secs_f64()
+    );
+    Ok((port, process))
 }
 
 #[cfg(test)]

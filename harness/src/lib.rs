@@ -10,10 +10,12 @@
 //! - [`versions`], [`matrix`]: which service versions a run uses, and the suite across them;
 //! - [`oracle`]: Kafka's own JsonConverter, to compare the sink's decoder with;
 //! - [`operate`]: the `sink` binary operated: its metrics scraped, SIGTERM and restart;
-//! - [`faults`], [`chaos`]: fault cases, and random fault schedules checked against invariants.
+//! - [`faults`], [`chaos`]: fault cases, and random fault schedules checked against invariants;
+//! - [`cdc`]: change data capture from a real PostgreSQL through Debezium and the sink.
 pub mod bench;
 pub mod case_log;
 pub mod case_writer;
+pub mod cdc;
 pub mod chaos;
 pub mod compare;
 pub mod connect;

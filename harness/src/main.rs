@@ -43,6 +43,9 @@ enum Command {
     /// QuestDB, Kafka, ZooKeeper and the sink processes), each checked against invariants; a
     /// failing one is printed as a fault case and shrunk.
     Chaos(cmd::chaos::Args),
+    /// Change data capture: the fixtures/cdc/ cases on PostgreSQL, Debezium's Postgres connector
+    /// and the sink binary, judged against their snapshots (`--slow`: the 200,010-change one).
+    Cdc(cmd::cdc::Args),
     /// Print throughput numbers: decoding alone, then Kafka -> sink -> QuestDB on real services.
     Bench(cmd::bench::Args),
     /// The bench's minimal pipe (its limit), one process of it: `harness bench` runs it.
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => runtime().block_on(cmd::compare::run(args)),
         Command::Kill9(args) => runtime().block_on(cmd::kill9::run(args)),
         Command::Chaos(args) => runtime().block_on(cmd::chaos::run(args)),
+        Command::Cdc(args) => runtime().block_on(cmd::cdc::run(args)),
         Command::Bench(args) => runtime().block_on(cmd::bench::run(args)),
         Command::BenchPipe(args) => match harness::bench::pipe::run(&args) {
             Ok(_) => ExitCode::SUCCESS,

@@ -109,7 +109,7 @@ fn needs_quotes(text: &str) -> bool {
 }
 
 /// A table's columns, shape and rows (or that it does not exist).
-fn table(s: &mut String, state: Option<&crate::readback::Table>) {
+pub(crate) fn table(s: &mut String, state: Option<&crate::readback::Table>) {
     match state {
         None => s.push_str("\ntable: (does not exist)\n"),
         Some(table) => {

@@ -2,6 +2,7 @@
 //! starting the sink under test, finding cases, running them) and in [`report`] (printing).
 
 pub mod bench;
+pub mod cdc;
 pub mod chaos;
 pub mod compare;
 pub mod conformance;

@@ -18,6 +18,7 @@
 pub mod docker;
 mod fault;
 mod kafka;
+pub mod postgres;
 mod questdb;
 mod running;
 mod secured;
@@ -26,6 +27,7 @@ mod zookeeper;
 
 pub use fault::{FaultAction, Injected, ServiceName, Signal};
 pub use kafka::{metadata_probe, Coordination, Kafka};
+pub use postgres::Postgres;
 pub use questdb::{ping, QuestDb, QuestDbOptions};
 pub use running::Running;
 pub use secured::{random_secret, Pki, Secrets, SecuredListener, SecuredServices};
