@@ -4,10 +4,9 @@
 
 use crate::faults::sinks::{Launch, SinkProcess};
 use crate::kafka;
-use crate::operate::{counts, properties_file};
+use crate::operate::{counts, properties_file, wait_committed, wait_rows};
 use crate::replay::Target;
 use crate::wait::wait_until_async;
-use anyhow::bail;
 use sink::write::pg::QuestDb;
 use std::time::{Duration, Instant};
 
@@ -193,56 +192,4 @@ async fn produce(target: &Target, topic: &str, records: u64) -> anyhow::Result<(
     })
     .await??;
     Ok(())
-}
-
-/// Waits until `table` holds `want` rows; fails early if the sink exits.
-async fn wait_rows(
-    db: &QuestDb,
-    table: &str,
-    want: u64,
-    sink: &SinkProcess,
-    timeout: Duration,
-) -> anyhow::Result<u64> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let (rows, _) = counts(db, table).await;
-        if rows >= want {
-            return Ok(rows);
-        }
-        if let Some(how) = sink.exited() {
-            bail!(
-                "the sink exited with {rows} of {want} rows stored in {table}: {how}\n{}",
-                sink.log_tail(20)
-            );
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{rows} of {want} rows stored in {table} within {timeout:?}\n{}",
-                sink.log_tail(20)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_committed(
-    target: &Target,
-    group: &str,
-    topic: &str,
-    end: i64,
-    timeout: Duration,
-) -> Result<i64, crate::wait::WaitTimeout> {
-    wait_until_async("every record committed", timeout, || async {
-        let c = tokio::task::block_in_place(|| {
-            kafka::committed_offset(&target.bootstrap, group, topic, 0)
-        })
-        .map_err(|e| e.to_string())?
-        .unwrap_or(0);
-        if c >= end {
-            Ok(c)
-        } else {
-            Err(format!("committed {c} of {end}"))
-        }
-    })
-    .await
 }

@@ -384,26 +384,7 @@ pub async fn sigterm_run(
     };
 
     let mut sink = SinkProcess::start(launch, &file, target, 0)?;
-    let deadline = Instant::now() + timeout;
-    let stored_at_signal = loop {
-        let (rows, _) = counts(&db, &table).await;
-        if rows >= after {
-            break rows;
-        }
-        if let Some(how) = sink.exited() {
-            bail!(
-                "the sink exited before {after} rows were stored: {how}\n{}",
-                sink.log_tail(20)
-            );
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{rows} of {after} rows stored within {timeout:?}\n{}",
-                sink.log_tail(20)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let stored_at_signal = wait_rows(&db, &table, after, &sink, timeout).await?;
     let (exit, stop_time) =
         tokio::task::block_in_place(|| sink.terminate(Duration::from_secs(30)))?;
     let (stored_after_stop, _) = counts(&db, &table).await;
@@ -429,18 +410,9 @@ pub async fn sigterm_run(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    let end = records as i64;
-    let committed_end = wait_until_async("every record committed", timeout * 2, || async {
-        let c = tokio::task::block_in_place(|| committed(&target.bootstrap))
-            .map_err(|e| e.to_string())?;
-        if c >= end {
-            Ok(c)
-        } else {
-            Err(format!("committed {c} of {end}"))
-        }
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}\n{}", sink.log_tail(20)))?;
+    let committed_end = wait_committed(target, &group, &topic, records as i64, timeout * 2)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", sink.log_tail(20)))?;
     let (final_exit, _) = tokio::task::block_in_place(|| sink.terminate(Duration::from_secs(30)))?;
     let (rows, distinct) = counts(&db, &table).await;
     Ok(SigtermRun {
@@ -457,6 +429,60 @@ pub async fn sigterm_run(
         committed: committed_end,
         final_exit,
     })
+}
+
+/// Waits until `table` holds `want` rows; fails early if the sink exits.
+pub(crate) async fn wait_rows(
+    db: &QuestDb,
+    table: &str,
+    want: u64,
+    sink: &SinkProcess,
+    timeout: Duration,
+) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (rows, _) = counts(db, table).await;
+        if rows >= want {
+            return Ok(rows);
+        }
+        if let Some(how) = sink.exited() {
+            bail!(
+                "the sink exited with {rows} of {want} rows stored in {table}: {how}\n{}",
+                sink.log_tail(20)
+            );
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{rows} of {want} rows stored in {table} within {timeout:?}\n{}",
+                sink.log_tail(20)
+            );
+        }
+        // Often: a caller strikes at the row count it waited for.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until the group has committed `end` on `topic`'s partition 0.
+pub(crate) async fn wait_committed(
+    target: &Target,
+    group: &str,
+    topic: &str,
+    end: i64,
+    timeout: Duration,
+) -> Result<i64, crate::wait::WaitTimeout> {
+    wait_until_async("every record committed", timeout, || async {
+        let c = tokio::task::block_in_place(|| {
+            kafka::committed_offset(&target.bootstrap, group, topic, 0)
+        })
+        .map_err(|e| e.to_string())?
+        .unwrap_or(0);
+        if c >= end {
+            Ok(c)
+        } else {
+            Err(format!("committed {c} of {end}"))
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -59,14 +59,24 @@ pub fn outcome(o: &Outcome) -> String {
         }
     }
 
-    if !o.coercions.is_empty() {
+    coercions_and_error(&mut s, &o.coercions, o.error.as_deref());
+    s
+}
+
+/// The end of an outcome: the coercions the sink noted, if any, and its error or `none`.
+pub(crate) fn coercions_and_error(
+    s: &mut String,
+    coercions: &[impl std::fmt::Display],
+    error: Option<&str>,
+) {
+    if !coercions.is_empty() {
         s.push_str("\ncoercions:\n");
-        for c in &o.coercions {
+        for c in coercions {
             let _ = writeln!(s, "  {c}");
         }
     }
     s.push_str("\nerror:");
-    match &o.error {
+    match error {
         None => s.push_str(" none\n"),
         Some(e) => {
             s.push('\n');
@@ -75,7 +85,6 @@ pub fn outcome(o: &Outcome) -> String {
             }
         }
     }
-    s
 }
 
 /// Values longer than this are shown by their start and their length.

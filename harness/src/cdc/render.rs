@@ -63,21 +63,6 @@ pub fn outcome(o: &CdcOutcome) -> String {
             _ => crate::render::table(&mut s, state.as_ref()),
         }
     }
-    if !o.coercions.is_empty() {
-        s.push_str("\ncoercions:\n");
-        for c in &o.coercions {
-            let _ = writeln!(s, "  {c}");
-        }
-    }
-    s.push_str("\nerror:");
-    match &o.error {
-        None => s.push_str(" none\n"),
-        Some(e) => {
-            s.push('\n');
-            for line in e.lines() {
-                let _ = writeln!(s, "  {line}");
-            }
-        }
-    }
+    crate::render::coercions_and_error(&mut s, &o.coercions, o.error.as_deref());
     s
 }
