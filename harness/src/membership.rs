@@ -4,7 +4,7 @@
 
 use crate::faults::sinks::{Launch, SinkProcess};
 use crate::kafka;
-use crate::operate::{counts, properties_file, wait_committed, wait_rows};
+use crate::operate::{counts, produce, properties_file, wait_committed, wait_rows};
 use crate::replay::Target;
 use crate::wait::wait_until_async;
 use sink::write::pg::QuestDb;
@@ -183,13 +183,4 @@ async fn run_to_end(
         End::Sigterm => tokio::task::block_in_place(|| sink.terminate(Duration::from_secs(30)))?.0,
     };
     Ok((rows, took, exit))
-}
-
-async fn produce(target: &Target, topic: &str, records: u64) -> anyhow::Result<()> {
-    let (bootstrap, t) = (target.bootstrap.clone(), topic.to_string());
-    tokio::task::spawn_blocking(move || {
-        kafka::produce_many(&bootstrap, &t, (0..records).map(crate::bench::envelope))
-    })
-    .await??;
-    Ok(())
 }

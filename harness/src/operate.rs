@@ -365,11 +365,7 @@ pub async fn sigterm_run(
 ) -> anyhow::Result<SigtermRun> {
     let topic = format!("operate-sigterm-{}", std::process::id());
     kafka::create_topic(&target.bootstrap, &topic).await?;
-    let (bootstrap, t) = (target.bootstrap.clone(), topic.clone());
-    tokio::task::spawn_blocking(move || {
-        kafka::produce_many(&bootstrap, &t, (0..records).map(crate::bench::envelope))
-    })
-    .await??;
+    produce(target, &topic, records).await?;
     let dir = tempfile::tempdir()?;
     // Small batches: many commits, so the signal lands while a batch is in flight.
     let (file, mut config) = properties_file(dir.path(), &topic, &[("batch.size", "200".into())])?;
@@ -429,6 +425,16 @@ pub async fn sigterm_run(
         committed: committed_end,
         final_exit,
     })
+}
+
+/// Produces `records` seed envelopes (`id64` = 0, 1, ...) to `topic`.
+pub(crate) async fn produce(target: &Target, topic: &str, records: u64) -> anyhow::Result<()> {
+    let (bootstrap, t) = (target.bootstrap.clone(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        kafka::produce_many(&bootstrap, &t, (0..records).map(crate::bench::envelope))
+    })
+    .await??;
+    Ok(())
 }
 
 /// Waits until `table` holds `want` rows; fails early if the sink exits.

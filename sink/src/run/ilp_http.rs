@@ -5,7 +5,7 @@
 
 use crate::config::IlpConf;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// `host:port` of the conf string (QuestDB's default port when it has none).
 pub fn addr(conf: &IlpConf) -> String {
@@ -46,15 +46,7 @@ pub async fn probe(conf: &IlpConf, limit: Duration) -> Result<(), String> {
             return Ok(None);
         }
         stream.write_all(request(conf).as_bytes()).await?;
-        let mut answer = Vec::new();
-        let mut chunk = [0u8; 256];
-        while !answer.contains(&b'\n') {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            answer.extend_from_slice(&chunk[..n]);
-        }
+        let answer = crate::write::ilp::read_status_line(&mut stream).await?;
         Ok::<_, std::io::Error>(Some(answer))
     };
     let answer = match tokio::time::timeout(limit, exchange).await {

@@ -231,15 +231,21 @@ fn topic_check_due(consumer: &KafkaConsumer) -> bool {
         .is_ok_and(|mut w| w.check_due(std::time::Instant::now()))
 }
 
-/// Logs (rate-limited) which subscribed topics do not exist, or that they all do now.
-fn note_missing_topics(consumer: &KafkaConsumer) {
-    let subscribed: Vec<String> = match consumer.subscription() {
-        Ok(list) => list
-            .elements()
+/// The topics (or `^` patterns) the consumer is subscribed to.
+fn subscribed_topics(consumer: &KafkaConsumer) -> Option<Vec<String>> {
+    let list = consumer.subscription().ok()?;
+    Some(
+        list.elements()
             .iter()
             .map(|e| e.topic().to_string())
             .collect(),
-        Err(_) => return,
+    )
+}
+
+/// Logs (rate-limited) which subscribed topics do not exist, or that they all do now.
+fn note_missing_topics(consumer: &KafkaConsumer) {
+    let Some(subscribed) = subscribed_topics(consumer) else {
+        return;
     };
     // Every topic, as a name list: a request naming a topic could make the broker create it.
     let Ok(metadata) = consumer.fetch_metadata(None, Duration::from_secs(5)) else {
@@ -270,13 +276,8 @@ fn note_missing_topics(consumer: &KafkaConsumer) {
     if arrived {
         // Subscribing again makes librdkafka rejoin the group with the topic's partitions now,
         // not at its next metadata refresh (`topic.metadata.refresh.interval.ms`, 5 min).
-        let topics: Vec<String> = match consumer.subscription() {
-            Ok(list) => list
-                .elements()
-                .iter()
-                .map(|e| e.topic().to_string())
-                .collect(),
-            Err(_) => return,
+        let Some(topics) = subscribed_topics(consumer) else {
+            return;
         };
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         if let Err(e) = consumer.subscribe(&topics) {

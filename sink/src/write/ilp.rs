@@ -31,6 +31,24 @@ fn refused(conf: &IlpConf, tls: bool, message: &str) -> DbError {
     }
 }
 
+/// Reads an HTTP answer up to the end of its status line (or the connection's end): QuestDB
+/// may keep the connection open after answering.
+pub(crate) async fn read_status_line(
+    stream: &mut tokio::net::TcpStream,
+) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !answer.contains(&b'\n') {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    Ok(answer)
+}
+
 /// Checks ILP's credentials before any record is read: an empty `POST /write` is answered 204
 /// when they are right (or not needed) and 401 when they are not, and stores nothing. QuestDB's
 /// `/settings` (which the client reads when it starts) needs no login, so without this check
@@ -39,7 +57,7 @@ fn refused(conf: &IlpConf, tls: bool, message: &str) -> DbError {
 /// Deviation: QuestDB's connector learns of wrong credentials at its first flush
 /// (docs/security.md).
 pub async fn check_ilp_login(conf: &IlpConf) -> Result<(), DbError> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     if !conf.as_str().starts_with("http::") {
         return Ok(());
     }
@@ -52,16 +70,7 @@ pub async fn check_ilp_login(conf: &IlpConf) -> Result<(), DbError> {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(addr.as_str()).await?;
         stream.write_all(request.as_bytes()).await?;
-        let mut answer = Vec::new();
-        let mut chunk = [0u8; 256];
-        while !answer.contains(&b'\n') {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            answer.extend_from_slice(&chunk[..n]);
-        }
-        Ok::<_, std::io::Error>(answer)
+        read_status_line(&mut stream).await
     };
     let Ok(Ok(answer)) = tokio::time::timeout(std::time::Duration::from_secs(10), exchange).await
     else {
