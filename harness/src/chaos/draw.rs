@@ -113,6 +113,9 @@ impl Fault {
             FaultAction::Create { late } => ("create", Some(late)),
             // Not drawn yet (issue 26.4 lists them): its words need the proxy's directive form.
             FaultAction::Network { .. } => unreachable!("chaos draws no network fault yet"),
+            // Not drawn: chaos runs on one broker.
+            FaultAction::Shutdown { hard: false } => ("clean-shutdown", None),
+            FaultAction::Shutdown { hard: true } => ("hard-shutdown", None),
         };
         match down {
             Some(d) => format!("{when} {verb} {} for={}s", self.target, d.as_secs()),
@@ -131,6 +134,7 @@ impl Fault {
             FaultAction::Answer { .. } => "http",
             FaultAction::Create { .. } => "create",
             FaultAction::Network { .. } => "network",
+            FaultAction::Shutdown { .. } => "shutdown",
         };
         let target = match self.target {
             FaultTarget::Sink { .. } => "sink".to_string(),

@@ -11,8 +11,10 @@
 //! - [`strike`]: a fault on a service, or on the Toxiproxy proxy in front of one;
 //! - [`offsets`]: the group's committed offsets, watched never to go back;
 //! - [`probe`]: the case's table as the runner reads it meanwhile;
-//! - [`upsert`]: an upsert table's rows against each key's last value.
+//! - [`upsert`]: an upsert table's rows against each key's last value;
+//! - [`cluster`]: a broker of a three-broker cluster (Kafka's matrix).
 
+pub mod cluster;
 pub mod late_topic;
 pub mod offsets;
 pub mod probe;
@@ -158,6 +160,12 @@ pub(crate) fn action_words(action: FaultAction) -> String {
         FaultAction::Create { late } => format!("missing at start, created {late:?} later"),
         FaultAction::Network { fault, held } => {
             format!("{fault} for {held:?} (through Toxiproxy, then lifted)")
+        }
+        FaultAction::Shutdown { hard: false } => {
+            "clean shutdown (SIGTERM, leadership handed over), down until the case ends".into()
+        }
+        FaultAction::Shutdown { hard: true } => {
+            "hard shutdown (SIGKILL), down until the case ends".into()
         }
     }
 }

@@ -57,7 +57,8 @@ impl Stream {
 /// is away; while any other fault with a duration holds (network faults too); else right after.
 fn production(target: FaultTarget, action: FaultAction) -> Production {
     match (target, action) {
-        (FaultTarget::Proxy(_), _) => Production::WhileHeld,
+        // A cluster takes records with a broker down.
+        (FaultTarget::Proxy(_) | FaultTarget::Broker(_), _) => Production::WhileHeld,
         (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
             Production::OnceBack
         }
@@ -79,6 +80,16 @@ pub async fn run(
         .scenario
         .as_ref()
         .with_context(|| format!("{} is not a fault case", case.name))?;
+    if scenario.brokers > services.brokers().len() {
+        bail!(
+            "{}: runs on {} brokers (@brokers), these services have {} (KQ_BROKERS=3, --brokers 3)",
+            case.name,
+            scenario.brokers,
+            services.brokers().len()
+        );
+    }
+    // A broker an earlier case left down (a shutdown, a failed case) is started again first.
+    tokio::task::block_in_place(|| services.restore_brokers())?;
     let target: Target = services.endpoints().into();
     // The sinks dial through the proxies in a case with network faults; the harness never does.
     let sink_target: Target = services.sink_endpoints(scenario.network_faults())?.into();
@@ -105,6 +116,14 @@ pub async fn run(
             None => sink_target.ilp_conf_from(conf),
         };
         props.insert("client.conf.string".into(), conf);
+    }
+    // A dead letter topic replicated like every other topic of a cluster.
+    if services.brokers().len() > 1 && props.contains_key("errors.deadletterqueue.topic.name") {
+        let replicas = services.brokers().len().to_string();
+        props.insert(
+            "errors.deadletterqueue.topic.replication.factor".into(),
+            replicas,
+        );
     }
     // Batches small enough that a fault lands between many commits.
     props
@@ -322,6 +341,21 @@ pub async fn run(
                     sink.spawn()?;
                 }
             }
+            FaultTarget::Broker(pick) => {
+                let part = next.clone();
+                tokio::task::block_in_place(|| {
+                    super::cluster::strike(services, &case.topic, pick, step.action, |i, n| {
+                        match &part {
+                            Some(p) => stream
+                                .produce_to(p.from + (p.to - p.from) * (i + 1) as u64 / n as u64),
+                            None => Ok(()),
+                        }
+                    })
+                })
+                .with_context(|| {
+                    format!("{}: the fault of line {} ({fault})", case.name, step.line)
+                })?;
+            }
             FaultTarget::Service(_) | FaultTarget::Proxy(_) => {
                 let mut started = Ok(());
                 let mut produced_while_down = Ok(());
@@ -473,6 +507,7 @@ pub async fn run(
     }
     drop(sinks); // stops the ones still running
     super::strike::slow(services, scenario.slow, false)?;
+    tokio::task::block_in_place(|| services.restore_brokers())?;
 
     let db = QuestDb::connect(&config.connection).await?;
     let shape = crate::readback::read_shape(&db, &table).await?;

@@ -15,16 +15,19 @@
 //! [`Services::endpoints`], so tests are written once. [`Services::shared`] starts them once
 //! per process for all tests of a test binary.
 
+pub mod cluster;
 pub mod docker;
 mod fault;
 mod kafka;
 pub mod postgres;
 mod questdb;
+mod quorum;
 mod running;
 mod secured;
 pub mod toxiproxy;
 mod zookeeper;
 
+pub use cluster::{brokers_from_env, parse_brokers, BrokerPick, Replicas, CLUSTER_BROKERS};
 pub use fault::{FaultAction, Injected, ServiceName, Signal};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use postgres::Postgres;
@@ -276,6 +279,8 @@ pub(crate) enum Halt {
 pub struct Services {
     // Declaration order is drop order: Kafka before the ZooKeeper it needs for a clean stop.
     pub kafka: Kafka,
+    /// A three-broker cluster's brokers 1 and 2 (`kafka` is broker 0); empty with one broker.
+    pub more_brokers: Vec<Kafka>,
     pub questdb: QuestDb,
     /// `None` in KRaft mode (Kafka 4.x).
     pub zookeeper: Option<ZooKeeper>,
@@ -358,12 +363,40 @@ impl Services {
         Self::start_with(choice, &Versions::from_env()?, true)
     }
 
-    /// [`Self::start_versions`], with the proxies if `proxied`.
+    /// [`Self::start_versions`], with the proxies if `proxied`, and as many brokers as
+    /// `KQ_BROKERS` says.
     pub fn start_with(
         choice: BackendChoice,
         versions: &Versions,
         proxied: bool,
     ) -> Result<Services, ServiceError> {
+        Self::start_brokers(choice, versions, proxied, brokers_from_env()?)
+    }
+
+    /// [`Self::start_with`] with `brokers` brokers: 1, or 3 (a KRaft cluster of local
+    /// processes, [`cluster`]; without ZooKeeper or proxies).
+    pub fn start_brokers(
+        choice: BackendChoice,
+        versions: &Versions,
+        proxied: bool,
+        brokers: usize,
+    ) -> Result<Services, ServiceError> {
+        if brokers > 1 {
+            if proxied {
+                return Err(ServiceError::Config(
+                    "network faults on a three-broker cluster: the proxies front one broker \
+                     only (run those cases with one broker)"
+                        .into(),
+                ));
+            }
+            if choice.resolve() != Backend::Process {
+                return Err(ServiceError::Config(
+                    "a three-broker cluster runs as local processes only (KQ_BACKEND=process)"
+                        .into(),
+                ));
+            }
+            return Self::start_cluster(versions);
+        }
         let toxiproxy = proxied.then(Toxiproxy::start).transpose()?;
         let mut services = match choice.resolve() {
             Backend::Process => Self::start_processes(versions, toxiproxy.as_ref())?,
@@ -412,6 +445,40 @@ impl Services {
             Backend::Process,
             None,
         ))
+    }
+
+    /// A three-broker KRaft cluster and QuestDB, as local processes.
+    fn start_cluster(versions: &Versions) -> Result<Services, ServiceError> {
+        let began = Instant::now();
+        let libs = provision::libs_for(versions)?;
+        let provisioned = began.elapsed();
+        let java = provision::java()?;
+        eprintln!(
+            "three KRaft brokers of Kafka {}, QuestDB {}",
+            libs.versions.kafka, libs.versions.questdb
+        );
+        let (cluster, questdb) = thread::scope(|scope| {
+            let questdb =
+                scope.spawn(|| QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)));
+            let cluster = cluster::start(&libs, &java, start_timeout(KAFKA_TIMEOUT));
+            let questdb = questdb
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (cluster, questdb)
+        });
+        let mut brokers = cluster?.into_iter();
+        let kafka = brokers.next().expect("three brokers");
+        let mut services = Services::of(
+            ("provision", provisioned),
+            None,
+            kafka,
+            questdb?,
+            libs.versions,
+            Backend::Process,
+            None,
+        );
+        services.more_brokers = brokers.collect();
+        Ok(services)
     }
 
     /// Starts the services as containers of the images in [`docker::Images::from_env`],
@@ -501,6 +568,7 @@ impl Services {
         startup.extend([("kafka", kafka.startup), ("questdb", questdb.startup)]);
         Services {
             kafka,
+            more_brokers: Vec::new(),
             questdb,
             zookeeper,
             versions,
@@ -531,7 +599,12 @@ impl Services {
 
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
-            kafka_bootstrap: self.kafka.bootstrap(),
+            kafka_bootstrap: self
+                .brokers()
+                .iter()
+                .map(|b| b.bootstrap())
+                .collect::<Vec<_>>()
+                .join(","),
             pg_host: "127.0.0.1".to_owned(),
             pg_port: self.questdb.pg_port,
             http_port: self.questdb.http_port,
@@ -542,7 +615,12 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        crate::kafka::forget_clients(&self.kafka.bootstrap());
+        crate::kafka::forget_clients(&self.endpoints().kafka_bootstrap);
+        for broker in &self.more_brokers {
+            if let Runner::Process { process, .. } = broker.runner() {
+                process.begin_shutdown();
+            }
+        }
         let mut runners = vec![self.kafka.runner(), self.questdb.runner()];
         runners.extend(self.zookeeper.as_ref().map(|z| z.runner()));
         let containers: Vec<&docker::ServiceContainer> =
