@@ -41,6 +41,23 @@ async fn three_brokers_replicate_and_survive_their_controller() {
 
         let controller = services.active_controller().unwrap();
         assert!((0..3).contains(&controller), "{controller}");
+        // The node named is the one whose controller took office (QuorumController's log line).
+        let took_office = |services: &Services, node: i32| {
+            let path = services.brokers()[node as usize]
+                .process()
+                .log_path()
+                .to_owned();
+            std::fs::read_to_string(path)
+                .unwrap()
+                .contains("Becoming the active controller")
+        };
+        for node in 0..3 {
+            eprintln!("node {node} took office: {}", took_office(&services, node));
+        }
+        assert!(
+            took_office(&services, controller),
+            "node {controller} never became the active controller"
+        );
         // Killed and left down: the other two elect one of themselves.
         let down = services.broker_mut(controller).unwrap();
         down.stop_hard().unwrap();
@@ -57,6 +74,10 @@ async fn three_brokers_replicate_and_survive_their_controller() {
             )
             .unwrap_or_else(|t| panic!("{t:?}"));
         assert!((0..3).contains(&next), "{next}");
+        assert!(
+            took_office(&services, next),
+            "node {next} never became the active controller"
+        );
         services.restore_brokers().unwrap();
         assert!(services.brokers_down().is_empty());
     });

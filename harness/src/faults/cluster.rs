@@ -9,6 +9,9 @@
 use crate::services::{start_timeout, BrokerPick, FaultAction, Services, KAFKA_TIMEOUT};
 use anyhow::{bail, Context};
 
+/// What Kafka's QuorumController logs when its node becomes the active controller.
+const TOOK_OFFICE: &str = "Becoming the active controller";
+
 /// Strikes the broker(s) `pick` names in the cluster `services` runs; `while_down(i, n)` runs
 /// while the `i`-th of the `n` struck is down.
 pub fn strike(
@@ -24,7 +27,20 @@ pub fn strike(
     }
     let nodes = match pick {
         BrokerPick::Leader => vec![services.partition_leader(topic, 0)?],
-        BrokerPick::Controller => vec![services.active_controller()?],
+        BrokerPick::Controller => {
+            let node = services.active_controller()?;
+            // DescribeQuorum's answer checked against the node's own word: its controller logs
+            // when it takes office.
+            let path = services.brokers()[node as usize]
+                .process()
+                .log_path()
+                .to_owned();
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            if !log.contains(TOOK_OFFICE) {
+                bail!("DescribeQuorum named node {node} the active controller, but its log never says `{TOOK_OFFICE}`");
+            }
+            vec![node]
+        }
         BrokerPick::Every => (0..brokers).collect(),
     };
     let timeout = start_timeout(KAFKA_TIMEOUT);
@@ -51,4 +67,26 @@ pub fn strike(
         services.wait_in_sync(timeout)?;
     }
     Ok(())
+}
+
+/// What a broker fault does, in the outcome's words (Kafka's matrix names it).
+pub fn words(pick: BrokerPick, action: FaultAction) -> String {
+    let who = match pick {
+        BrokerPick::Leader => "the leader of partition 0 (from the metadata)",
+        BrokerPick::Controller => "the active controller (from DescribeQuorum)",
+        BrokerPick::Every => "every broker in turn, the next once all replicas are in sync",
+    };
+    let what = match (pick, action) {
+        (BrokerPick::Every, _) => "rolling restart (clean stops)",
+        (_, FaultAction::Restart) => "clean bounce (SIGTERM, started again at once)",
+        (_, FaultAction::Kill) => "hard bounce (SIGKILL, started again at once)",
+        (_, FaultAction::Shutdown { hard: false }) => {
+            "clean shutdown (SIGTERM), down until the case ends"
+        }
+        (_, FaultAction::Shutdown { hard: true }) => {
+            "hard shutdown (SIGKILL), down until the case ends"
+        }
+        _ => "not a broker fault",
+    };
+    format!("{what}: {who}")
 }

@@ -279,7 +279,16 @@ pub async fn run(
             None => Ok(()),
         };
         let when = next.as_ref().map(|p| p.when);
-        let fault = format!("{}: {}", step.target, action_words(step.action));
+        let fault = match step.target {
+            FaultTarget::Broker(pick) => {
+                format!(
+                    "{}: {}",
+                    step.target,
+                    super::cluster::words(pick, step.action)
+                )
+            }
+            _ => format!("{}: {}", step.target, action_words(step.action)),
+        };
         let struck = Instant::now();
         let mut exited_during: Vec<usize> = Vec::new();
         match step.target {

@@ -14,10 +14,17 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 
 use super::kafka::{broker_settings, launch, Coordination, Kafka};
-use super::{data_dir, start_timeout, Services, KAFKA_TIMEOUT};
+use super::{
+    data_dir, start_timeout, Backend, BackendChoice, QuestDb, Services, Toxiproxy, KAFKA_TIMEOUT,
+    QUESTDB_TIMEOUT,
+};
 use crate::error::ServiceError;
+use crate::provision;
 use crate::provision::Libs;
+use crate::versions::Versions;
 use crate::wait::wait_until;
+use std::thread;
+use std::time::Instant;
 
 /// The brokers of a cluster run; `KQ_BROKERS` or `--brokers`.
 pub const CLUSTER_BROKERS: usize = 3;
@@ -120,6 +127,76 @@ pub struct Replicas {
 }
 
 impl Services {
+    /// [`Self::start_with`] with `brokers` brokers: 1, or 3 (a KRaft cluster of local
+    /// processes, [`cluster`]; without ZooKeeper or proxies).
+    pub fn start_brokers(
+        choice: BackendChoice,
+        versions: &Versions,
+        proxied: bool,
+        brokers: usize,
+    ) -> Result<Services, ServiceError> {
+        if brokers > 1 {
+            if proxied {
+                return Err(ServiceError::Config(
+                    "network faults on a three-broker cluster: the proxies front one broker \
+                     only (run those cases with one broker)"
+                        .into(),
+                ));
+            }
+            if choice.resolve() != Backend::Process {
+                return Err(ServiceError::Config(
+                    "a three-broker cluster runs as local processes only (KQ_BACKEND=process)"
+                        .into(),
+                ));
+            }
+            return Self::start_cluster(versions);
+        }
+        let toxiproxy = proxied.then(Toxiproxy::start).transpose()?;
+        let mut services = match choice.resolve() {
+            Backend::Process => Self::start_processes(versions, toxiproxy.as_ref())?,
+            Backend::Docker => Self::start_containers(versions, toxiproxy.as_ref())?,
+        };
+        if let Some(proxy) = &toxiproxy {
+            proxy.front_questdb(services.questdb.http_port, services.questdb.pg_port)?;
+        }
+        services.toxiproxy = toxiproxy;
+        Ok(services)
+    }
+
+    /// A three-broker KRaft cluster and QuestDB, as local processes.
+    pub(super) fn start_cluster(versions: &Versions) -> Result<Services, ServiceError> {
+        let began = Instant::now();
+        let libs = provision::libs_for(versions)?;
+        let provisioned = began.elapsed();
+        let java = provision::java()?;
+        eprintln!(
+            "three KRaft brokers of Kafka {}, QuestDB {}",
+            libs.versions.kafka, libs.versions.questdb
+        );
+        let (cluster, questdb) = thread::scope(|scope| {
+            let questdb =
+                scope.spawn(|| QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)));
+            let cluster = start(&libs, &java, start_timeout(KAFKA_TIMEOUT));
+            let questdb = questdb
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (cluster, questdb)
+        });
+        let mut brokers = cluster?.into_iter();
+        let kafka = brokers.next().expect("three brokers");
+        let mut services = Services::of(
+            ("provision", provisioned),
+            None,
+            kafka,
+            questdb?,
+            libs.versions,
+            Backend::Process,
+            None,
+        );
+        services.more_brokers = brokers.collect();
+        Ok(services)
+    }
+
     /// Every broker: broker 0, then the cluster's others.
     pub fn brokers(&self) -> Vec<&Kafka> {
         std::iter::once(&self.kafka)

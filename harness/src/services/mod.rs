@@ -373,42 +373,6 @@ impl Services {
         Self::start_brokers(choice, versions, proxied, brokers_from_env()?)
     }
 
-    /// [`Self::start_with`] with `brokers` brokers: 1, or 3 (a KRaft cluster of local
-    /// processes, [`cluster`]; without ZooKeeper or proxies).
-    pub fn start_brokers(
-        choice: BackendChoice,
-        versions: &Versions,
-        proxied: bool,
-        brokers: usize,
-    ) -> Result<Services, ServiceError> {
-        if brokers > 1 {
-            if proxied {
-                return Err(ServiceError::Config(
-                    "network faults on a three-broker cluster: the proxies front one broker \
-                     only (run those cases with one broker)"
-                        .into(),
-                ));
-            }
-            if choice.resolve() != Backend::Process {
-                return Err(ServiceError::Config(
-                    "a three-broker cluster runs as local processes only (KQ_BACKEND=process)"
-                        .into(),
-                ));
-            }
-            return Self::start_cluster(versions);
-        }
-        let toxiproxy = proxied.then(Toxiproxy::start).transpose()?;
-        let mut services = match choice.resolve() {
-            Backend::Process => Self::start_processes(versions, toxiproxy.as_ref())?,
-            Backend::Docker => Self::start_containers(versions, toxiproxy.as_ref())?,
-        };
-        if let Some(proxy) = &toxiproxy {
-            proxy.front_questdb(services.questdb.http_port, services.questdb.pg_port)?;
-        }
-        services.toxiproxy = toxiproxy;
-        Ok(services)
-    }
-
     /// Provisions the jars if needed, then starts the services as local processes.
     fn start_processes(
         versions: &Versions,
@@ -445,40 +409,6 @@ impl Services {
             Backend::Process,
             None,
         ))
-    }
-
-    /// A three-broker KRaft cluster and QuestDB, as local processes.
-    fn start_cluster(versions: &Versions) -> Result<Services, ServiceError> {
-        let began = Instant::now();
-        let libs = provision::libs_for(versions)?;
-        let provisioned = began.elapsed();
-        let java = provision::java()?;
-        eprintln!(
-            "three KRaft brokers of Kafka {}, QuestDB {}",
-            libs.versions.kafka, libs.versions.questdb
-        );
-        let (cluster, questdb) = thread::scope(|scope| {
-            let questdb =
-                scope.spawn(|| QuestDb::start(&libs, &java, start_timeout(QUESTDB_TIMEOUT)));
-            let cluster = cluster::start(&libs, &java, start_timeout(KAFKA_TIMEOUT));
-            let questdb = questdb
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (cluster, questdb)
-        });
-        let mut brokers = cluster?.into_iter();
-        let kafka = brokers.next().expect("three brokers");
-        let mut services = Services::of(
-            ("provision", provisioned),
-            None,
-            kafka,
-            questdb?,
-            libs.versions,
-            Backend::Process,
-            None,
-        );
-        services.more_brokers = brokers.collect();
-        Ok(services)
     }
 
     /// Starts the services as containers of the images in [`docker::Images::from_env`],
