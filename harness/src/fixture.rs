@@ -1153,6 +1153,30 @@ mod tests {
     }
 
     #[test]
+    fn broker_faults_need_a_cluster() {
+        let case = parse("@brokers 3\n@records 100\n@fault after=10 hard-bounce leader\n@fault after=50 rolling-restart brokers\n").unwrap();
+        let s = case.scenario.unwrap();
+        assert_eq!(s.brokers, 3);
+        use crate::services::BrokerPick;
+        assert_eq!(
+            s.faults
+                .iter()
+                .map(|f| (f.target, f.action))
+                .collect::<Vec<_>>(),
+            vec![
+                (FaultTarget::Broker(BrokerPick::Leader), FaultAction::Kill),
+                (FaultTarget::Broker(BrokerPick::Every), FaultAction::Restart),
+            ]
+        );
+        let one = parse("@records 100\n@fault after=10 clean-shutdown controller\n").unwrap_err();
+        assert!(one.to_string().contains("add `@brokers 3`"), "{one}");
+        assert!(parse("@brokers 2\n@records 100\n").is_err());
+        assert!(
+            parse("@brokers 3\n@records 100\n@fault at=start clean-shutdown leader\n").is_err()
+        );
+    }
+
+    #[test]
     fn parses_fault_cases() {
         let case = parse("# a fault case\n@set max.retries=2\n@records 20000\n@partitions 2\n@sinks 2\n@key id32\n@fault after=2000 kill-sink\n@fault after=3000 stop kafka for=5s\n@fault after=4000 restart zookeeper\n@fault after=5000 kill sink:1\n@fault after=6000 stop questdb for=250ms\n").unwrap();
         assert!(case.messages.is_empty());
