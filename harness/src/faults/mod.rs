@@ -70,6 +70,9 @@ pub struct FaultOutcome {
     pub committed_watch: offsets::CommittedWatch,
     /// On an upsert table: whether each key ended with its last value.
     pub last_values: Option<upsert::LastValues>,
+    /// The highest peak resident memory of the sink processes running at the end, in KiB
+    /// (their last start's; not rendered: it varies from run to run). `None` in containers.
+    pub peak_rss_kib: Option<u64>,
     /// Wall time of the case (not rendered).
     pub elapsed: Duration,
 }

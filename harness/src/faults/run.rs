@@ -514,6 +514,8 @@ pub async fn run(
             });
         }
     }
+    // Read before they stop: a process's peak is gone with it.
+    let peak_rss_kib = sinks.iter().filter_map(SinkProcess::peak_rss_kib).max();
     drop(sinks); // stops the ones still running
     super::strike::slow(services, scenario.slow, false)?;
     tokio::task::block_in_place(|| services.restore_brokers())?;
@@ -562,6 +564,7 @@ pub async fn run(
         committed_behind_stored,
         committed_watch,
         last_values,
+        peak_rss_kib,
         elapsed: started.elapsed(),
     })
 }
