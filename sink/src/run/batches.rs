@@ -117,7 +117,8 @@ async fn batches(
                 started.elapsed()
             );
             if let Some(in_flight) = committing {
-                commit_result(records.finish_commit(in_flight).await, &kafka_err)?;
+                unless_it_can_wait(records.finish_commit(in_flight).await)
+                    .map_err(|e| kafka_err("commit", e))?;
             }
             // Whatever was stored before a failure is committed before the failure is returned;
             // nothing past a dead letter Kafka has not acknowledged.
@@ -126,7 +127,7 @@ async fn batches(
             // batch's write instead of holding it up (Kafka's round trip off the critical path).
             let more = matches!(&finished, Some((Ok(()), Some((next, _, _)))) if !next.is_empty());
             if !(more && dead_letters.is_ok()) {
-                commit_result(records.commit(consumer), &kafka_err)?;
+                unless_it_can_wait(records.commit(consumer)).map_err(|e| kafka_err("commit", e))?;
             }
             dead_letters?;
             metrics::batch_done(started.elapsed());
@@ -164,11 +165,10 @@ async fn batches(
 }
 
 /// A commit that failed because a broker is out of reach or the group is rebalancing leaves
-/// its offsets pending for the next commit; any other failure stops the sink.
-fn commit_result(
+/// its offsets pending for the next commit; any other failure is returned, and stops the sink.
+fn unless_it_can_wait(
     result: Result<(), rdkafka::error::KafkaError>,
-    kafka_err: &impl Fn(&str, rdkafka::error::KafkaError) -> SinkError,
-) -> Result<(), SinkError> {
+) -> Result<(), rdkafka::error::KafkaError> {
     match result {
         // Until then a restart would replay these rows (the JDBC sink's window too).
         Err(e) if consumer::commit_can_wait(&e) => {
@@ -176,7 +176,7 @@ fn commit_result(
             tracing::warn!("Kafka: commit: {e}; the offsets are committed with the next batch");
             Ok(())
         }
-        other => other.map_err(|e| kafka_err("commit", e)),
+        other => other,
     }
 }
 
