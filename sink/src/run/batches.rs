@@ -20,13 +20,43 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
 
-/// Runs batches until `options.stop_when`, the shutdown signal or an error.
+/// Runs batches until `options.stop_when`, the shutdown signal or an error; then commits what
+/// is stored and not committed yet.
 pub(crate) async fn consume(
     config: &SinkConfig,
     options: &RunOptions,
-    consumer: &KafkaConsumer,
+    consumer: &Arc<KafkaConsumer>,
     mut store: Store<'_>,
     mut records: Records<'_>,
+    health: &Health,
+    shutdown: &mut Option<watch::Receiver<bool>>,
+) -> Result<(), SinkError> {
+    let consumed = batches(
+        config,
+        options,
+        consumer,
+        &mut store,
+        &mut records,
+        health,
+        shutdown,
+    )
+    .await;
+    // A commit left for the next batch's write (a full batch's), if the loop ended first.
+    if let Err(e) = records.commit(consumer) {
+        metrics::error("kafka_commit");
+        tracing::warn!(
+            "Kafka: commit: {e}; a restart reads what was stored since the last commit again"
+        );
+    }
+    consumed
+}
+
+async fn batches(
+    config: &SinkConfig,
+    options: &RunOptions,
+    consumer: &Arc<KafkaConsumer>,
+    store: &mut Store<'_>,
+    records: &mut Records<'_>,
     health: &Health,
     shutdown: &mut Option<watch::Receiver<bool>>,
 ) -> Result<(), SinkError> {
@@ -45,8 +75,7 @@ pub(crate) async fn consume(
         let (batch, stamp, prepared) = match ahead.take() {
             Some(ready) => ready,
             None => {
-                let (batch, stamp) =
-                    poll(consumer, config, options, shutdown, &mut records).await?;
+                let (batch, stamp) = poll(consumer, config, options, shutdown, records).await?;
                 let (batch, prepared) = prepare(&mut preparer, batch).await;
                 (batch, stamp, prepared)
             }
@@ -60,9 +89,13 @@ pub(crate) async fn consume(
             // revoke in this poll leaves this batch's records of its partitions unwritten.
             let polled = match drained {
                 true => None,
-                false => Some(poll(consumer, config, options, shutdown, &mut records).await?),
+                false => Some(poll(consumer, config, options, shutdown, records).await?),
             };
             let keep = current(consumer, &batch, stamp);
+            // The last batch's offsets, if it left them (it was full), are committed on a
+            // thread of their own while this one is written: after the poll (a revoke in it
+            // commits those of its partitions itself), and answered before the next poll.
+            let committing = records.start_commit(consumer);
             // It is prepared on a thread of its own while this one is written and committed.
             let next = async {
                 let (batch, stamp) = polled?;
@@ -70,12 +103,8 @@ pub(crate) async fn consume(
                 Some((batch, stamp, prepared))
             };
             // After a shutdown signal the batch gets `shutdown.timeout.ms` to be stored.
-            let work = async {
-                tokio::join!(
-                    process(&mut store, &mut records, &batch, prepared, &keep),
-                    next
-                )
-            };
+            let work =
+                async { tokio::join!(process(store, records, &batch, prepared, &keep), next) };
             let finished = stop::unless_abandoned(
                 work,
                 options.shutdown.clone(),
@@ -87,19 +116,18 @@ pub(crate) async fn consume(
                 batch.len(),
                 started.elapsed()
             );
+            if let Some(in_flight) = committing {
+                unless_it_can_wait(records.finish_commit(in_flight).await)
+                    .map_err(|e| kafka_err("commit", e))?;
+            }
             // Whatever was stored before a failure is committed before the failure is returned;
             // nothing past a dead letter Kafka has not acknowledged.
             let dead_letters = records.dead_letters_acknowledged().await;
-            match records.commit(consumer) {
-                // The offsets stay pending and go with the next commit; until then a restart
-                // would replay these rows (the JDBC sink's window too).
-                Err(e) if consumer::commit_can_wait(&e) => {
-                    metrics::error("kafka_commit");
-                    tracing::warn!(
-                        "Kafka: commit: {e}; the offsets are committed with the next batch"
-                    )
-                }
-                other => other.map_err(|e| kafka_err("commit", e))?,
+            // With more waiting and nothing amiss, this batch's commit goes with the next
+            // batch's write instead of holding it up (Kafka's round trip off the critical path).
+            let more = matches!(&finished, Some((Ok(()), Some((next, _, _)))) if !next.is_empty());
+            if !(more && dead_letters.is_ok()) {
+                unless_it_can_wait(records.commit(consumer)).map_err(|e| kafka_err("commit", e))?;
             }
             dead_letters?;
             metrics::batch_done(started.elapsed());
@@ -134,6 +162,22 @@ pub(crate) async fn consume(
     // Prefetched records are dropped unstored and uncommitted: read again on restart.
     drop(ahead);
     Ok(())
+}
+
+/// A commit that failed because a broker is out of reach or the group is rebalancing leaves
+/// its offsets pending for the next commit; any other failure is returned, and stops the sink.
+fn unless_it_can_wait(
+    result: Result<(), rdkafka::error::KafkaError>,
+) -> Result<(), rdkafka::error::KafkaError> {
+    match result {
+        // Until then a restart would replay these rows (the JDBC sink's window too).
+        Err(e) if consumer::commit_can_wait(&e) => {
+            metrics::error("kafka_commit");
+            tracing::warn!("Kafka: commit: {e}; the offsets are committed with the next batch");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn kafka_error(

@@ -113,7 +113,8 @@ async fn run_inner(
         task: options.task,
         batch_mode: options.stop_when == StopWhen::CaughtUp,
     };
-    let consumer = consumer::create(config, &join).map_err(|e| kafka_err("consumer", e))?;
+    // Shared with the thread a commit runs on while the next batch is written.
+    let consumer = Arc::new(consumer::create(config, &join).map_err(|e| kafka_err("consumer", e))?);
     let bootstrap = &options.bootstrap_servers;
     if services::kafka(&consumer, config, bootstrap, started, &mut shutdown)
         .await?
@@ -159,6 +160,10 @@ async fn run_inner(
         &mut shutdown,
     )
     .await;
+    // Every commit thread is joined by now: the loop waits for each one's answer.
+    let Ok(consumer) = Arc::try_unwrap(consumer) else {
+        unreachable!("a commit outlived the loop");
+    };
     if consumed.is_ok() && options.stop_when == StopWhen::Never {
         stop::leave_and_close(consumer).await;
     } else {

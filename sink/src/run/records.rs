@@ -14,6 +14,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub(crate) struct Records<'a> {
     config: &'a SinkConfig,
@@ -93,17 +94,62 @@ impl<'a> Records<'a> {
         }
     }
 
-    /// Commits the offsets after the records handled since the last commit.
+    /// Commits the offsets after the records handled since the last commit, and waits for
+    /// Kafka's answer.
     pub fn commit(&mut self, consumer: &KafkaConsumer) -> Result<(), rdkafka::error::KafkaError> {
         if self.done.is_empty() {
             return Ok(());
         }
-        let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), offset) in &self.done {
-            offsets.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))?;
+        let result = consumer.commit(&offset_list(&self.done)?, CommitMode::Sync);
+        let offsets = std::mem::take(&mut self.done);
+        self.committed(offsets, result)
+    }
+
+    /// Starts committing the offsets handled so far on a thread of its own, so that the next
+    /// batch is written meanwhile; [`Records::finish_commit`] waits for Kafka's answer. One
+    /// commit is in flight at a time, and never during a poll (the loop finishes it first), so
+    /// a revoke's commit in the rebalance callback never overtakes it.
+    pub fn start_commit(&mut self, consumer: &Arc<KafkaConsumer>) -> Option<InFlight> {
+        if self.done.is_empty() {
+            return None;
         }
-        consumer.commit(&offsets, CommitMode::Sync)?;
-        for ((topic, partition), offset) in std::mem::take(&mut self.done) {
+        let offsets = std::mem::take(&mut self.done);
+        let list = offsets.clone();
+        let consumer = consumer.clone();
+        let handle = tokio::task::spawn_blocking(move || {
+            consumer.commit(&offset_list(&list)?, CommitMode::Sync)
+        });
+        Some(InFlight { offsets, handle })
+    }
+
+    /// Kafka's answer to a commit [`Records::start_commit`] sent.
+    pub async fn finish_commit(
+        &mut self,
+        in_flight: InFlight,
+    ) -> Result<(), rdkafka::error::KafkaError> {
+        let result = in_flight
+            .handle
+            .await
+            // A panic in there is the sink's own bug: raise it here.
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        self.committed(in_flight.offsets, result)
+    }
+
+    /// Notes a commit's outcome: committed, or the offsets pending again for the next commit
+    /// (merged with what was handled since: the higher offset per partition).
+    fn committed(
+        &mut self,
+        offsets: BTreeMap<(String, i32), i64>,
+        result: Result<(), rdkafka::error::KafkaError>,
+    ) -> Result<(), rdkafka::error::KafkaError> {
+        if let Err(e) = result {
+            for (partition, offset) in offsets {
+                let pending = self.done.entry(partition).or_insert(offset);
+                *pending = (*pending).max(offset);
+            }
+            return Err(e);
+        }
+        for ((topic, partition), offset) in offsets {
             metrics::committed(&topic, partition, offset + 1);
             self.summary
                 .committed
@@ -111,6 +157,23 @@ impl<'a> Records<'a> {
         }
         Ok(())
     }
+}
+
+/// A commit on its way to Kafka.
+pub(crate) struct InFlight {
+    offsets: BTreeMap<(String, i32), i64>,
+    handle: tokio::task::JoinHandle<Result<(), rdkafka::error::KafkaError>>,
+}
+
+/// The offsets to commit: the one after each partition's last handled record.
+fn offset_list(
+    done: &BTreeMap<(String, i32), i64>,
+) -> Result<TopicPartitionList, rdkafka::error::KafkaError> {
+    let mut offsets = TopicPartitionList::new();
+    for ((topic, partition), offset) in done {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))?;
+    }
+    Ok(offsets)
 }
 
 /// Keeps the offsets to commit before each dead letter Kafka did not take: the partition is
@@ -196,6 +259,34 @@ mod tests {
             offset,
             error: "timed out".into(),
         }
+    }
+
+    #[test]
+    fn a_failed_commit_leaves_its_offsets_pending_under_later_ones() {
+        let config = SinkConfig::from_properties(&crate::config::properties::parse(include_str!(
+            "../../../fixtures/seed/connect-jdbc.properties"
+        )))
+        .expect("the seed's properties");
+        let mut summary = RunSummary::default();
+        let mut records = Records::new(&config, None, &mut summary);
+        // Handled since the commit was sent: partition 0 further on, partition 2 new.
+        records.done = [(("t".into(), 0), 120), (("t".into(), 2), 5)].into();
+        let sent: BTreeMap<(String, i32), i64> =
+            [(("t".into(), 0), 90), (("t".into(), 1), 50)].into();
+        let failed = rdkafka::error::KafkaError::ConsumerCommit(
+            rdkafka::types::RDKafkaErrorCode::RebalanceInProgress,
+        );
+        assert!(records.committed(sent.clone(), Err(failed)).is_err());
+        let expected: BTreeMap<(String, i32), i64> = [
+            (("t".into(), 0), 120),
+            (("t".into(), 1), 50),
+            (("t".into(), 2), 5),
+        ]
+        .into();
+        assert_eq!(records.done, expected, "never an offset lower than handled");
+        records.committed(sent, Ok(())).expect("committed");
+        assert_eq!(records.summary.committed[&("t".to_string(), 0)], 91);
+        assert_eq!(records.summary.committed[&("t".to_string(), 1)], 51);
     }
 
     #[test]

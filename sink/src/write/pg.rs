@@ -6,11 +6,40 @@ use crate::mapping::jdbc::SqlParam;
 use crate::write::error::{describe, DbError};
 use bytes::{BufMut, BytesMut};
 use postgres_types::{Format, IsNull, ToSql, Type};
+use std::collections::HashMap;
 use std::error::Error as StdError;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
-/// Inserts in flight at once on the connection.
+/// Rows inserted in flight at once on the connection.
 const PIPELINE_DEPTH: usize = 512;
+
+/// Rows per multi-row INSERT: the fastest of 10 to 1000 measured (docs/bench/profile.md);
+/// QuestDB compiles larger statements more slowly than it saves on round trips.
+const ROWS_PER_INSERT: usize = 100;
+
+/// The most parameters one statement can have (a 16-bit count in PG's Bind message).
+const MAX_PARAMS: usize = u16::MAX as usize;
+
+/// The insert statements of one table shape, prepared on this connection.
+#[derive(Clone)]
+struct Shape {
+    one: Statement,
+    many: Option<Statement>,
+}
+
+/// `sql` (an INSERT of one row, its `VALUES` last) made an INSERT of `rows` rows.
+fn multi_row(sql: &str, width: usize, rows: usize) -> String {
+    let head = sql
+        .rfind(" VALUES ")
+        .map_or(sql, |at| &sql[..at + " VALUES ".len()]);
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", params.join(","))
+        })
+        .collect();
+    format!("{head}{}", tuples.join(","))
+}
 
 /// The longest the sink waits for QuestDB's answer to one statement (a query, BEGIN, COMMIT,
 /// a chunk of pipelined inserts): past it the connection is taken for black-holed, which is
@@ -42,6 +71,8 @@ pub struct ColumnInfo {
 pub struct QuestDb {
     client: Client,
     connection: tokio::task::JoinHandle<()>,
+    /// Insert statements by their one-row SQL.
+    statements: HashMap<String, Shape>,
 }
 
 impl Drop for QuestDb {
@@ -86,7 +117,11 @@ impl QuestDb {
                 tracing::warn!("QuestDB connection ended: {}", describe(&e));
             }
         });
-        Ok(QuestDb { client, connection })
+        Ok(QuestDb {
+            client,
+            connection,
+            statements: HashMap::new(),
+        })
     }
 
     /// The table's name as QuestDB stores it, if it exists. QuestDB matches names case-insensitively.
@@ -144,7 +179,24 @@ impl QuestDb {
     ///
     /// The transaction is spelled `BEGIN`/`COMMIT` by hand: tokio-postgres' own transaction
     /// API sends `START TRANSACTION`, which QuestDB reads as a table name.
+    ///
+    /// `sql` inserts one row; runs of [`ROWS_PER_INSERT`] rows go as one multi-row statement
+    /// (measured 2x faster than a statement a row: docs/bench/profile.md). Both are prepared
+    /// once per connection and table shape; a failure with a statement prepared earlier is
+    /// tried once more with new ones (the table may have been dropped and made again), so what
+    /// is reported is what a fresh statement says.
     pub async fn insert(&mut self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
+        let cached = self.statements.contains_key(sql);
+        match self.insert_once(sql, rows).await {
+            Err(e) if cached && !e.is_transient() => {
+                self.statements.remove(sql);
+                self.insert_once(sql, rows).await
+            }
+            other => other,
+        }
+    }
+
+    async fn insert_once(&mut self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
         self.execute("BEGIN").await?;
         let result = self.insert_rows(sql, rows).await;
         match result {
@@ -153,22 +205,63 @@ impl QuestDb {
             // After the service's failure the connection is replaced, which rolls back.
             Err(e) if e.is_transient() => Err(e),
             Err(e) => {
+                self.statements.remove(sql);
                 let _ = self.execute("ROLLBACK").await;
                 Err(e)
             }
         }
     }
 
-    async fn insert_rows(&self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
-        let statement = bounded(sql, self.client.prepare(sql)).await?;
+    /// The statements that insert one row (`sql`) and [`ROWS_PER_INSERT`] rows of its shape.
+    async fn statements(&mut self, sql: &str, multi: bool) -> Result<Shape, DbError> {
+        let mut shape = match self.statements.get(sql) {
+            Some(shape) => shape.clone(),
+            None => Shape {
+                one: bounded(sql, self.client.prepare(sql)).await?,
+                many: None,
+            },
+        };
+        if multi && shape.many.is_none() {
+            let width = shape.one.params().len();
+            let many = multi_row(sql, width, ROWS_PER_INSERT);
+            shape.many = Some(bounded(&many, self.client.prepare(&many)).await?);
+        }
+        self.statements.insert(sql.to_string(), shape.clone());
+        Ok(shape)
+    }
+
+    async fn insert_rows(&mut self, sql: &str, rows: &[Vec<SqlParam>]) -> Result<(), DbError> {
+        let width = rows.first().map_or(0, Vec::len);
+        // A statement's parameters are counted in 16 bits (PG's Bind message).
+        let multi = rows.len() >= ROWS_PER_INSERT && width * ROWS_PER_INSERT <= MAX_PARAMS;
+        let shape = self.statements(sql, multi).await?;
+        let client = &self.client;
+        let (full, rest) = match multi {
+            true => rows.split_at(rows.len() / ROWS_PER_INSERT * ROWS_PER_INSERT),
+            false => rows.split_at(0),
+        };
         // Polled together, tokio-postgres pipelines the executes: one round trip per chunk
-        // instead of one per row. Chunks bound the memory held by in-flight requests.
-        for chunk in rows.chunks(PIPELINE_DEPTH) {
+        // instead of one per statement. Chunks bound the memory held by in-flight requests.
+        if let Some(many) = &shape.many {
+            let statements: Vec<&[Vec<SqlParam>]> = full.chunks(ROWS_PER_INSERT).collect();
+            for chunk in statements.chunks(PIPELINE_DEPTH / ROWS_PER_INSERT + 1) {
+                let executes = chunk.iter().map(|rows| {
+                    let params: Vec<&(dyn ToSql + Sync)> = rows
+                        .iter()
+                        .flatten()
+                        .map(|p| p as &(dyn ToSql + Sync))
+                        .collect();
+                    async move { client.execute(many, &params).await }
+                });
+                bounded(sql, futures_util::future::try_join_all(executes)).await?;
+            }
+        }
+        for chunk in rest.chunks(PIPELINE_DEPTH) {
             let executes = chunk.iter().map(|row| {
                 let params: Vec<&(dyn ToSql + Sync)> =
                     row.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                let statement = &statement;
-                async move { self.client.execute(statement, &params).await }
+                let statement = &shape.one;
+                async move { client.execute(statement, &params).await }
             });
             bounded(sql, futures_util::future::try_join_all(executes)).await?;
         }
@@ -271,4 +364,24 @@ impl ToSql for SqlParam {
     }
 
     postgres_types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_row_insert_becomes_a_multi_row_one() {
+        let one = r#"INSERT INTO "t" ("a","b") VALUES ($1,$2)"#;
+        assert_eq!(
+            multi_row(one, 2, 3),
+            r#"INSERT INTO "t" ("a","b") VALUES ($1,$2),($3,$4),($5,$6)"#
+        );
+        // A column named like the keyword is quoted, so the last " VALUES " is the clause.
+        let odd = r#"INSERT INTO "t" (" VALUES ") VALUES ($1)"#;
+        assert_eq!(
+            multi_row(odd, 1, 2),
+            r#"INSERT INTO "t" (" VALUES ") VALUES ($1),($2)"#
+        );
+    }
 }
