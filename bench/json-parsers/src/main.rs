@@ -39,7 +39,12 @@ struct Payload<'a> {
 
 impl Payload<'_> {
     fn sum(&self) -> i64 {
-        i64::from(self.flag) + self.id8 + self.id16 + self.id32 + self.id64 + self.msg.len() as i64
+        i64::from(self.flag)
+            + self.id8
+            + self.id16
+            + self.id32
+            + self.id64
+            + self.msg.len() as i64
             + (self.id_float + self.id_double) as i64
     }
 }
@@ -72,10 +77,16 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000_000);
     let messages: Vec<Vec<u8>> = (0..10_000).map(envelope).collect();
-    println!("{n} records of the seed's shape ({} bytes), one core:", messages[0].len());
-    rate("serde_json, typed struct (schema skipped)", &messages, n, |m| {
-        serde_json::from_slice::<Envelope>(m).unwrap().payload.sum()
-    });
+    println!(
+        "{n} records of the seed's shape ({} bytes), one core:",
+        messages[0].len()
+    );
+    rate(
+        "serde_json, typed struct (schema skipped)",
+        &messages,
+        n,
+        |m| serde_json::from_slice::<Envelope>(m).unwrap().payload.sum(),
+    );
     let mut buf = Vec::new();
     let mut buffers = simd_json::Buffers::default();
     rate("simd-json 0.15, serde typed struct", &messages, n, |m| {
@@ -88,28 +99,41 @@ fn main() {
     });
     let mut buf = Vec::new();
     let mut buffers = simd_json::Buffers::default();
-    rate("simd-json 0.15, tape, fields read from it", &messages, n, |m| {
-        use simd_json::prelude::*;
-        buf.clear();
-        buf.extend_from_slice(m);
-        let tape = simd_json::to_tape_with_buffers(&mut buf, &mut buffers).unwrap();
-        let v = tape.as_value();
-        let p = v.get("payload").unwrap();
-        let int = |k: &str| p.get(k).and_then(|x| x.as_i64()).unwrap();
-        int("id8")
-            + int("id16")
-            + int("id32")
-            + int("id64")
-            + i64::from(p.get("flag").and_then(|x| x.as_bool()).unwrap())
-            + p.get("msg").and_then(|x| x.as_str().map(str::len)).unwrap() as i64
-            + (p.get("idFloat").and_then(|x| x.cast_f64()).unwrap()
-                + p.get("idDouble").and_then(|x| x.cast_f64()).unwrap()) as i64
-    });
+    rate(
+        "simd-json 0.15, tape, fields read from it",
+        &messages,
+        n,
+        |m| {
+            use simd_json::prelude::*;
+            buf.clear();
+            buf.extend_from_slice(m);
+            let tape = simd_json::to_tape_with_buffers(&mut buf, &mut buffers).unwrap();
+            let v = tape.as_value();
+            let p = v.get("payload").unwrap();
+            let int = |k: &str| p.get(k).and_then(|x| x.as_i64()).unwrap();
+            int("id8")
+                + int("id16")
+                + int("id32")
+                + int("id64")
+                + i64::from(p.get("flag").and_then(|x| x.as_bool()).unwrap())
+                + p.get("msg").and_then(|x| x.as_str().map(str::len)).unwrap() as i64
+                + (p.get("idFloat").and_then(|x| x.cast_f64()).unwrap()
+                    + p.get("idDouble").and_then(|x| x.cast_f64()).unwrap())
+                    as i64
+        },
+    );
     rate("sonic-rs 0.5, serde typed struct", &messages, n, |m| {
         sonic_rs::from_slice::<Envelope>(m).unwrap().payload.sum()
     });
-    rate("sonic-rs 0.5, get(\"payload\") then typed struct", &messages, n, |m| {
-        let raw = sonic_rs::get(m, &["payload"]).unwrap();
-        sonic_rs::from_str::<Payload>(raw.as_raw_str()).unwrap().sum()
-    });
+    rate(
+        "sonic-rs 0.5, get(\"payload\") then typed struct",
+        &messages,
+        n,
+        |m| {
+            let raw = sonic_rs::get(m, &["payload"]).unwrap();
+            sonic_rs::from_str::<Payload>(raw.as_raw_str())
+                .unwrap()
+                .sum()
+        },
+    );
 }
