@@ -89,7 +89,7 @@ pub fn markdown(
     let _ = writeln!(
         out,
         "Measured {} on {}; load average (1 min) {:.2} at the start, {:.2} at the end. \
-         Backlog: {} seed-shaped records per topic, batch.size={}. Command: `{}`.\n",
+         Backlog: {} records per topic (one topic per record shape and partition count), batch.size={}. Command: `{}`.\n",
         ctx.date,
         ctx.machine,
         ctx.load_start,
