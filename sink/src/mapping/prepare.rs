@@ -412,7 +412,11 @@ impl Preparer {
         let flat = self
             .schemas
             .decode_flat(message.payload()?, decode, fields)?;
-        coercions.extend(coercion_notes(message, &flat.coercions));
+        // Moved, not cloned: the guide's record has a coercion in every record.
+        coercions.extend(flat.coercions.into_iter().map(|coercion| Coerced {
+            at: at(message),
+            coercion,
+        }));
         let row = self.decode_key(message, decode).and_then(|key| {
             self.to_row(
                 index,
