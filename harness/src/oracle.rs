@@ -93,10 +93,37 @@ pub fn ours(value: Option<&[u8]>) -> String {
     if cached != full {
         return format!("SCHEMA CACHE DISAGREES: {cached:?} instead of {full:?}");
     }
+    if let Some(flat) = value.and_then(|v| CACHE.with(|c| flat_record(&mut c.borrow_mut(), v))) {
+        if Ok(&flat) != full.as_ref() {
+            return format!("FLAT PATH DISAGREES: {flat:?} instead of {full:?}");
+        }
+    }
     match full {
         Ok(envelope) => canonical::envelope(&envelope),
         Err(e) => format!("ERROR {}: {e}", kind_name(&e.kind)),
     }
+}
+
+/// The record as the sink's flat path (a struct of scalars, no value tree) decodes it, as an
+/// envelope; `None` off that path.
+fn flat_record(cache: &mut SchemaCache, bytes: &[u8]) -> Option<sink::connect::Envelope> {
+    let mut fields = Vec::new();
+    let flat = cache.decode_flat(bytes, &DecodeOptions::default(), &mut fields)?;
+    let sink::connect::Type::Struct(names) = &flat.schema.ty else {
+        return None;
+    };
+    let value = sink::connect::Value::Struct(
+        names
+            .iter()
+            .zip(fields)
+            .map(|(f, v)| (f.name.clone(), v.into_value()))
+            .collect(),
+    );
+    Some(sink::connect::Envelope::Record(sink::connect::Decoded {
+        schema: (*flat.schema).clone(),
+        value,
+        coercions: flat.coercions,
+    }))
 }
 
 /// The variant name of a decode error.

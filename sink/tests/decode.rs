@@ -1534,7 +1534,42 @@ fn cache_agrees(
         if let (Ok(Envelope::Record(a)), Ok(Envelope::Record(b))) = (&got, &expected) {
             prop_assert!(deep_identical(&a.value, &b.value), "{}", text);
         }
+        flat_agrees(cache, bytes, &opts, &expected)?;
     }
+    Ok(())
+}
+
+/// The flat path (no value tree), where it takes a record, gives `decode_envelope`'s record:
+/// the same fields in the same order, down to the sign of a zero, and the same coercions.
+fn flat_agrees(
+    cache: &mut SchemaCache,
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    expected: &Result<Envelope, DecodeError>,
+) -> Result<(), TestCaseError> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut fields = Vec::new();
+    let Some(flat) = cache.decode_flat(bytes, opts, &mut fields) else {
+        return Ok(());
+    };
+    let Ok(Envelope::Record(b)) = expected else {
+        return Err(TestCaseError::fail(format!(
+            "the flat path decoded what decode_envelope does not: {text}"
+        )));
+    };
+    let Type::Struct(schema_fields) = &flat.schema.ty else {
+        return Err(TestCaseError::fail(format!("not a struct: {text}")));
+    };
+    let value = Value::Struct(
+        schema_fields
+            .iter()
+            .zip(fields)
+            .map(|(f, v)| (f.name.clone(), v.into_value()))
+            .collect(),
+    );
+    prop_assert!(deep_identical(&value, &b.value), "{}", text);
+    prop_assert_eq!(&*flat.schema, &b.schema, "{}", text);
+    prop_assert_eq!(&flat.coercions, &b.coercions, "{}", text);
     Ok(())
 }
 
@@ -1603,6 +1638,12 @@ proptest! {
 #[case::schema_twice(r#"{"schema":{"type":"int8"},"schema":{"type":"int8"},"payload":1}"#)]
 #[case::escaped_envelope_key(r#"{"sch\u0065ma":{"type":"int8"},"payload":1}"#)]
 #[case::schema_null(r#"{"schema":null,"payload":1}"#)]
+#[case::flat_logical_and_defaults(r#"{"schema":{"type":"struct","fields":[{"type":"int64","name":"org.apache.kafka.connect.data.Timestamp","field":"t"},{"type":"int32","name":"org.apache.kafka.connect.data.Date","field":"d"},{"type":"int32","name":"org.apache.kafka.connect.data.Time","optional":true,"field":"tm"},{"type":"string","default":"x\"y","field":"s"},{"type":"int8","default":300,"field":"w"},{"type":"float","optional":true,"field":"f"}]},"payload":{"t":1700000000000,"d":19000,"f":-0.0}}"#)]
+#[case::flat_struct_null(r#"{"schema":{"type":"struct","optional":true,"fields":[{"type":"int8","field":"a"}]},"payload":null}"#)]
+#[case::flat_struct_with_a_decimal(r#"{"schema":{"type":"struct","fields":[{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"p"}]},"payload":{"p":1.5}}"#)]
+#[case::flat_wrong_kind(
+    r#"{"schema":{"type":"struct","fields":[{"type":"string","field":"s"}]},"payload":{"s":1}}"#
+)]
 fn the_schema_cache_agrees_on(#[case] text: &str) {
     for overflow in [Overflow::Wrap, Overflow::Error] {
         let mut cache = SchemaCache::new();

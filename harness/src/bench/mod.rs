@@ -30,10 +30,49 @@ pub fn envelope(i: u64) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Decodes `n` envelopes in memory, each schema parsed again (`decode_envelope`) and as the sink
-/// decodes them (its schema cache, the schema shared); returns records per second for both.
-pub fn decode_rate(n: u64) -> (f64, f64) {
-    let messages: Vec<Vec<u8>> = (0..n.min(10_000)).map(envelope).collect();
+/// The record shapes a backlog is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shape {
+    /// The seed's envelope with varying values, every value in range.
+    Seed,
+    /// The guide's literal record, the same every time: its `"id8": 222` is coerced in each.
+    Guide,
+}
+
+impl Shape {
+    pub fn label(self) -> &'static str {
+        match self {
+            Shape::Seed => "seed",
+            Shape::Guide => "guide (id8 coerced)",
+        }
+    }
+
+    /// Record `i` of a backlog of this shape.
+    pub fn records(self) -> anyhow::Result<impl Fn(u64) -> Vec<u8> + Send + 'static> {
+        let guide = match self {
+            Shape::Seed => None,
+            Shape::Guide => Some(guide::guide_record()?),
+        };
+        Ok(move |i| guide.clone().unwrap_or_else(|| envelope(i)))
+    }
+}
+
+/// Records per second decoding one shape in memory, one core.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeRates {
+    /// `decode_envelope`: every schema parsed again.
+    pub uncached: f64,
+    /// The schema cache, a value tree per record (the path every shape can take).
+    pub tree: f64,
+    /// The schema cache's flat path (a struct of scalars, no tree): what the sink takes for
+    /// these shapes.
+    pub flat: f64,
+}
+
+/// Decodes `n` records of `shape` in memory each way of [`DecodeRates`].
+pub fn decode_rate(shape: Shape, n: u64) -> anyhow::Result<DecodeRates> {
+    let make = shape.records()?;
+    let messages: Vec<Vec<u8>> = (0..n.min(10_000)).map(make).collect();
     let options = DecodeOptions::default();
     let message = |i: u64| &messages[(i % messages.len() as u64) as usize];
     // Parsing every schema is 10-20 times slower: a tenth of the records tells its rate.
@@ -50,22 +89,40 @@ pub fn decode_rate(n: u64) -> (f64, f64) {
             .decode(Some(message(i)), &options)
             .expect("the bench envelope decodes");
     }
-    (uncached, n as f64 / started.elapsed().as_secs_f64())
+    let tree = n as f64 / started.elapsed().as_secs_f64();
+    let mut fields = Vec::new();
+    let started = Instant::now();
+    for i in 0..n {
+        let flat = cache.decode_flat(message(i), &options, &mut fields);
+        anyhow::ensure!(
+            flat.is_some(),
+            "the {} shape is off the flat path",
+            shape.label()
+        );
+    }
+    let flat = n as f64 / started.elapsed().as_secs_f64();
+    Ok(DecodeRates {
+        uncached,
+        tree,
+        flat,
+    })
 }
 
-/// A backlog of `records` envelopes over `partitions` partitions (envelope `i` in partition
-/// `i % partitions`); records per second produced.
+/// A backlog of `records` records of `shape` over `partitions` partitions (record `i` in
+/// partition `i % partitions`); records per second produced.
 pub async fn produce(
     target: &Target,
     topic: &str,
     partitions: i32,
     records: u64,
+    shape: Shape,
 ) -> anyhow::Result<f64> {
     kafka::create_topic_with(&target.bootstrap, topic, partitions).await?;
     let started = Instant::now();
     let (bootstrap, t) = (target.bootstrap.clone(), topic.to_owned());
+    let make = shape.records()?;
     tokio::task::spawn_blocking(move || {
-        kafka::produce_spread(&bootstrap, &t, partitions, (0..records).map(envelope))
+        kafka::produce_spread(&bootstrap, &t, partitions, (0..records).map(make))
     })
     .await??;
     Ok(records as f64 / started.elapsed().as_secs_f64())

@@ -61,6 +61,8 @@ pub const QUESTDB_CONNECTOR_CLASS: &str = "io.questdb.kafka.QuestDBSinkConnector
 #[derive(Debug, Clone)]
 pub struct Measurement {
     pub peer: Peer,
+    /// The backlog's records.
+    pub shape: super::Shape,
     pub partitions: i32,
     pub tasks: u32,
     pub rows: u64,
@@ -193,6 +195,7 @@ impl Runner {
         let (secs, first_row_secs) = result?;
         Ok(Measurement {
             peer,
+            shape: super::Shape::Seed,
             partitions,
             tasks,
             rows: records,

@@ -7,7 +7,7 @@ use harness::bench::guide;
 use harness::bench::latency::{self, Latency, Variant};
 use harness::bench::report::{self, Context};
 use harness::bench::runs::{self, Measurement, Peer, Runner};
-use harness::bench::{self as bench};
+use harness::bench::{self as bench, Shape};
 use harness::replay::{self, Target};
 use harness::services::BackendChoice;
 use std::path::PathBuf;
@@ -22,6 +22,13 @@ pub struct Args {
     /// The sinks' batch.size (the pipe's rows per ILP request too).
     #[arg(long, default_value_t = 3000)]
     batch_size: usize,
+    /// The record shapes, one backlog each per partition count: the seed's envelope with
+    /// varying values, and the guide's literal record (its `id8` coerced in every record).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "seed,guide")]
+    shapes: Vec<Shape>,
+    /// Decoding alone (no services): each shape's records/s on one core, then exit.
+    #[arg(long)]
+    decode_only: bool,
     /// Partition counts of the backlogs.
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     partitions: Vec<i32>,
@@ -76,6 +83,7 @@ impl Args {
     fn apply_quick(&mut self) {
         if self.quick {
             self.records = 10_000;
+            self.shapes = vec![Shape::Seed];
             self.partitions = vec![1];
             self.tasks = vec![1];
             self.peers = vec![Peer::Pipe, Peer::Ilp, Peer::Pg];
@@ -89,6 +97,12 @@ impl Args {
 
 pub async fn run(mut args: Args) -> ExitCode {
     args.apply_quick();
+    if args.decode_only {
+        return match decode_rates(&args) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("{e:#}")),
+        };
+    }
     let load_start = runs::load_average();
     let services = match super::start_services(args.backend).await {
         Ok(s) => s,
@@ -110,8 +124,7 @@ pub async fn run(mut args: Args) -> ExitCode {
 fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyhow::Result<()> {
     let handle = tokio::runtime::Handle::current();
     let mut skipped = Vec::new();
-    let (decode_uncached, decode) = bench::decode_rate(args.records.max(10_000));
-    println!("decode (no I/O, one core): {decode:.0} records/s (schema cache; {decode_uncached:.0} parsing every schema)");
+    let decode = decode_rates(args)?;
     let mut peers = args.peers.clone();
     let mut variants = if args.latency_secs > 0.0 {
         args.latency.clone()
@@ -171,12 +184,17 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
     let mut failures = 0;
     println!("{}", report::THROUGHPUT_HEADER);
     // `--records 0`: no backlog (the guide's record or latency alone).
-    for &p in args.partitions.iter().filter(|_| args.records > 0) {
-        let topic = format!("bench-{}-{p}p", std::process::id());
-        let rate = handle.block_on(bench::produce(target, &topic, p, args.records))?;
+    let backlogs = args
+        .shapes
+        .iter()
+        .flat_map(|s| args.partitions.iter().map(move |p| (*s, *p)));
+    for (shape, p) in backlogs.filter(|_| args.records > 0) {
+        let topic = format!("bench-{}-{shape:?}-{p}p", std::process::id()).to_lowercase();
+        let rate = handle.block_on(bench::produce(target, &topic, p, args.records, shape))?;
         eprintln!(
-            "backlog {topic}: {} records over {p} partition(s), produced at {rate:.0}/s",
-            args.records
+            "backlog {topic}: {} {} records over {p} partition(s), produced at {rate:.0}/s",
+            args.records,
+            shape.label()
         );
         for &t in args.tasks.iter().filter(|t| **t as i32 <= p) {
             for &peer in &peers {
@@ -185,6 +203,7 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
                 }
                 match runner.drain(peer, &topic, p, args.records, t) {
                     Ok(m) => {
+                        let m = runs::Measurement { shape, ..m };
                         all.push(m.clone());
                         println!("{}", report::throughput_row(&all, &m));
                     }
@@ -265,7 +284,7 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
         date: utc_now(),
         command: format!("harness {command}"),
     };
-    let goals = report::goals(&all, &latencies, decode);
+    let goals = report::goals(&all, &latencies, decode.flat);
     println!(
         "\ngoals (not asserted):\n{}",
         report::goals_markdown(&goals)
@@ -300,6 +319,28 @@ fn measure(target: &Target, args: &Args, load_start: f64, command: &str) -> anyh
     }
     anyhow::ensure!(failures == 0, "{failures} measurement(s) failed (above)");
     Ok(())
+}
+
+/// Each shape decoded in memory, printed; the seed's rates returned (its flat path is the goal's).
+fn decode_rates(args: &Args) -> anyhow::Result<bench::DecodeRates> {
+    let n = args
+        .records
+        .max(if args.quick { 10_000 } else { 1_000_000 });
+    let mut seed = None;
+    for shape in [Shape::Seed, Shape::Guide] {
+        let r = bench::decode_rate(shape, n)?;
+        println!(
+            "decode, {} records (no I/O, one core, {n}): {:.0} records/s as the sink decodes them (no value tree); {:.0} with a value tree; {:.0} parsing every schema",
+            shape.label(),
+            r.flat,
+            r.tree,
+            r.uncached
+        );
+        if shape == Shape::Seed {
+            seed = Some(r);
+        }
+    }
+    seed.ok_or_else(|| anyhow::anyhow!("no seed rate"))
 }
 
 /// CPU model, cores and memory, from /proc.

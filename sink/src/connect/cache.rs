@@ -9,8 +9,10 @@
 
 use super::json::{decode_envelope, decode_schema, Coercion, DecodeError};
 use super::json::{DecodeOptions, Decoded, Envelope};
-use super::scan::{self, Scanner};
-use super::schema::Schema;
+use super::scalar::{is_flat_struct, Scalar};
+use super::scan;
+use super::scanner::Scanner;
+use super::schema::{Schema, Type};
 use super::value::Value;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -24,6 +26,8 @@ const CAPACITY: usize = 256;
 struct Entry {
     schema: Arc<Schema>,
     coercions: Vec<Coercion>,
+    /// A struct of scalar fields: [`SchemaCache::decode_flat`] takes it.
+    flat: bool,
 }
 
 /// A record decoded through the cache: as [`Decoded`], with the schema shared by every record
@@ -32,6 +36,13 @@ struct Entry {
 pub struct Shared {
     pub schema: Arc<Schema>,
     pub value: Value,
+    pub coercions: Vec<Coercion>,
+}
+
+/// A record decoded by [`SchemaCache::decode_flat`]: its fields are in the caller's vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flat {
+    pub schema: Arc<Schema>,
     pub coercions: Vec<Coercion>,
 }
 
@@ -73,12 +84,7 @@ impl SchemaCache {
         bytes: Option<&[u8]>,
         opts: &DecodeOptions,
     ) -> Result<Option<Shared>, DecodeError> {
-        if self.opts != Some(*opts) {
-            *self = SchemaCache {
-                opts: Some(*opts),
-                ..SchemaCache::default()
-            };
-        }
+        self.options(opts);
         if let Some(shared) = bytes.and_then(|b| self.fast(b, opts)) {
             return Ok(Some(shared));
         }
@@ -92,8 +98,61 @@ impl SchemaCache {
         })
     }
 
-    /// `{"schema": S, "payload": P}` in either order, whitespace as JSON allows it.
+    /// The common case without a value tree: a record whose schema is a struct of scalar
+    /// fields, decoded on the fast path, its fields into `out` (in schema order, borrowed from
+    /// `bytes` where they can be). `None` for anything else, decoding errors included: the
+    /// caller then takes [`SchemaCache::decode`], which gives the same values (one parser for
+    /// both), or the error.
+    pub fn decode_flat<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        opts: &DecodeOptions,
+        out: &mut Vec<Scalar<'b>>,
+    ) -> Option<Flat> {
+        self.options(opts);
+        let (schema, (), coercions) = self.envelope(bytes, opts, |entry, bytes, pos| {
+            let Type::Struct(fields) = &entry.schema.ty else {
+                return None;
+            };
+            if !entry.flat || bytes.get(pos) == Some(&b'n') {
+                return None;
+            }
+            let (coercions, end) =
+                scan::decode_flat(fields, bytes, pos, opts, entry.coercions, out)?;
+            Some(((), coercions, end))
+        })?;
+        Some(Flat { schema, coercions })
+    }
+
+    /// Entries decoded with other options start over (a default's coercions depend on them).
+    fn options(&mut self, opts: &DecodeOptions) {
+        if self.opts != Some(*opts) {
+            *self = SchemaCache {
+                opts: Some(*opts),
+                ..SchemaCache::default()
+            };
+        }
+    }
+
     fn fast(&mut self, bytes: &[u8], opts: &DecodeOptions) -> Option<Shared> {
+        let (schema, value, coercions) = self.envelope(bytes, opts, |entry, bytes, pos| {
+            scan::decode_payload(&entry.schema, bytes, pos, opts, entry.coercions)
+        })?;
+        Some(Shared {
+            schema,
+            value,
+            coercions,
+        })
+    }
+
+    /// `{"schema": S, "payload": P}` in either order, whitespace as JSON allows it; `payload`
+    /// decodes P against S's entry from where it starts, returning where it ends.
+    fn envelope<'b, T>(
+        &mut self,
+        bytes: &'b [u8],
+        opts: &DecodeOptions,
+        mut payload: impl FnMut(Entry, &'b [u8], usize) -> Option<(T, Vec<Coercion>, usize)>,
+    ) -> Option<(Arc<Schema>, T, Vec<Coercion>)> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut s = Scanner::new(bytes, 0);
         s.ws();
@@ -109,10 +168,10 @@ impl SchemaCache {
                 s.ws();
                 (s.string()? == "payload").then_some(())?;
                 key_colon(&mut s)?;
-                let (value, coercions, end) =
-                    scan::decode_payload(&entry.schema, bytes, s.pos, opts, entry.coercions)?;
+                let schema = entry.schema.clone();
+                let (value, coercions, end) = payload(entry, bytes, s.pos)?;
                 s.pos = end;
-                (entry.schema, value, coercions)
+                (schema, value, coercions)
             }
             "payload" => {
                 let start = s.pos;
@@ -124,21 +183,17 @@ impl SchemaCache {
                 (s.string()? == "schema").then_some(())?;
                 key_colon(&mut s)?;
                 let entry = self.schema_at(&mut s, opts)?;
-                let (value, coercions, payload_end) =
-                    scan::decode_payload(&entry.schema, bytes, start, opts, entry.coercions)?;
+                let schema = entry.schema.clone();
+                let (value, coercions, payload_end) = payload(entry, bytes, start)?;
                 (payload_end == end).then_some(())?;
-                (entry.schema, value, coercions)
+                (schema, value, coercions)
             }
             _ => return None,
         };
         s.ws();
         s.eat(b'}')?;
         s.ws();
-        s.at_end().then_some(Shared {
-            schema,
-            value,
-            coercions,
-        })
+        s.at_end().then_some((schema, value, coercions))
     }
 
     /// The schema that starts at the cursor, which moves past it.
@@ -169,6 +224,7 @@ impl SchemaCache {
         }
         let (schema, coercions) = decode_schema(&json, opts).ok()?;
         let entry = Entry {
+            flat: is_flat_struct(&schema),
             schema: Arc::new(schema),
             coercions,
         };
@@ -199,6 +255,7 @@ fn raw_value(bytes: &[u8]) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::connect::json::Overflow;
+    use std::borrow::Cow;
 
     const SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int8","optional":false,"field":"a"},{"type":"int8","optional":true,"default":300,"field":"d"}],"optional":false}"#;
 
@@ -266,6 +323,30 @@ mod tests {
             assert!(Arc::ptr_eq(&shared.schema, &last.unwrap()), "{text}");
         }
         assert_eq!(cache.schemas.len(), 1);
+    }
+
+    #[test]
+    fn structs_of_scalars_take_the_flat_path_borrowing_their_strings() {
+        let opts = DecodeOptions::default();
+        let mut cache = SchemaCache::new();
+        let text = format!(r#"{{"schema":{SCHEMA},"payload":{{"a":222}}}}"#);
+        let seed = r#"{"schema":{"type":"struct","fields":[{"type":"int8","field":"a"},{"type":"string","optional":true,"field":"msg"}]},"payload":{"a":1,"msg":"hi"}}"#;
+        let mut fields = Vec::new();
+        let flat = cache.decode_flat(text.as_bytes(), &opts, &mut fields);
+        // 222 wraps, and the schema's default 300 is a coercion of its own.
+        assert_eq!(flat.map(|f| f.coercions.len()), Some(2));
+        assert_eq!(fields, [Scalar::Int8(-34), Scalar::Int8(44)]);
+        assert!(cache
+            .decode_flat(seed.as_bytes(), &opts, &mut fields)
+            .is_some());
+        assert!(matches!(fields[1], Scalar::String(Cow::Borrowed("hi"))));
+        let nested = r#"{"schema":{"type":"struct","fields":[{"type":"array","items":{"type":"int8"},"field":"a"}]},"payload":{"a":[1]}}"#;
+        assert_eq!(
+            cache.decode_flat(nested.as_bytes(), &opts, &mut fields),
+            None
+        );
+        let bad = format!(r#"{{"schema":{SCHEMA},"payload":{{"a":"x"}}}}"#);
+        assert_eq!(cache.decode_flat(bad.as_bytes(), &opts, &mut fields), None);
     }
 
     #[test]

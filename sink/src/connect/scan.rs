@@ -8,10 +8,11 @@
 
 use super::json::{Coercion, DecodeOptions, Overflow};
 use super::number::{self, Float};
+use super::scalar::{is_scalar, Scalar};
+use super::scanner::Scanner;
 use super::schema::{Field, Logical, Schema, Type};
 use super::value::{Decimal, NumberLiteral, Value};
 use num_bigint::BigInt;
-use std::borrow::Cow;
 
 /// Nesting followed here. serde_json refuses documents nested deeper than 128 (the envelope
 /// included), so whatever parses here parses there too.
@@ -20,138 +21,6 @@ const MAX_DEPTH: usize = 100;
 /// String-keyed map entries checked for repeated keys one by one; larger maps go to the full
 /// decoder (serde_json keeps the last of repeated keys, at the first one's place).
 const MAX_MAP_ENTRIES: usize = 64;
-
-/// A cursor over JSON text with serde_json's grammar: the same whitespace, string escapes and
-/// number syntax.
-pub(crate) struct Scanner<'b> {
-    bytes: &'b [u8],
-    pub pos: usize,
-}
-
-impl<'b> Scanner<'b> {
-    pub fn new(bytes: &'b [u8], pos: usize) -> Scanner<'b> {
-        Scanner { bytes, pos }
-    }
-
-    pub fn rest(&self) -> &'b [u8] {
-        &self.bytes[self.pos.min(self.bytes.len())..]
-    }
-
-    pub fn at_end(&self) -> bool {
-        self.pos >= self.bytes.len()
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
-    pub fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
-            self.pos += 1;
-        }
-    }
-
-    pub fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek() == Some(byte)).then(|| self.pos += 1)
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.rest()
-            .starts_with(word)
-            .then(|| self.pos += word.len())
-    }
-
-    /// A string token, unescaped; borrowed when it has no escapes.
-    pub fn string(&mut self) -> Option<Cow<'b, str>> {
-        self.eat(b'"')?;
-        let start = self.pos;
-        loop {
-            match self.peek()? {
-                b'"' => {
-                    let text = std::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
-                    self.pos += 1;
-                    return Some(Cow::Borrowed(text));
-                }
-                b'\\' => break,
-                b if b < 0x20 => return None,
-                _ => self.pos += 1,
-            }
-        }
-        let mut out = self.bytes[start..self.pos].to_vec();
-        loop {
-            match self.peek()? {
-                b'"' => {
-                    self.pos += 1;
-                    return String::from_utf8(out).ok().map(Cow::Owned);
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    let c = match self.peek()? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            self.pos += 1;
-                            let c = self.unicode_escape()?;
-                            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                            continue;
-                        }
-                        _ => return None,
-                    };
-                    self.pos += 1;
-                    out.push(c as u8);
-                }
-                b if b < 0x20 => return None,
-                b => {
-                    out.push(b);
-                    self.pos += 1;
-                }
-            }
-        }
-    }
-
-    /// After `\u`: four hex digits, and a second escape for a surrogate pair. A lone surrogate
-    /// is left to the full decoder.
-    fn unicode_escape(&mut self) -> Option<char> {
-        let high = self.hex4()?;
-        if (0xDC00..=0xDFFF).contains(&high) {
-            return None;
-        }
-        if !(0xD800..=0xDBFF).contains(&high) {
-            return char::from_u32(high);
-        }
-        self.literal(b"\\u")?;
-        let low = self.hex4()?;
-        if !(0xDC00..=0xDFFF).contains(&low) {
-            return None;
-        }
-        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
-        let digits = self.bytes.get(self.pos..self.pos + 4)?;
-        let mut n = 0;
-        for &d in digits {
-            n = n * 16 + char::from(d).to_digit(16)?;
-        }
-        self.pos += 4;
-        Some(n)
-    }
-
-    /// The characters a number token can hold; [`number_shape`] checks the grammar.
-    fn number(&mut self) -> &'b str {
-        let start = self.pos;
-        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
-            self.pos += 1;
-        }
-        std::str::from_utf8(&self.bytes[start..self.pos]).expect("ASCII")
-    }
-}
 
 /// What the decoder needs of a valid JSON number literal, found without allocating.
 struct Shape {
@@ -285,6 +154,31 @@ pub(crate) fn decode_payload(
     Some((value, payload.coercions, payload.s.pos))
 }
 
+/// [`decode_payload`] for a struct of scalar fields ([`super::scalar::is_flat_struct`]): its
+/// fields into `out`, in schema order, borrowed from `bytes` where they can be. A null payload
+/// is left to the caller (it is no struct).
+pub(crate) fn decode_flat<'b>(
+    fields: &[Field],
+    bytes: &'b [u8],
+    pos: usize,
+    opts: &DecodeOptions,
+    coercions: Vec<Coercion>,
+    out: &mut Vec<Scalar<'b>>,
+) -> Option<(Vec<Coercion>, usize)> {
+    let mut payload = Payload {
+        s: Scanner::new(bytes, pos),
+        opts,
+        coercions,
+        depth: 0,
+    };
+    out.clear();
+    payload.fields(fields, Path::Root, out, |p, field, at| match at {
+        Some(at) => p.scalar(&field.schema, at),
+        None => Scalar::of(&absent(&field.schema)?),
+    })?;
+    Some((payload.coercions, payload.s.pos))
+}
+
 struct Payload<'b, 'o> {
     s: Scanner<'b>,
     opts: &'o DecodeOptions,
@@ -300,34 +194,68 @@ fn absent(schema: &Schema) -> Option<Value> {
     }
 }
 
-impl Payload<'_, '_> {
+impl<'b> Payload<'b, '_> {
     /// One value; the cursor is on its first byte.
     fn value(&mut self, schema: &Schema, path: Path) -> Option<Value> {
+        if is_scalar(schema) {
+            return self.scalar(schema, path).map(Scalar::into_value);
+        }
         if self.s.peek()? == b'n' {
             self.s.literal(b"null")?;
             return absent(schema);
         }
-        if let Some(logical) = schema.logical {
-            return self.logical(logical, path);
+        if let Some(Logical::Decimal { scale, .. }) = schema.logical {
+            return self.decimal(scale);
         }
         Some(match &schema.ty {
-            Type::Boolean => match self.s.peek()? {
-                b't' => self.s.literal(b"true").map(|()| Value::Boolean(true))?,
-                b'f' => self.s.literal(b"false").map(|()| Value::Boolean(false))?,
-                _ => return None,
-            },
-            Type::Int8 => Value::Int8(self.integer(path, 8, "int8")? as i8),
-            Type::Int16 => Value::Int16(self.integer(path, 16, "int16")? as i16),
-            Type::Int32 => Value::Int32(self.integer(path, 32, "int32")? as i32),
-            Type::Int64 => Value::Int64(self.integer(path, 64, "int64")?),
-            Type::Float32 => Value::Float32(self.float::<f32>(path, "float")?),
-            Type::Float64 => Value::Float64(self.float::<f64>(path, "double")?),
             Type::Bytes => Value::Bytes(number::base64_decode(&self.s.string()?, "").ok()?),
-            Type::String => Value::String(self.s.string()?.into_owned()),
             Type::Array(items) => self.array(items, path)?,
             Type::Map(keys, values) if keys.ty == Type::String => self.string_map(values, path)?,
             Type::Map(keys, values) => self.pair_map(keys, values, path)?,
             Type::Struct(fields) => self.structure(fields, path)?,
+            _ => return None,
+        })
+    }
+
+    /// A value of a schema [`is_scalar`] says holds no other: one code for the tree and the
+    /// flat path, so both decode it alike.
+    fn scalar(&mut self, schema: &Schema, path: Path) -> Option<Scalar<'b>> {
+        if self.s.peek()? == b'n' {
+            self.s.literal(b"null")?;
+            return Scalar::of(&absent(schema)?);
+        }
+        match schema.logical {
+            Some(Logical::Date) => return self.int32_strict().map(Scalar::Date),
+            Some(Logical::Time) => {
+                return self
+                    .int32_strict()
+                    .filter(|ms| (0..=86_400_000).contains(ms))
+                    .map(Scalar::Time)
+            }
+            Some(Logical::Timestamp) => {
+                let text = self.s.number();
+                number_shape(text)?.integer_token.then_some(())?;
+                return self
+                    .convert_integer(text, path, 64, "Timestamp")
+                    .map(Scalar::Timestamp);
+            }
+            Some(Logical::Decimal { .. }) => return None,
+            None => {}
+        }
+        Some(match &schema.ty {
+            Type::Boolean => match self.s.peek()? {
+                b't' => self.s.literal(b"true").map(|()| Scalar::Boolean(true))?,
+                b'f' => self.s.literal(b"false").map(|()| Scalar::Boolean(false))?,
+                _ => return None,
+            },
+            Type::Int8 => Scalar::Int8(self.integer(path, 8, "int8")? as i8),
+            Type::Int16 => Scalar::Int16(self.integer(path, 16, "int16")? as i16),
+            Type::Int32 => Scalar::Int32(self.integer(path, 32, "int32")? as i32),
+            Type::Int64 => Scalar::Int64(self.integer(path, 64, "int64")?),
+            Type::Float32 => Scalar::Float32(self.float::<f32>(path, "float")?),
+            Type::Float64 => Scalar::Float64(self.float::<f64>(path, "double")?),
+            Type::String => Scalar::String(self.s.string()?),
+            _ => return None,
         })
     }
 
@@ -427,63 +355,65 @@ impl Payload<'_, '_> {
         Some(Value::Map(out))
     }
 
-    /// A struct's keys in schema order (as JsonConverter writes them); fields left out are
-    /// absent, as the full decoder has them.
     fn structure(&mut self, fields: &[Field], path: Path) -> Option<Value> {
-        self.enter(b'{')?;
         let mut out: Vec<(String, Value)> = Vec::with_capacity(fields.len());
+        self.fields(fields, path, &mut out, |p, field, at| {
+            let value = match at {
+                Some(at) => p.value(&field.schema, at)?,
+                None => absent(&field.schema)?,
+            };
+            Some((field.name.clone(), value))
+        })?;
+        Some(Value::Struct(out))
+    }
+
+    /// A struct's keys in schema order (as JsonConverter writes them); fields left out are
+    /// absent, as the full decoder has them. `one` makes a field's element of `out`: the value
+    /// at the cursor, given its path, or the field's absent value, given none.
+    fn fields<T>(
+        &mut self,
+        fields: &[Field],
+        path: Path,
+        out: &mut Vec<T>,
+        mut one: impl FnMut(&mut Self, &Field, Option<Path>) -> Option<T>,
+    ) -> Option<()> {
+        self.enter(b'{')?;
         if !self.close_empty(b'}') {
             loop {
                 let key = self.s.string()?;
                 let skipped = fields[out.len()..].iter().position(|f| f.name == *key)?;
                 for field in &fields[out.len()..out.len() + skipped] {
-                    out.push((field.name.clone(), absent(&field.schema)?));
+                    out.push(one(self, field, None)?);
                 }
                 self.s.ws();
                 self.s.eat(b':')?;
                 self.s.ws();
                 let field = &fields[out.len()];
-                let value = self.value(&field.schema, Path::Field(&path, &field.name))?;
-                out.push((field.name.clone(), value));
+                out.push(one(self, field, Some(Path::Field(&path, &field.name)))?);
                 if self.next_or_close(b'}')? {
                     break;
                 }
             }
         }
         for field in &fields[out.len()..] {
-            out.push((field.name.clone(), absent(&field.schema)?));
+            out.push(one(self, field, None)?);
         }
-        Some(Value::Struct(out))
+        Some(())
     }
 
-    fn logical(&mut self, logical: Logical, path: Path) -> Option<Value> {
-        match logical {
-            Logical::Decimal { scale, .. } => {
-                if self.s.peek()? == b'"' {
-                    let bytes = number::base64_decode(&self.s.string()?, "").ok()?;
-                    if bytes.is_empty() {
-                        return None;
-                    }
-                    return Some(Value::Decimal(Decimal::new(
-                        BigInt::from_signed_bytes_be(&bytes),
-                        scale,
-                    )));
-                }
-                // The literal's own scale; the exponent's spelling does not change the number.
-                self.s.number().parse::<Decimal>().ok().map(Value::Decimal)
+    fn decimal(&mut self, scale: i32) -> Option<Value> {
+        if self.s.peek()? == b'"' {
+            let bytes = number::base64_decode(&self.s.string()?, "").ok()?;
+            if bytes.is_empty() {
+                return None;
             }
-            Logical::Date => self.int32_strict().map(Value::Date),
-            Logical::Time => self
-                .int32_strict()
-                .filter(|ms| (0..=86_400_000).contains(ms))
-                .map(Value::Time),
-            Logical::Timestamp => {
-                let text = self.s.number();
-                number_shape(text)?.integer_token.then_some(())?;
-                self.convert_integer(text, path, 64, "Timestamp")
-                    .map(Value::Timestamp)
-            }
+            return Some(Value::Decimal(Decimal::new(
+                BigInt::from_signed_bytes_be(&bytes),
+                scale,
+            )));
         }
+        // The literal's own scale; the exponent's spelling does not change the number.
+        self.s.number().parse::<Decimal>().ok().map(Value::Decimal)
     }
 
     /// An integer token within 32 bits: Date and Time neither wrap nor truncate.
@@ -618,24 +548,6 @@ mod tests {
         assert_eq!(serde_spelling(text), expected);
         let number: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(number.to_string(), expected);
-    }
-
-    #[rstest]
-    #[case(r#""plain""#, Some("plain"))]
-    #[case(r#""a\"b\\c\/d\n\t\r\b\f""#, Some("a\"b\\c/d\n\t\r\u{8}\u{c}"))]
-    #[case(r#""\u00e9\uD83D\uDE00x""#, Some("é😀x"))]
-    #[case(r#""é""#, Some("é"))]
-    #[case(r#""\uD83D""#, None)]
-    #[case(r#""\uDE00""#, None)]
-    #[case(r#""\x""#, None)]
-    #[case("\"a\u{1}\"", None)]
-    #[case(r#""open"#, None)]
-    fn strings_unescape_as_serde_json_does(#[case] text: &str, #[case] expected: Option<&str>) {
-        let got = Scanner::new(text.as_bytes(), 0).string();
-        assert_eq!(got.as_deref(), expected, "{text}");
-        if let Some(expected) = expected {
-            assert_eq!(serde_json::from_str::<String>(text).unwrap(), expected);
-        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use crate::config::{KeyConverter, Mapping, SinkConfig};
 use crate::connect::cache::{SchemaCache, Shared};
 use crate::connect::json::DecodeOptions;
+use crate::connect::scalar::Scalar;
 use crate::connect::schema::{Schema, Type};
 use crate::connect::value::Value;
 use crate::error::{Problem, RecordAt};
@@ -85,6 +86,9 @@ pub(crate) struct Preparer {
     string_key: Arc<Schema>,
     /// The last column list of QuestDB-connector rows, shared by the rows that have the same.
     last_connector_columns: Option<Arc<Vec<Column>>>,
+    /// Records of a struct of scalars are decoded without a value tree; off only in the test
+    /// that compares both ways.
+    flat_path: bool,
 }
 
 /// The coercions decoding made, with where.
@@ -159,6 +163,13 @@ enum Converted {
     Text(String),
 }
 
+/// A record's value as a row is made of it: the decoder's tree, or the fields of a struct of
+/// scalars decoded without one.
+enum Fields<'a, 'm> {
+    Tree(&'a Value),
+    Flat(&'a [Scalar<'m>]),
+}
+
 /// The value's schema and, with `pk.mode=record_key`, the key's: what a table's columns come
 /// from.
 type Schemas = (Arc<Schema>, Option<Arc<Schema>>);
@@ -185,6 +196,7 @@ impl Preparer {
                 ..Schema::new(Type::String)
             }),
             last_connector_columns: None,
+            flat_path: true,
         }
     }
 
@@ -334,11 +346,28 @@ impl Preparer {
         let mut last_columns: Option<(Schemas, Arc<Vec<Column>>)> = None;
         let mut out = Vec::with_capacity(batch.len());
         let config = self.config.clone();
+        // One vector for every record's fields on the flat path.
+        let mut fields = Vec::new();
         for (index, message) in batch.iter().enumerate() {
             let mut coercions = Vec::new();
             if let Some(t) = &config.transforms {
                 let row =
                     self.jdbc_transformed(t, index, message, &mut coercions, &mut last_columns);
+                out.push(Prepared { row, coercions });
+                continue;
+            }
+            let flat = match self.flat_path {
+                true => self.flat_row(
+                    index,
+                    message,
+                    &decode,
+                    &mut fields,
+                    &mut coercions,
+                    &mut last_columns,
+                ),
+                false => None,
+            };
+            if let Some(row) = flat {
                 out.push(Prepared { row, coercions });
                 continue;
             }
@@ -352,7 +381,7 @@ impl Preparer {
                                 message.topic(),
                                 message,
                                 (decoded.schema, key.as_ref().map(|k| k.schema.clone())),
-                                &decoded.value,
+                                Fields::Tree(&decoded.value),
                                 key.as_ref().map(|k| &k.value),
                                 &mut last_columns,
                             )
@@ -366,6 +395,40 @@ impl Preparer {
             out.push(Prepared { row, coercions });
         }
         out
+    }
+
+    /// The common shape without a value tree ([`SchemaCache::decode_flat`]): the same row, or
+    /// the same problem, as the tree's. `None` for a record off that path: the caller decodes
+    /// it again with the tree (and so names its error).
+    fn flat_row<'m>(
+        &mut self,
+        index: usize,
+        message: &'m OwnedMessage,
+        decode: &DecodeOptions,
+        fields: &mut Vec<Scalar<'m>>,
+        coercions: &mut Vec<Coerced>,
+        last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
+    ) -> Option<Result<Option<Row>, Problem>> {
+        let flat = self
+            .schemas
+            .decode_flat(message.payload()?, decode, fields)?;
+        // Moved, not cloned: the guide's record has a coercion in every record.
+        coercions.extend(flat.coercions.into_iter().map(|coercion| Coerced {
+            at: at(message),
+            coercion,
+        }));
+        let row = self.decode_key(message, decode).and_then(|key| {
+            self.to_row(
+                index,
+                message.topic(),
+                message,
+                (flat.schema, key.as_ref().map(|k| k.schema.clone())),
+                Fields::Flat(fields),
+                key.as_ref().map(|k| &k.value),
+                last,
+            )
+        });
+        Some(row.map(Some))
     }
 
     /// The record key, decoded, with `pk.mode=record_key`; `None` otherwise (keys are not read).
@@ -457,7 +520,7 @@ impl Preparer {
             &r.topic,
             message,
             schemas,
-            &r.value,
+            Fields::Tree(&r.value),
             key.map(|k| k.1),
             last,
         )
@@ -472,7 +535,7 @@ impl Preparer {
         topic: &str,
         message: &OwnedMessage,
         schemas: Schemas,
-        value: &Value,
+        value: Fields,
         key: Option<&Value>,
         last: &mut Option<(Schemas, Arc<Vec<Column>>)>,
     ) -> Result<Row, Problem> {
@@ -500,7 +563,10 @@ impl Preparer {
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),
         };
-        let params = jdbc::row(&columns, value, key, coordinates)?;
+        let params = match value {
+            Fields::Tree(value) => jdbc::row(&columns, value, key, coordinates)?,
+            Fields::Flat(fields) => jdbc::flat::row(&columns, fields, key, coordinates)?,
+        };
         if let Some(native) = &self.config.native {
             native.check_row(&columns, &params)?;
         }
@@ -578,6 +644,93 @@ mod tests {
             ["topic events, partition 3, offset 13: field \"a\": int8 300 stored as 44, as JsonConverter stores it"]
         );
         assert!(prepared[..3].iter().all(|p| p.coercions.is_empty()));
+    }
+
+    /// A batch's rows and problems as text: what the flat and the tree path must agree on.
+    fn rendered(prepared: &[Prepared]) -> Vec<String> {
+        prepared
+            .iter()
+            .map(|p| {
+                let row = match &p.row {
+                    Ok(Some(r)) => {
+                        format!("{} {} {:?} {:?}", r.index, r.table, r.columns, r.params)
+                    }
+                    Ok(None) => "skipped".into(),
+                    Err(problem) => format!("problem: {problem}"),
+                };
+                let notes: Vec<String> = p.coercions.iter().map(ToString::to_string).collect();
+                format!("{row} {notes:?}")
+            })
+            .collect()
+    }
+
+    /// Struct-of-scalar records, good and bad, under the settings that change a row (keys,
+    /// coordinates, the native timestamp, a whitelist): the flat path prepares exactly what the
+    /// value tree does, rows, problems and coercion notes.
+    #[test]
+    fn the_flat_path_prepares_what_the_value_tree_does() {
+        let schema = r#"{"type":"struct","fields":[{"type":"boolean","field":"flag"},{"type":"int8","field":"id8"},{"type":"int32","optional":true,"field":"i"},{"type":"int64","optional":true,"field":"l"},{"type":"float","optional":true,"field":"f"},{"type":"double","optional":true,"field":"d"},{"type":"string","optional":true,"field":"msg"},{"type":"int64","name":"org.apache.kafka.connect.data.Timestamp","optional":true,"field":"ts"},{"type":"int32","name":"org.apache.kafka.connect.data.Date","optional":true,"field":"day"},{"type":"string","default":"dflt","field":"s"}]}"#;
+        let payloads = [
+            r#"{"flag":false,"id8":222,"i":222,"l":222,"f":222,"d":333,"msg":"hi"}"#,
+            r#"{"flag":true,"id8":1,"msg":"a\"b\u00e9","ts":1700000000000,"day":19000,"s":"x"}"#,
+            r#"{"flag":true,"id8":1,"i":-2147483648}"#,
+            r#"{"flag":true,"id8":1,"l":-9223372036854775808}"#,
+            r#"{"flag":true,"id8":1,"f":1e39,"d":1e309}"#,
+            r#"{"flag":true,"id8":1,"ts":9223372036854775807}"#,
+            r#"{"flag":true,"id8":1,"day":2147483647}"#,
+            r#"{"flag":true,"id8":"one"}"#,
+            r#"{"id8":1,"flag":true}"#,
+            r#"null"#,
+        ];
+        let key = r#"{"schema":{"type":"int32"},"payload":5}"#;
+        let mut batch: Vec<OwnedMessage> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut m = message(
+                    i as i64,
+                    Some(format!(r#"{{"schema":{schema},"payload":{p}}}"#)),
+                );
+                if i % 3 != 2 {
+                    m = OwnedMessage::new(
+                        m.payload().map(<[u8]>::to_vec),
+                        Some(key.as_bytes().to_vec()),
+                        "events".into(),
+                        m.timestamp(),
+                        3,
+                        i as i64,
+                        None,
+                    );
+                }
+                m
+            })
+            .collect();
+        batch.push(message(99, None));
+        let seed = include_str!("../../../fixtures/seed/connect-jdbc.properties");
+        for extra in [
+            "",
+            "pk.mode=kafka\n",
+            "insert.mode=upsert\npk.mode=record_key\ntimestamp.field.name=ts\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\npk.fields=k\n",
+            "timestamp.kafka.native=true\n",
+            "fields.whitelist=msg,id8,ts\nerrors.tolerance=all\n",
+            "value.converter.wrap.overflow=false\n",
+        ] {
+            let text = format!("{seed}\n{extra}");
+            let config = SinkConfig::from_properties(&crate::config::properties::parse(&text))
+                .unwrap_or_else(|e| panic!("{extra}: {e}"));
+            let config = Arc::new(config);
+            let mut flat = Preparer::new(config.clone());
+            let mut tree = Preparer::new(config);
+            tree.flat_path = false;
+            // Twice: the second batch finds the schemas and the columns cached.
+            for _ in 0..2 {
+                assert_eq!(
+                    rendered(&flat.batch(&batch)),
+                    rendered(&tree.batch(&batch)),
+                    "{extra}"
+                );
+            }
+        }
     }
 
     /// QuestDB-connector mode never needs PG wire for a row: one of only its timestamp is a bad

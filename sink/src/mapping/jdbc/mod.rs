@@ -7,6 +7,7 @@
 
 pub mod ddl;
 pub mod dedup_check;
+pub mod flat;
 pub mod native;
 
 use crate::connect::schema::{Logical, Schema, Type};
@@ -429,6 +430,22 @@ pub fn row(
             })
         }
     };
+    row_with(columns, key, at, |column, index| {
+        param(
+            column,
+            fields.get(index).map(|(_, v)| v).unwrap_or(&Value::Null),
+        )
+    })
+}
+
+/// [`row`] with the value's fields given by `field` (the column, the field's index), which
+/// lets a record decoded without a value tree ([`flat`]) share the rest.
+pub(crate) fn row_with(
+    columns: &[Column],
+    key: Option<&Value>,
+    at: Coordinates<'_>,
+    mut field: impl FnMut(&Column, usize) -> Result<SqlParam, MappingError>,
+) -> Result<Vec<SqlParam>, MappingError> {
     columns
         .iter()
         .map(|column| match column.source {
@@ -440,10 +457,7 @@ pub fn row(
                 .and_then(|ms| ms.checked_mul(1000))
                 .map(SqlParam::TimestampMicros)
                 .ok_or(MappingError::NoKafkaTimestamp),
-            Source::Field(index) => {
-                let value = fields.get(index).map(|(_, v)| v).unwrap_or(&Value::Null);
-                param(column, value)
-            }
+            Source::Field(index) => field(column, index),
             Source::Key(index) => {
                 let whole = key.unwrap_or(&Value::Null);
                 let value = match (index, whole) {
