@@ -9,6 +9,7 @@
 
 use harness::fixture::{self, Case};
 use harness::services::{BackendChoice, Services};
+use harness::faults::worker::ConnectSink;
 use harness::{faults, snapshot};
 use rstest::rstest;
 use std::path::PathBuf;
@@ -115,6 +116,94 @@ async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
         "{} of {} variant(s) failed:\n{}",
         failed.len(),
         variants.len(),
+        failed.join("\n")
+    );
+}
+
+/// The Debezium JDBC sink's fault cases `cargo test` runs (issue 29.3): a worker's `kill -9`
+/// and QuestDB's restart. The rest of them run with `KQ_FAULTS=all` (each starts a worker JVM
+/// per task, and a killed worker's partitions wait for its session to time out).
+const CONNECT_CI: &[&str] = &["sink-kill9", "questdb-restart"];
+
+/// The fault cases through a Kafka Connect worker (issue 29.3), against the connector's own
+/// snapshots (`tests/snapshots/<set>/faults__<case>.snap`): the Debezium JDBC sink, or with
+/// `KQ_FAULT_PLUGIN=DIR` the connector on that plugin path (Confluent's JDBC sink; every
+/// applicable variant, for recording). Only the PG wire variants run: the others are write
+/// paths of this sink only (files with none are excluded); a case setting a key the connector
+/// has no equivalent for is recorded as not applicable, with the reason.
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect(
+    #[files("fixtures/faults/*.case")]
+    #[exclude("/questdb-(http-|outage-beyond-ilp-retry|outage-gives-up)")]
+    path: PathBuf,
+) {
+    let root = fixture::root().canonicalize().expect("fixtures folder");
+    let file = Case::load(&path, &root).unwrap_or_else(|e| panic!("{e}"));
+    let (sink, every) = match std::env::var_os("KQ_FAULT_PLUGIN") {
+        Some(dir) => (
+            ConnectSink::from_plugin(std::path::Path::new(&dir)).unwrap_or_else(|e| panic!("{e}")),
+            true,
+        ),
+        None => (
+            ConnectSink::debezium(),
+            std::env::var("KQ_FAULTS").is_ok_and(|v| v == "all"),
+        ),
+    };
+    let variants = sink.variants(&file);
+    assert!(
+        !variants.is_empty(),
+        "{}: no variant of it runs on {}; add it to this test's exclude",
+        file.name,
+        sink.label
+    );
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if !every && !CONNECT_CI.contains(&stem) {
+        println!("{}: runs with KQ_FAULTS=all", file.name);
+        return;
+    }
+    let under = faults::run::SinkUnder::Connect(sink.clone());
+    let mut failed = Vec::new();
+    for case in &variants {
+        let rendered = match sink.not_applicable(case) {
+            Some(why) => faults::worker::not_applicable(case, &sink.label, &why),
+            None => {
+                let outcome =
+                    on_services(async |services| faults::run::run_sink(case, services, &under).await)
+                        .await;
+                match outcome {
+                    Ok(o) => {
+                        println!(
+                            "{}: missing {}, duplicated {}, took {:?}, resumed {:?}, wall {:.1}s",
+                            case.name,
+                            o.missing(),
+                            o.duplicated(),
+                            o.faults.iter().map(|f| f.took).collect::<Vec<_>>(),
+                            o.faults.iter().map(|f| f.resumed).collect::<Vec<_>>(),
+                            o.elapsed.as_secs_f64()
+                        );
+                        faults::render::outcome(&o)
+                    }
+                    Err(e) => {
+                        failed.push(format!("{}: {e:#}", case.name));
+                        continue;
+                    }
+                }
+            }
+        };
+        let judged = std::panic::catch_unwind(|| {
+            snapshot::assert_in_set(&sink.set, &snapshot::name(&case.name), &case.name, &rendered)
+        });
+        if judged.is_err() {
+            failed.push(format!("{}: differs from its snapshot", case.name));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} variant(s) failed on {}:\n{}",
+        failed.len(),
+        variants.len(),
+        sink.label,
         failed.join("\n")
     );
 }

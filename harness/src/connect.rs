@@ -123,6 +123,13 @@ pub fn connector_config(
             set(key, v);
         }
     }
+    // The worker's consumer settings for this connector (Connect's override policy decides).
+    for (k, v) in props.range("consumer.override.".to_owned()..) {
+        if !k.starts_with("consumer.override.") {
+            break;
+        }
+        set(k, v);
+    }
     if get("errors.deadletterqueue.topic.name").is_some() {
         set("errors.deadletterqueue.topic.replication.factor", "1");
     }
@@ -175,6 +182,13 @@ pub fn connector_config(
             set("quote.identifiers", "true");
             if let Some(n) = get("batch.size") {
                 set("batch.size", n);
+            }
+            // The JDBC sink's retries of a failed write, in Debezium's words.
+            if let Some(n) = get("max.retries") {
+                set("flush.max.retries", n);
+            }
+            if let Some(ms) = get("retry.backoff.ms") {
+                set("flush.retry.delay.ms", ms);
             }
             // Measured: with Hibernate's defaults the task dies querying pg_catalog.pg_settings,
             // which QuestDB does not have.
@@ -361,6 +375,11 @@ impl ConnectWorker {
         self.process.pid()
     }
 
+    /// `Some(how it ended)` once the worker's JVM has exited.
+    pub fn exited(&self) -> Option<String> {
+        self.process.check_alive().err().map(|e| e.to_string())
+    }
+
     /// Runs the connector `name` with `config` until `done()` says every record is stored or
     /// reported, or its task fails; then deletes it.
     pub fn run(
@@ -421,7 +440,7 @@ fn refused_config(status: u16, answer: &str) -> Option<String> {
 }
 
 /// The trace of a FAILED connector or task in a status answer, without stack frames.
-fn failed_trace(status: &str) -> Option<String> {
+pub(crate) fn failed_trace(status: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(status).ok()?;
     let mut states = vec![&json["connector"]];
     if let Some(tasks) = json["tasks"].as_array() {

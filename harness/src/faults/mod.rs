@@ -11,7 +11,8 @@
 //! - [`strike`]: a fault on a service, or on the Toxiproxy proxy in front of one;
 //! - [`offsets`]: the group's committed offsets, watched never to go back;
 //! - [`probe`]: the case's table as the runner reads it meanwhile;
-//! - [`upsert`]: an upsert table's rows against each key's last value.
+//! - [`upsert`]: an upsert table's rows against each key's last value;
+//! - [`worker`]: a Kafka Connect worker as the sink process of a case (issue 29.3).
 
 pub mod late_topic;
 pub mod offsets;
@@ -22,6 +23,7 @@ pub mod run;
 pub mod sinks;
 pub mod strike;
 pub mod upsert;
+pub mod worker;
 
 use crate::services::FaultAction;
 use std::time::Duration;
@@ -44,6 +46,9 @@ pub struct FaultOutcome {
     pub sinks: u32,
     pub partitions: i32,
     pub key: String,
+    /// The connector that ran the case in Kafka Connect workers (`Debezium JDBC sink 3.4.3`);
+    /// `None`: the sink binary.
+    pub under: Option<String>,
     /// The `@paths` / `@tolerance` variant this run is, if the case has variants.
     pub variant: Option<crate::fixture::Variant>,
     /// The dead letter topic and the records it held at the end, if the case sets one.

@@ -12,13 +12,15 @@ pub fn outcome(o: &FaultOutcome) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "case: {}", o.case);
     let _ = writeln!(s, "topic: {} -> table: {}", o.topic, o.table);
-    let tasks = match o.sinks {
-        1 => "--task 0".to_string(),
-        n => format!("--task 0..{}", n - 1),
+    let tasks = match (&o.under, o.sinks) {
+        (None, 1) => "the sink binary, --task 0".to_string(),
+        (None, n) => format!("the sink binary, --task 0..{}", n - 1),
+        (Some(c), 1) => format!("{c} in a Kafka Connect worker"),
+        (Some(c), _) => format!("{c}, a Kafka Connect worker each, one connector name"),
     };
     let _ = writeln!(
         s,
-        "sinks: {} (the sink binary, {tasks}), partitions: {}, key: {}, DEDUP table: {}",
+        "sinks: {} ({tasks}), partitions: {}, key: {}, DEDUP table: {}",
         o.sinks,
         o.partitions,
         o.key,
@@ -228,6 +230,7 @@ mod tests {
             sinks: 1,
             partitions: 1,
             key: "id64".into(),
+            under: None,
             variant: None,
             dead_letters: None,
             dedup,

@@ -10,6 +10,7 @@
 
 use super::offsets::Plan;
 use super::probe::Probe;
+pub use super::sinks::SinkUnder;
 use super::sinks::{Launch, SinkProcess};
 use super::{action_words, FaultOutcome, FaultReport, GaveUp, NextPart, Production};
 use crate::fixture::{Case, FaultTarget};
@@ -73,6 +74,15 @@ pub async fn run(
     case: &Case,
     services: &mut Services,
     binary: &std::path::Path,
+) -> anyhow::Result<FaultOutcome> {
+    run_sink(case, services, &SinkUnder::Binary(binary.to_owned())).await
+}
+
+/// [`run`] with the sink `under` test: the binary, or a connector in Connect workers.
+pub async fn run_sink(
+    case: &Case,
+    services: &mut Services,
+    under: &SinkUnder,
 ) -> anyhow::Result<FaultOutcome> {
     let started = Instant::now();
     let scenario = case
@@ -160,9 +170,25 @@ pub async fn run(
         .tempdir()?;
     let file = dir.path().join("connector.properties");
     replay::write_properties(&file, &props)?;
+    // A connector that cannot create the envelopes' table gets it made beforehand.
+    if let SinkUnder::Connect(c) = under {
+        if let Some(sql) = c.table_beforehand(&table) {
+            QuestDb::connect(&config.connection)
+                .await?
+                .execute(&sql)
+                .await
+                .with_context(|| format!("{}: creating {table} beforehand", case.name))?;
+        }
+    }
     // `@slow`: held from before the sinks start until the end, whatever else strikes.
     super::strike::slow(services, scenario.slow, true)?;
-    let launch = Launch::Binary(binary.to_owned());
+    let launch = match under {
+        SinkUnder::Binary(binary) => Launch::Binary(binary.clone()),
+        // The connector under the sink's name: its group, `connect-<name>`, is the one watched.
+        SinkUnder::Connect(c) => {
+            Launch::Connect(Box::new(c.launch(case, &props, &config.name, &sink_target)?))
+        }
+    };
     let start_sinks = || {
         (0..scenario.sinks)
             .map(|task| SinkProcess::start(&launch, &file, &sink_target, task))
@@ -396,6 +422,7 @@ pub async fn run(
         let at_back = probe.progress().await;
         let committed_at_back = plan.committed(&target.bootstrap).unwrap_or_default();
         let mut stored_again = false;
+        let mut failed_after: Vec<usize> = Vec::new();
         let resumed = loop {
             stored_again = stored_again || probe.progress().await > at_back;
             let committed = plan.committed(&target.bootstrap).unwrap_or_default();
@@ -410,8 +437,28 @@ pub async fn run(
             if stored_again && every_partition_moved {
                 break Some(back.elapsed());
             }
-            if back.elapsed() > RESUME_LIMIT || sinks.iter().any(|s| s.exited().is_some()) {
+            if back.elapsed() > RESUME_LIMIT {
                 break None;
+            }
+            // A sink whose first write after the fault fails (a Connect task on a pooled
+            // connection QuestDB closed) gave up because of it: started again once, as above.
+            if let Some(i) = sinks.iter().position(|s| s.exited().is_some()) {
+                if failed_after.contains(&i) {
+                    break None;
+                }
+                let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
+                let stored = probe.stored(&scenario.key).await;
+                committed_behind_stored &= committed <= (stored + dropped) as i64;
+                gave_up.push(GaveUp {
+                    task: sinks[i].task,
+                    during: Some(fault.clone()),
+                    error: sinks[i].error(),
+                    committed,
+                    stored,
+                    restarted: true,
+                });
+                sinks[i].spawn()?;
+                failed_after.push(i);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
@@ -505,6 +552,10 @@ pub async fn run(
         sinks: scenario.sinks,
         partitions: scenario.partitions,
         key: scenario.key.clone(),
+        under: match under {
+            SinkUnder::Binary(_) => None,
+            SinkUnder::Connect(c) => Some(c.label.clone()),
+        },
         variant: scenario.variant,
         dead_letters,
         dedup: shape.dedup,

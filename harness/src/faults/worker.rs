@@ -1,0 +1,205 @@
+//! A Kafka Connect worker as a fault case's sink process (issue 29.3): one standalone worker
+//! per task of the case, each running the case's connector under the same name, so that their
+//! sink tasks share the consumer group `connect-<name>` and its partitions as the sink binary's
+//! `--task N` do. A kill is a `kill -9` of the worker's JVM; it is started again with its
+//! connector, as an operator restarts a standalone worker with its connector file. A task the
+//! worker reports FAILED is a sink that gave up; the runner restarts it as an operator does
+//! (`POST /connectors/<name>/tasks/0/restart`).
+
+use crate::connect::{self, ConnectWorker, Connector};
+use crate::fixture::Case;
+use crate::replay::Target;
+use anyhow::{bail, Context};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The connector a fault case runs in Connect workers.
+#[derive(Debug, Clone)]
+pub struct ConnectLaunch {
+    pub connector: Connector,
+    /// The plugin path (`None`: the one the harness provisions, Debezium's).
+    pub plugin_path: Option<PathBuf>,
+    /// The connector's name: its group is `connect-<name>`, the sink binary's too.
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+}
+
+/// Which connector runs a fault case, and from which plugin path.
+#[derive(Debug, Clone)]
+pub struct ConnectSink {
+    pub connector: Connector,
+    pub plugin_path: Option<PathBuf>,
+    /// How the outcome names it: `Debezium JDBC sink 3.4.3`, `Confluent JDBC sink 10.0.1`.
+    pub label: String,
+    /// Its snapshots' folder in `tests/snapshots/`: `debezium`, `confluent-jdbc-10.0.1`.
+    pub set: String,
+}
+
+/// The snapshot of a case a connector does not run, and why.
+pub fn not_applicable(case: &Case, label: &str, why: &str) -> String {
+    format!("case: {}
+sink: {label}
+not applicable: {why}
+", case.name)
+}
+
+impl ConnectSink {
+    /// Debezium's JDBC sink, the version `ci/services/pom.xml` pins.
+    pub fn debezium() -> ConnectSink {
+        ConnectSink {
+            connector: Connector::Debezium,
+            plugin_path: None,
+            label: "Debezium JDBC sink 3.4.3".into(),
+            set: Connector::Debezium.name().into(),
+        }
+    }
+
+    /// The connector on a user's plugin path: Confluent's JDBC sink or QuestDB's connector.
+    pub fn from_plugin(path: &std::path::Path) -> Result<ConnectSink, String> {
+        let (connector, version) = connect::plugin_on(path)?;
+        let label = match connector {
+            Connector::QuestDb => format!("QuestDB connector {version}"),
+            _ => format!("Confluent JDBC sink {version}"),
+        };
+        Ok(ConnectSink {
+            connector,
+            plugin_path: Some(path.to_owned()),
+            label,
+            set: connect::snapshot_set(connector, &version),
+        })
+    }
+
+    /// The table to create before the connector starts, if it needs one: Debezium's JDBC sink
+    /// declares the envelopes' `float` field `float4`, which QuestDB refuses, so it cannot
+    /// create the table of the seed's message (`tests/snapshots/debezium/seed__example-topic.snap`);
+    /// into an existing one it writes. This is the table the seed's JDBC sink creates
+    /// (`tests/snapshots/seed__example-topic.snap`), as a Debezium user on QuestDB creates it.
+    pub fn table_beforehand(&self, table: &str) -> Option<String> {
+        (self.connector == Connector::Debezium).then(|| {
+            format!(
+                "CREATE TABLE IF NOT EXISTS \"{table}\" (\"flag\" BOOLEAN, \"id8\" SMALLINT, \
+                 \"id16\" SMALLINT, \"id32\" INT, \"id64\" BIGINT, \"idFloat\" REAL, \
+                 \"idDouble\" DOUBLE PRECISION, \"msg\" TEXT)"
+            )
+        })
+    }
+
+    /// The variants of a fault case file this connector runs: those of its properties' family
+    /// (the JDBC sinks the PG wire ones, QuestDB's connector the `connector` ones); the ILP
+    /// variants are a write path of this sink only.
+    pub fn variants(&self, file: &Case) -> Vec<Case> {
+        file.variants()
+            .into_iter()
+            .filter(|v| v.family() == self.connector.family())
+            .filter(|v| {
+                let path = v.scenario.as_ref().and_then(|s| s.variant?.path);
+                !matches!(path, Some(crate::fixture::WritePath::Ilp))
+            })
+            .collect()
+    }
+
+    /// Why `case` does not apply to this connector (a key it has no equivalent for, a write
+    /// path of this sink only), or `None`.
+    pub fn not_applicable(&self, case: &Case) -> Option<String> {
+        let props = crate::replay::case_properties(case).ok()?;
+        connect::connector_config(self.connector, case.family(), &props, "h", 1).err()
+    }
+
+    /// The connector's configuration for a case: its properties as the case runner maps them,
+    /// QuestDB's PG address `target`'s (the proxy's in a case with network faults).
+    pub fn launch(
+        &self,
+        case: &Case,
+        props: &BTreeMap<String, String>,
+        name: &str,
+        target: &Target,
+    ) -> anyhow::Result<ConnectLaunch> {
+        let config = connect::connector_config(
+            self.connector,
+            case.family(),
+            props,
+            &target.pg_host,
+            target.pg_port,
+        )
+        .map_err(|why| anyhow::anyhow!("{}: not applicable to {}: {why}", case.name, self.label))?;
+        Ok(ConnectLaunch {
+            connector: self.connector,
+            plugin_path: self.plugin_path.clone(),
+            name: name.to_owned(),
+            config,
+        })
+    }
+}
+
+/// A running worker with the case's connector.
+#[derive(Debug)]
+pub struct WorkerTask {
+    worker: ConnectWorker,
+    name: String,
+}
+
+impl WorkerTask {
+    /// Starts a worker against `bootstrap` and adds the connector; returns once the worker
+    /// accepted it.
+    pub fn start(launch: &ConnectLaunch, bootstrap: &str) -> anyhow::Result<WorkerTask> {
+        let worker = ConnectWorker::start(
+            bootstrap,
+            launch.connector,
+            launch.plugin_path.clone(),
+            crate::services::start_timeout(Duration::from_secs(120)),
+        )
+        .context("starting a Kafka Connect worker")?;
+        let body = serde_json::json!({ "name": launch.name, "config": launch.config }).to_string();
+        let (status, answer) = connect::http(worker.port, "POST", "/connectors", Some(&body))
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if status != 201 {
+            bail!(
+                "POST /connectors {}: {status} {answer}\n--- worker log:\n{}",
+                launch.name,
+                worker.log_tail(20)
+            );
+        }
+        Ok(WorkerTask {
+            worker,
+            name: launch.name.clone(),
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.worker.pid()
+    }
+
+    /// How the worker exited, or its task's failure (the trace without stack frames); `None`
+    /// while both run (or the status cannot be read: a busy worker is not a failed one).
+    pub fn failed(&self) -> Option<String> {
+        if let Some(how) = self.worker.exited() {
+            return Some(format!("the Kafka Connect worker exited: {how}"));
+        }
+        let path = format!("/connectors/{}/status", self.name);
+        match connect::http(self.worker.port, "GET", &path, None) {
+            Ok((200, body)) => connect::failed_trace(&body),
+            _ => None,
+        }
+    }
+
+    /// Whether the worker process still runs.
+    pub fn alive(&self) -> bool {
+        self.worker.exited().is_none()
+    }
+
+    /// Restarts the connector's failed task, as an operator does.
+    pub fn restart_task(&self) -> anyhow::Result<()> {
+        let path = format!("/connectors/{}/tasks/0/restart", self.name);
+        let (status, answer) =
+            connect::http(self.worker.port, "POST", &path, None).map_err(|e| anyhow::anyhow!(e))?;
+        if !(200..300).contains(&status) {
+            bail!("POST {path}: {status} {answer}");
+        }
+        Ok(())
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.worker.log_tail(lines)
+    }
+}
