@@ -7,9 +7,9 @@
 //! holds a set of services to itself while it runs ([`on_services`]). An empty glob does not
 //! compile.
 
+use harness::faults::worker::ConnectSink;
 use harness::fixture::{self, Case};
 use harness::services::{BackendChoice, Services};
-use harness::faults::worker::ConnectSink;
 use harness::{faults, snapshot};
 use rstest::rstest;
 use std::path::PathBuf;
@@ -157,7 +157,10 @@ async fn connect(
         file.name,
         sink.label
     );
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if !every && !CONNECT_CI.contains(&stem) {
         println!("{}: runs with KQ_FAULTS=all", file.name);
         return;
@@ -168,9 +171,10 @@ async fn connect(
         let rendered = match sink.not_applicable(case) {
             Some(why) => faults::worker::not_applicable(case, &sink.label, &why),
             None => {
-                let outcome =
-                    on_services(async |services| faults::run::run_sink(case, services, &under).await)
-                        .await;
+                let outcome = on_services(async |services| {
+                    faults::run::run_sink(case, services, &under).await
+                })
+                .await;
                 match outcome {
                     Ok(o) => {
                         println!(
@@ -192,7 +196,12 @@ async fn connect(
             }
         };
         let judged = std::panic::catch_unwind(|| {
-            snapshot::assert_in_set(&sink.set, &snapshot::name(&case.name), &case.name, &rendered)
+            snapshot::assert_in_set(
+                &sink.set,
+                &snapshot::name(&case.name),
+                &case.name,
+                &rendered,
+            )
         });
         if judged.is_err() {
             failed.push(format!("{}: differs from its snapshot", case.name));

@@ -12,6 +12,7 @@
 //! - [`offsets`]: the group's committed offsets, watched never to go back;
 //! - [`probe`]: the case's table as the runner reads it meanwhile;
 //! - [`upsert`]: an upsert table's rows against each key's last value;
+//! - [`table`]: the fault table of `docs/reference-outcomes.md`, from the snapshots;
 //! - [`worker`]: a Kafka Connect worker as the sink process of a case (issue 29.3).
 
 pub mod late_topic;
@@ -22,6 +23,7 @@ pub mod render;
 pub mod run;
 pub mod sinks;
 pub mod strike;
+pub mod table;
 pub mod upsert;
 pub mod worker;
 

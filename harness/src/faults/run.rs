@@ -185,9 +185,12 @@ pub async fn run_sink(
     let launch = match under {
         SinkUnder::Binary(binary) => Launch::Binary(binary.clone()),
         // The connector under the sink's name: its group, `connect-<name>`, is the one watched.
-        SinkUnder::Connect(c) => {
-            Launch::Connect(Box::new(c.launch(case, &props, &config.name, &sink_target)?))
-        }
+        SinkUnder::Connect(c) => Launch::Connect(Box::new(c.launch(
+            case,
+            &props,
+            &config.name,
+            &sink_target,
+        )?)),
     };
     let start_sinks = || {
         (0..scenario.sinks)

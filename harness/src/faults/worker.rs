@@ -38,10 +38,13 @@ pub struct ConnectSink {
 
 /// The snapshot of a case a connector does not run, and why.
 pub fn not_applicable(case: &Case, label: &str, why: &str) -> String {
-    format!("case: {}
+    format!(
+        "case: {}
 sink: {label}
 not applicable: {why}
-", case.name)
+",
+        case.name
+    )
 }
 
 impl ConnectSink {
@@ -91,19 +94,42 @@ impl ConnectSink {
     pub fn variants(&self, file: &Case) -> Vec<Case> {
         file.variants()
             .into_iter()
-            .filter(|v| v.family() == self.connector.family())
-            .filter(|v| {
-                let path = v.scenario.as_ref().and_then(|s| s.variant?.path);
-                !matches!(path, Some(crate::fixture::WritePath::Ilp))
-            })
+            .filter(|v| self.runs(v))
             .collect()
+    }
+
+    /// Whether this connector runs a fault case's variant (see [`Self::variants`]).
+    pub fn runs(&self, variant: &Case) -> bool {
+        let path = variant.scenario.as_ref().and_then(|s| s.variant?.path);
+        variant.family() == self.connector.family()
+            && !matches!(path, Some(crate::fixture::WritePath::Ilp))
     }
 
     /// Why `case` does not apply to this connector (a key it has no equivalent for, a write
     /// path of this sink only), or `None`.
     pub fn not_applicable(&self, case: &Case) -> Option<String> {
         let props = crate::replay::case_properties(case).ok()?;
-        connect::connector_config(self.connector, case.family(), &props, "h", 1).err()
+        if let Err(why) = connect::connector_config(self.connector, case.family(), &props, "h", 1) {
+            return Some(why);
+        }
+        // Confluent's sink ignores the keys of this sink's QuestDB-native tables (Debezium's
+        // mapping refuses them above): such a case tests a table it cannot make.
+        let native = ["timestamp.kafka.native", "timestamp.field.name"];
+        if let Some(key) = native.iter().find(|k| props.contains_key(**k)) {
+            return Some(format!(
+                "`{key}`: QuestDB-native tables are a setting of this sink only"
+            ));
+        }
+        // Kafka 2.x's workers refuse any `consumer.override.` key: their
+        // `connector.client.config.override.policy` is `None` (3.x: `All`).
+        let kafka = crate::versions::Versions::from_env().ok()?.kafka;
+        let overrides = props.keys().find(|k| k.starts_with("consumer.override."));
+        match overrides {
+            Some(key) if crate::connect_standalone::needs_connector_file(&kafka) => Some(format!(
+                "`{key}`: a Kafka {kafka} worker's client override policy is `None`"
+            )),
+            _ => None,
+        }
     }
 
     /// The connector's configuration for a case: its properties as the case runner maps them,
@@ -188,7 +214,9 @@ impl WorkerTask {
         self.worker.exited().is_none()
     }
 
-    /// Restarts the connector's failed task, as an operator does.
+    /// Restarts the connector's failed task, as an operator does, and waits (up to 30 s) until
+    /// the worker reports it RUNNING: its status says FAILED until the new task has started,
+    /// which would read as a second failure.
     pub fn restart_task(&self) -> anyhow::Result<()> {
         let path = format!("/connectors/{}/tasks/0/restart", self.name);
         let (status, answer) =
@@ -196,10 +224,36 @@ impl WorkerTask {
         if !(200..300).contains(&status) {
             bail!("POST {path}: {status} {answer}");
         }
+        let status = format!("/connectors/{}/status", self.name);
+        let running = || match connect::http(self.worker.port, "GET", &status, None) {
+            Ok((200, body)) => task_state(&body).as_deref() == Some("RUNNING"),
+            _ => false,
+        };
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        // A task that fails again before it is seen running is judged as failed then.
+        while !running() && std::time::Instant::now() < until && self.alive() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(())
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
         self.worker.log_tail(lines)
+    }
+}
+
+/// The state of a connector's first task in a status answer (`RUNNING`, `FAILED`, ...).
+fn task_state(status: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(status).ok()?;
+    json["tasks"][0]["state"].as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_first_task_state_is_read_from_a_status_answer() {
+        let status = r#"{"name":"x","connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"FAILED","trace":"boom"}]}"#;
+        assert_eq!(super::task_state(status).as_deref(), Some("FAILED"));
+        assert_eq!(super::task_state(r#"{"tasks":[]}"#), None);
     }
 }
