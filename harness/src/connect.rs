@@ -595,6 +595,23 @@ mod tests {
     }
 
     #[test]
+    fn retries_and_consumer_overrides_reach_debezium() {
+        let mut props = seed();
+        props.insert("max.retries".into(), "40".into());
+        props.insert("retry.backoff.ms".into(), "500".into());
+        props.insert(
+            "consumer.override.max.poll.interval.ms".into(),
+            "6000".into(),
+        );
+        props.insert("consumer.poll".into(), "not an override".into());
+        let c = connector_config(Connector::Debezium, Family::Jdbc, &props, "h", 1).unwrap();
+        assert_eq!(c["flush.max.retries"], "40");
+        assert_eq!(c["flush.retry.delay.ms"], "500");
+        assert_eq!(c["consumer.override.max.poll.interval.ms"], "6000");
+        assert!(!c.contains_key("consumer.poll"));
+    }
+
+    #[test]
     fn a_key_without_equivalent_makes_the_case_not_applicable() {
         let mut props = seed();
         props.insert("sink.integer.overflow".into(), "error".into());
