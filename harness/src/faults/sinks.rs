@@ -50,6 +50,8 @@ pub struct SinkProcess {
     target: Target,
     handle: Option<Handle>,
     summary: PathBuf,
+    /// Why a Connect worker did not start (it exits while Kafka is down): a sink that gave up.
+    start_failure: Option<String>,
     /// When the current process was spawned.
     pub spawned: Instant,
 }
@@ -69,6 +71,7 @@ impl SinkProcess {
             target: target.clone(),
             handle: None,
             summary: PathBuf::new(),
+            start_failure: None,
             spawned: Instant::now(),
         };
         sink.spawn()?;
@@ -101,6 +104,24 @@ impl SinkProcess {
             }
         }
         drop(self.handle.take());
+        self.start_failure = None;
+        if let Launch::Connect(launch) = &self.launch {
+            self.spawned = Instant::now();
+            match super::worker::WorkerTask::start(launch, &self.target.bootstrap) {
+                Ok(worker) => self.handle = Some(Handle::Worker(worker)),
+                // Its first line: the log's tail holds timestamps.
+                Err(e) => {
+                    self.start_failure = Some(
+                        format!("{e:#}")
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                }
+            }
+            return Ok(());
+        }
         let dir = tempfile::Builder::new().prefix("kq-sink-").tempdir()?;
         self.summary = dir.path().join("summary.json");
         self.spawned = Instant::now();
@@ -112,10 +133,7 @@ impl SinkProcess {
                     .env("RUST_LOG", "warn");
                 Handle::Process(ServiceProcess::spawn("sink", cmd, dir)?)
             }
-            Launch::Connect(launch) => Handle::Worker(super::worker::WorkerTask::start(
-                launch,
-                &self.target.bootstrap,
-            )?),
+            Launch::Connect(_) => unreachable!("started above"),
             Launch::Image(image) => {
                 let inside = Path::new(RUN_DIR);
                 std::fs::copy(&self.properties, dir.path().join("connector.properties"))?;
@@ -246,6 +264,9 @@ impl SinkProcess {
     /// `Some(how it ended)` once the process has exited on its own (`exit status N`, as for a
     /// process, for a container too); `None` while it runs (or after [`Self::kill`]).
     pub fn exited(&self) -> Option<String> {
+        if let Some(failure) = &self.start_failure {
+            return Some(failure.clone());
+        }
         match self.handle.as_ref()? {
             Handle::Process(p) => p.check_alive().err().map(|e| match e {
                 crate::error::ServiceError::Exited { status, .. } => status,
@@ -262,6 +283,9 @@ impl SinkProcess {
 
     /// The error the process reported in its summary, else how it ended and its log's end.
     pub fn error(&self) -> String {
+        if let Some(failure) = &self.start_failure {
+            return failure.clone();
+        }
         if let Some(Handle::Worker(w)) = &self.handle {
             return w.failed().unwrap_or_else(|| "running".into());
         }
