@@ -120,6 +120,24 @@ fn every_classified_case_exists_and_is_classified_once() {
     }
 }
 
+/// A connector that left fault-case records unstored has the finding named
+/// (`harness/src/faults/table.rs`'s FINDINGS).
+#[test]
+fn every_fault_finding_is_named() {
+    let unnamed = faults::table::unnamed(&fault_snapshots(), fault_snapshot);
+    assert!(
+        unnamed.is_empty(),
+        "rows missing under a fault with no named finding in harness/src/faults/table.rs: {unnamed:?}"
+    );
+}
+
+/// A fault snapshot's body, by set and name.
+fn fault_snapshot(set: Option<&str>, name: &str) -> Option<String> {
+    let dir = set.map_or_else(snapshot::dir, snapshot::set_dir);
+    let case = format!("faults/{}.case", name.trim_start_matches("faults__"));
+    snapshot::accepted_at(&dir, &case)
+}
+
 /// Every fault snapshot's name (`faults__kafka-kill`, `faults__questdb-outage-20s+pg-all`) in
 /// this sink's folder or a connector's, sorted.
 fn fault_snapshots() -> Vec<String> {
@@ -147,13 +165,7 @@ fn fault_snapshots() -> Vec<String> {
 #[test]
 fn the_outcomes_table_is_generated_from_the_snapshots() {
     let generated = outcomes_table::markdown(&ordinary_cases(), reference::recorded)
-        + &faults::table::markdown(&fault_snapshots(), |set, name| {
-            let dir = set.map_or_else(snapshot::dir, snapshot::set_dir);
-            snapshot::accepted_at(
-                &dir,
-                &format!("faults/{}.case", name.trim_start_matches("faults__")),
-            )
-        });
+        + &faults::table::markdown(&fault_snapshots(), fault_snapshot);
     let path = fixture::workspace_root().join(outcomes_table::PATH);
     if std::env::var_os(outcomes_table::REWRITE_VAR).is_some() {
         std::fs::write(&path, &generated).expect("writing the table");
