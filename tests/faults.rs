@@ -120,10 +120,11 @@ async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     );
 }
 
-/// The Debezium JDBC sink's fault cases `cargo test` runs (issue 29.3): a worker's `kill -9`
-/// and QuestDB's restart. The rest of them run with `KQ_FAULTS=all` (each starts a worker JVM
-/// per task, and a killed worker's partitions wait for its session to time out).
-const CONNECT_CI: &[&str] = &["sink-kill9", "questdb-restart"];
+/// The Debezium JDBC sink's fault cases `cargo test` runs (issue 29.3): QuestDB's restart (its
+/// task fails and is restarted; about 45-60 s with the worker's start). The rest run with
+/// `KQ_FAULTS=all` (each starts a worker JVM per task; `sink-kill9` alone takes 3 minutes, a
+/// killed worker's partition waiting out its 45 s session each time).
+const CONNECT_CI: &[&str] = &["questdb-restart"];
 
 /// The fault cases through a Kafka Connect worker (issue 29.3), against the connector's own
 /// snapshots (`tests/snapshots/<set>/faults__<case>.snap`): the Debezium JDBC sink, or with
@@ -135,7 +136,9 @@ const CONNECT_CI: &[&str] = &["sink-kill9", "questdb-restart"];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect(
     #[files("fixtures/faults/*.case")]
-    #[exclude("/questdb-(http-|outage-beyond-ilp-retry|outage-gives-up)")]
+    // `topic-created-late` cannot happen to a worker: its consumer creates the missing topic
+    // when it subscribes, and the runner's creation then fails (docs/faults.md).
+    #[exclude("/questdb-(http-|outage-beyond-ilp-retry|outage-gives-up)|/topic-created-late")]
     path: PathBuf,
 ) {
     let root = fixture::root().canonicalize().expect("fixtures folder");
