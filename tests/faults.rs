@@ -26,7 +26,16 @@ struct Pool {
     permits: Semaphore,
 }
 
-fn pool() -> &'static Pool {
+/// The pool of sets of `brokers` brokers: one-broker sets for most cases, one three-broker
+/// cluster for the `@brokers 3` cases (three broker JVMs: one such set at a time).
+fn pool(brokers: usize) -> &'static Pool {
+    static CLUSTERS: OnceLock<Pool> = OnceLock::new();
+    if brokers > 1 {
+        return CLUSTERS.get_or_init(|| Pool {
+            sets: vec![Mutex::new(None)],
+            permits: Semaphore::new(1),
+        });
+    }
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| {
         let n = std::env::var("KQ_FAULT_SETS")
@@ -45,9 +54,10 @@ fn pool() -> &'static Pool {
     })
 }
 
-/// Runs `f` on a service set no other case is using (starting it if it has not started yet).
-async fn on_services<T>(f: impl AsyncFnOnce(&mut Services) -> T) -> T {
-    let pool = pool();
+/// Runs `f` on a service set of `brokers` brokers no other case is using (starting it if it has
+/// not started yet).
+async fn on_services<T>(brokers: usize, f: impl AsyncFnOnce(&mut Services) -> T) -> T {
+    let pool = pool(brokers);
     let _permit = pool
         .permits
         .acquire()
@@ -59,8 +69,17 @@ async fn on_services<T>(f: impl AsyncFnOnce(&mut Services) -> T) -> T {
         .find_map(|m| m.try_lock().ok())
         .expect("a permit holder always finds a free set");
     if set.is_none() {
-        // With the Toxiproxy proxies in front of QuestDB and Kafka, for the network-fault cases.
-        let start = || Services::start_proxied(BackendChoice::from_env()?);
+        // With the Toxiproxy proxies in front of QuestDB and Kafka, for the network-fault cases;
+        // a cluster without them (its cases have no network faults).
+        // A case runs on the brokers its `@brokers` names, whatever KQ_BROKERS says.
+        let start = move || {
+            Services::start_brokers(
+                BackendChoice::from_env()?,
+                &harness::versions::Versions::from_env()?,
+                brokers == 1,
+                brokers,
+            )
+        };
         let started = tokio::task::spawn_blocking(start)
             .await
             .expect("starting services");
@@ -85,8 +104,11 @@ async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     let mut failed = Vec::new();
     for case in &variants {
         // A set of services to itself (a case that panicked releases it too).
-        let outcome =
-            on_services(async |services| faults::run::run(case, services, &binary).await).await;
+        let brokers = case.scenario.as_ref().map_or(1, |s| s.brokers);
+        let outcome = on_services(brokers, async |services| {
+            faults::run::run(case, services, &binary).await
+        })
+        .await;
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
@@ -176,7 +198,8 @@ async fn connect(
                 continue;
             }
             None => {
-                let outcome = on_services(async |services| {
+                let brokers = case.scenario.as_ref().map_or(1, |s| s.brokers);
+                let outcome = on_services(brokers, async |services| {
                     faults::run::run_sink(case, services, &under).await
                 })
                 .await;

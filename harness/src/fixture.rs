@@ -63,10 +63,18 @@
 //! back directly, so the next part is produced while the fault holds. `@slow latency=100ms
 //! questdb-pg` (or `bandwidth=KB`) holds such a fault for the whole case, other faults included.
 //!
+//! **Broker faults** (`@brokers 3`: a three-broker KRaft cluster, [`crate::services::cluster`])
+//! are Kafka's system-test matrix: `clean-shutdown`, `hard-shutdown` (SIGTERM or SIGKILL, left
+//! down until the case ends), `clean-bounce`, `hard-bounce` (started again at once) of the
+//! `leader` (of the topic's partition 0, from the metadata) or the `controller` (the active one,
+//! from `DescribeQuorum`), and `rolling-restart brokers` (each in turn, a clean restart, the
+//! next once every replica is in sync), e.g. `@fault after=2000 hard-bounce leader`.
+//!
 //! `@fault at=start stop questdb for=5s` strikes before the sinks start instead of after N
 //! rows: the service is stopped, the sinks are started while it is down, and it comes back
 //! after `for`. It must be the case's first fault, a `stop` of a service.
 
+mod cluster;
 mod network;
 
 use std::path::{Path, PathBuf};
@@ -175,6 +183,8 @@ pub struct Scenario {
     pub ci: Vec<String>,
     /// `@slow ACTION TARGET`: a network fault (latency, bandwidth) held for the whole case.
     pub slow: Option<(crate::services::ProxyName, crate::services::NetworkFault)>,
+    /// `@brokers 3`: the case runs on a three-broker cluster (1: any set of services).
+    pub brokers: usize,
 }
 
 /// A write path a fault case runs on (`@paths`).
@@ -311,6 +321,7 @@ impl Default for Scenario {
             variant: None,
             ci: Vec::new(),
             slow: None,
+            brokers: 1,
         }
     }
 }
@@ -340,6 +351,8 @@ pub enum FaultTarget {
     Topic,
     /// A Toxiproxy proxy in front of a service (network faults).
     Proxy(crate::services::ProxyName),
+    /// A broker of a three-broker cluster, found when the fault strikes (`@brokers 3`).
+    Broker(crate::services::BrokerPick),
 }
 
 pub use crate::services::FaultAction;
@@ -353,6 +366,7 @@ impl std::fmt::Display for FaultTarget {
             FaultTarget::Table => f.write_str("table"),
             FaultTarget::Topic => f.write_str("topic"),
             FaultTarget::Proxy(p) => write!(f, "{p} (proxy)"),
+            FaultTarget::Broker(b) => write!(f, "{b}"),
         }
     }
 }
@@ -413,6 +427,20 @@ fn parse_fault(line: usize, rest: &str) -> Result<FaultStep, String> {
     let [action, target] = plain[..] else {
         return Err(format!("`@fault {rest}`: {usage}"));
     };
+    if let Some((target, action)) = cluster::step(action, target, down)? {
+        if at_start {
+            return Err(format!(
+                "`at=start {action} {target}`: a broker fault strikes mid-stream"
+            ));
+        }
+        return Ok(FaultStep {
+            line,
+            after,
+            at_start,
+            target,
+            action,
+        });
+    }
     if let Some(fault) = network::parse_action(action)? {
         if at_start {
             return Err(format!("`at=start {action}`: before the sinks start, only `stop SERVICE for=DURATION` makes sense"));
@@ -747,6 +775,10 @@ impl Case {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     scenario.slow = Some(network::slow(rest).map_err(|m| syntax(line, m))?);
                 }
+                "brokers" => {
+                    let scenario = case.scenario.get_or_insert_with(Scenario::default);
+                    scenario.brokers = crate::services::parse_brokers(rest).map_err(|m| syntax(line, format!("`@brokers {rest}`: {m}")))?;
+                }
                 "records" | "partitions" | "sinks" | "key" | "fault" => {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     let rest = rest.trim();
@@ -765,7 +797,7 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @slow, @paths, @tolerance, @ci"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @slow, @paths, @tolerance, @ci, @brokers"))),
             }
         }
         if let Some(line) = key
@@ -784,6 +816,21 @@ impl Case {
                     m.line,
                     "a fault case generates its records (@records): it has no record lines".into(),
                 ));
+            }
+            if let Some(f) = scenario
+                .faults
+                .iter()
+                .find(|f| matches!(f.target, FaultTarget::Broker(_)))
+            {
+                if scenario.brokers < crate::services::CLUSTER_BROKERS {
+                    return Err(syntax(
+                        f.line,
+                        format!(
+                            "`{}` strikes a broker of a cluster: add `@brokers 3`",
+                            f.target
+                        ),
+                    ));
+                }
             }
             if let Some(f) = scenario.faults.iter().skip(1).find(|f| f.at_start) {
                 return Err(syntax(
@@ -1103,6 +1150,30 @@ mod tests {
             "no record follows"
         );
         assert!(parse("@record-header a\n{}\n").is_err(), "no value");
+    }
+
+    #[test]
+    fn broker_faults_need_a_cluster() {
+        let case = parse("@brokers 3\n@records 100\n@fault after=10 hard-bounce leader\n@fault after=50 rolling-restart brokers\n").unwrap();
+        let s = case.scenario.unwrap();
+        assert_eq!(s.brokers, 3);
+        use crate::services::BrokerPick;
+        assert_eq!(
+            s.faults
+                .iter()
+                .map(|f| (f.target, f.action))
+                .collect::<Vec<_>>(),
+            vec![
+                (FaultTarget::Broker(BrokerPick::Leader), FaultAction::Kill),
+                (FaultTarget::Broker(BrokerPick::Every), FaultAction::Restart),
+            ]
+        );
+        let one = parse("@records 100\n@fault after=10 clean-shutdown controller\n").unwrap_err();
+        assert!(one.to_string().contains("add `@brokers 3`"), "{one}");
+        assert!(parse("@brokers 2\n@records 100\n").is_err());
+        assert!(
+            parse("@brokers 3\n@records 100\n@fault at=start clean-shutdown leader\n").is_err()
+        );
     }
 
     #[test]

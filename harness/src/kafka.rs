@@ -41,7 +41,12 @@ pub async fn create_topic_with(
     let admin = shared_admin(bootstrap)?;
     let results = admin
         .create_topics(
-            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            // The broker's default replication factor: 1 on one broker, 3 on a cluster.
+            &[NewTopic::new(
+                topic,
+                partitions,
+                TopicReplication::Fixed(-1),
+            )],
             &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
         )
         .await
@@ -444,11 +449,14 @@ pub fn produce_spread_from(
     values: impl Iterator<Item = Vec<u8>>,
 ) -> Result<usize, KafkaError> {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    let producer: BaseProducer = ClientConfig::new()
+    // Idempotent (acks=all): a retry after a broker went away neither duplicates nor reorders
+    // a record, so a duplicate or a gap in the table is the sink's.
+    let producer: BaseProducer<Delivery> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "20")
         .set("queue.buffering.max.messages", "1000000")
-        .create()
+        .set("enable.idempotence", "true")
+        .create_with_context(Delivery::default())
         .map_err(|e| error(bootstrap, "producer", e))?;
     let mut count = 0;
     for value in values {
@@ -478,5 +486,39 @@ pub fn produce_spread_from(
     producer
         .flush(TIMEOUT)
         .map_err(|e| error(bootstrap, format!("flush {topic}"), e))?;
+    if let Some(failed) = producer.context().failed() {
+        return Err(error(bootstrap, format!("produce to {topic}"), failed));
+    }
     Ok(count)
+}
+
+/// Counts the records the broker did not take, with the first error.
+#[derive(Default)]
+struct Delivery {
+    failed: Mutex<(u64, Option<String>)>,
+}
+
+impl Delivery {
+    fn failed(&self) -> Option<String> {
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        let first = failed.1.as_deref()?;
+        Some(format!(
+            "{} records not delivered, the first: {first}",
+            failed.0
+        ))
+    }
+}
+
+impl rdkafka::ClientContext for Delivery {}
+
+impl rdkafka::producer::ProducerContext for Delivery {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.0 += 1;
+            failed.1.get_or_insert_with(|| e.to_string());
+        }
+    }
 }

@@ -51,65 +51,71 @@ pub fn libs() -> Result<Libs, ServiceError> {
 }
 
 /// Returns the provisioned jars of `versions`, running Maven first if this pom and these
-/// versions have not been provisioned yet. Concurrent callers (threads or processes) serialise
-/// on a lock file; only the first provisions, the others find the finished cache.
+/// versions have not been provisioned yet ([`cached`]).
 pub fn libs_for(versions: &Versions) -> Result<Libs, ServiceError> {
     let pom = crate::versions::pom_path();
     let pom_bytes =
         fs::read(&pom).map_err(|e| ServiceError::io("reading the services pom", &pom, e))?;
-    let root = cache_root();
     let properties = versions.maven_properties();
     let mut key = pom_bytes.clone();
     key.extend(properties.join(" ").bytes());
-    let target = root.join(format!("services-{}", short_hash(&key)));
-    let libs_dir = target.join("libs");
-    let scan = |dir: &Path| scan(dir, versions);
-    if libs_dir.is_dir() {
-        return scan(&libs_dir);
-    }
+    let what = format!("provisioning {versions} from Maven Central");
+    let dir = cached(&format!("services-{}", short_hash(&key)), &what, |tmp| {
+        run_maven(&pom, &properties, &tmp.join("libs"))?;
+        // Keep a copy of the pom that produced the jars, for whoever looks at the cache.
+        fs::write(tmp.join("pom.xml"), &pom_bytes)
+            .map_err(|e| ServiceError::io("copying the pom into the cache", tmp, e))?;
+        fs::write(tmp.join("versions"), properties.join("\n") + "\n")
+            .map_err(|e| ServiceError::io("writing the versions into the cache", tmp, e))?;
+        // ci/docker/build-images.sh takes the jars of the default versions only.
+        if versions.is_default() {
+            fs::write(tmp.join("default"), "")
+                .map_err(|e| ServiceError::io("marking the default versions", tmp, e))?;
+        }
+        scan(&tmp.join("libs"), versions).map(drop)
+    })?;
+    scan(&dir.join("libs"), versions)
+}
 
+/// `<cache>/<name>`, built first if it is not there: `build` fills a fresh temp dir, which is
+/// then moved into place whole, so a directory under its final name is always complete.
+/// Concurrent callers (threads or processes) serialise on the cache's lock file; only the
+/// first builds, the others find its result. `what` names the work on the progress line.
+pub(crate) fn cached(
+    name: &str,
+    what: &str,
+    build: impl FnOnce(&Path) -> Result<(), ServiceError>,
+) -> Result<PathBuf, ServiceError> {
+    let root = cache_root();
+    let target = root.join(name);
+    if target.is_dir() {
+        return Ok(target);
+    }
     fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating the cache dir", &root, e))?;
     let lock_path = root.join("provision.lock");
     let lock = File::create(&lock_path)
         .map_err(|e| ServiceError::io("creating the provisioning lock file", &lock_path, e))?;
     flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-
     // Someone else may have finished while we waited for the lock.
-    if libs_dir.is_dir() {
-        return scan(&libs_dir);
+    if target.is_dir() {
+        return Ok(target);
     }
-    remove_stale_temp_dirs(&root);
-
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-services-")
-        .tempdir_in(&root)
-        .map_err(|e| ServiceError::io("creating a temp dir in the cache dir", &root, e))?;
+    let tmp = root.join(format!(".tmp-{name}"));
+    let _ = fs::remove_dir_all(&tmp); // left by a build that was killed
+    fs::create_dir_all(&tmp).map_err(|e| ServiceError::io("creating", &tmp, e))?;
     let started = Instant::now();
-    eprint!("provisioning {versions} from Maven Central (first run only)... ");
+    eprint!("{what} (first run only)... ");
     let _ = io::stderr().flush();
-    match run_maven(&pom, &properties, &tmp.path().join("libs")) {
-        Ok(()) => eprintln!("done in {:.1}s", started.elapsed().as_secs_f64()),
-        Err(e) => {
-            eprintln!("failed after {:.1}s", started.elapsed().as_secs_f64());
-            return Err(e);
-        }
+    if let Err(e) = build(&tmp) {
+        eprintln!("failed after {:.1}s", started.elapsed().as_secs_f64());
+        // Nothing half-done is left behind; the error says what went wrong.
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    // Keep a copy of the pom that produced the jars, for whoever looks at the cache.
-    fs::write(tmp.path().join("pom.xml"), &pom_bytes)
-        .map_err(|e| ServiceError::io("copying the pom into the cache", tmp.path(), e))?;
-    fs::write(tmp.path().join("versions"), properties.join("\n") + "\n")
-        .map_err(|e| ServiceError::io("writing the versions into the cache", tmp.path(), e))?;
-    // ci/docker/build-images.sh takes the jars of the default versions only.
-    if versions.is_default() {
-        fs::write(tmp.path().join("default"), "")
-            .map_err(|e| ServiceError::io("marking the default versions", tmp.path(), e))?;
-    }
-    scan(&tmp.path().join("libs"))?;
-    fs::rename(tmp.path(), &target)
-        .map_err(|e| ServiceError::io("moving the provisioned jars into place", &target, e))?;
-    let _ = tmp.keep();
+    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
     drop(lock);
-    scan(&libs_dir)
+    Ok(target)
 }
 
 /// A Kafka Connect worker's jars and a plugin path holding the Debezium JDBC sink.
@@ -135,70 +141,50 @@ pub fn connect_libs() -> Result<ConnectLibs, ServiceError> {
     properties.push("-DexcludeArtifactIds=questdb".to_owned());
     let mut key = pom_bytes.clone();
     key.extend(properties.join(" ").bytes());
-    let root = cache_root();
-    let target = root.join(format!("connect-{}", short_hash(&key)));
-    let done = |dir: &Path| -> Result<ConnectLibs, ServiceError> {
-        let libs = dir.join("libs");
-        let mut jars: Vec<String> = fs::read_dir(&libs)
-            .map_err(|e| ServiceError::io("listing", &libs, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "jar"))
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        jars.sort();
-        Ok(ConnectLibs {
-            classpath: jars.join(":"),
-            plugin_path: dir.join("plugins"),
-        })
-    };
-    if target.join("plugins").is_dir() {
-        return done(&target);
-    }
-    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating the cache dir", &root, e))?;
-    let lock_path = root.join("provision.lock");
-    let lock = File::create(&lock_path)
-        .map_err(|e| ServiceError::io("creating the provisioning lock file", &lock_path, e))?;
-    flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-    if target.join("plugins").is_dir() {
-        return done(&target);
-    }
-    let tmp = root.join(format!(".tmp-connect-{}", short_hash(&key)));
-    let _ = fs::remove_dir_all(&tmp);
-    let started = Instant::now();
-    eprint!(
-        "provisioning Kafka Connect and its sink plugins from Maven Central (first run only)... "
-    );
-    let _ = io::stderr().flush();
-    run_maven(&pom, &properties, &tmp.join("libs"))?;
-    let plugins = tmp.join("plugins");
-    fs::create_dir_all(&plugins).map_err(|e| ServiceError::io("creating", &plugins, e))?;
-    for entry in fs::read_dir(tmp.join("libs")).map_err(|e| ServiceError::io("listing", &tmp, e))? {
-        let path = entry
-            .map_err(|e| ServiceError::io("listing", &tmp, e))?
-            .path();
-        if !path.to_string_lossy().ends_with(".tar.gz") {
-            continue;
+    let what = "provisioning Kafka Connect and its sink plugins from Maven Central";
+    let dir = cached(&format!("connect-{}", short_hash(&key)), what, |tmp| {
+        run_maven(&pom, &properties, &tmp.join("libs"))?;
+        let plugins = tmp.join("plugins");
+        fs::create_dir_all(&plugins).map_err(|e| ServiceError::io("creating", &plugins, e))?;
+        for entry in
+            fs::read_dir(tmp.join("libs")).map_err(|e| ServiceError::io("listing", tmp, e))?
+        {
+            let path = entry
+                .map_err(|e| ServiceError::io("listing", tmp, e))?
+                .path();
+            if !path.to_string_lossy().ends_with(".tar.gz") {
+                continue;
+            }
+            let status = Command::new("tar")
+                .arg("-xzf")
+                .arg(&path)
+                .arg("-C")
+                .arg(&plugins)
+                .status()
+                .map_err(|e| ServiceError::io("running tar on", &path, e))?;
+            if !status.success() {
+                return Err(ServiceError::Provision {
+                    command: format!("tar -xzf {}", path.display()),
+                    output: status.to_string(),
+                    hint: "check that the tarball Maven fetched is whole, and run again".to_owned(),
+                });
+            }
+            fs::remove_file(&path).map_err(|e| ServiceError::io("removing", &path, e))?;
         }
-        let status = Command::new("tar")
-            .arg("-xzf")
-            .arg(&path)
-            .arg("-C")
-            .arg(&plugins)
-            .status()
-            .map_err(|e| ServiceError::io("running tar on", &path, e))?;
-        if !status.success() {
-            return Err(ServiceError::Provision {
-                command: format!("tar -xzf {}", path.display()),
-                output: status.to_string(),
-                hint: format!("delete {} and run again", tmp.display()),
-            });
-        }
-        fs::remove_file(&path).map_err(|e| ServiceError::io("removing", &path, e))?;
-    }
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
-    drop(lock);
-    done(&target)
+        Ok(())
+    })?;
+    let libs = dir.join("libs");
+    let mut jars: Vec<String> = fs::read_dir(&libs)
+        .map_err(|e| ServiceError::io("listing", &libs, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jar"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    jars.sort();
+    Ok(ConnectLibs {
+        classpath: jars.join(":"),
+        plugin_path: dir.join("plugins"),
+    })
 }
 
 /// The `java` to run the services with: `$KQ_JAVA`, else `$JAVA_HOME/bin/java`, else `java` on
@@ -389,22 +375,6 @@ fn scan(dir: &Path, versions: &Versions) -> Result<Libs, ServiceError> {
         questdb_jar,
         versions: versions.clone(),
     })
-}
-
-/// Temp dirs left by a provisioning that was killed. Only called while holding the lock.
-fn remove_stale_temp_dirs(root: &Path) {
-    let Ok(entries) = fs::read_dir(root) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(".tmp-services-")
-        {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 pub(crate) fn flock_exclusive(file: &File) -> io::Result<()> {

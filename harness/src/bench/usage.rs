@@ -34,7 +34,7 @@ fn stat(pid: u32) -> Option<(char, u64)> {
 }
 
 /// `VmHWM` of `/proc/<pid>/status` in KiB (absent once the process exited).
-fn peak_kib(pid: u32) -> Option<u64> {
+pub(crate) fn peak_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -2,7 +2,7 @@
 //! machine and does not depend on the schedules before it, so one can be replayed alone.
 
 use crate::fixture::{FaultTarget, Tolerance, WritePath};
-use crate::services::{FaultAction, ServiceName};
+use crate::services::{FaultAction, NetworkFault, ProxyName, ServiceName};
 use std::time::Duration;
 
 /// SplitMix64: tiny, well mixed, and ours (a dependency's generator may change between
@@ -51,6 +51,9 @@ pub struct Bounds {
     pub services: Vec<ServiceName>,
     /// Whether a schedule may start with a service down before the sinks start.
     pub at_start: bool,
+    /// Whether faults on the Toxiproxy proxies are drawn too (the services then run with
+    /// them: [`crate::services::Services::start_proxied`]).
+    pub network: bool,
 }
 
 impl Bounds {
@@ -68,6 +71,7 @@ impl Bounds {
             max_sinks: 2,
             services,
             at_start: true,
+            network: true,
         }
     }
 
@@ -82,6 +86,7 @@ impl Bounds {
             max_sinks: 2,
             services: vec![ServiceName::QuestDb],
             at_start: false,
+            network: false,
         }
     }
 }
@@ -111,8 +116,17 @@ impl Fault {
             FaultAction::Drop => ("drop", None),
             FaultAction::Answer { .. } => ("http-503", None),
             FaultAction::Create { late } => ("create", Some(late)),
-            // Not drawn yet (issue 26.4 lists them): its words need the proxy's directive form.
-            FaultAction::Network { .. } => unreachable!("chaos draws no network fault yet"),
+            FaultAction::Network { fault, held } => {
+                let proxy = match self.target {
+                    FaultTarget::Proxy(p) => p.to_string(),
+                    t => t.to_string(),
+                };
+                let words = network_words(fault);
+                return format!("{when} {words} {proxy} for={}s", held.as_secs());
+            }
+            // Not drawn: chaos runs on one broker.
+            FaultAction::Shutdown { hard: false } => ("clean-shutdown", None),
+            FaultAction::Shutdown { hard: true } => ("hard-shutdown", None),
         };
         match down {
             Some(d) => format!("{when} {verb} {} for={}s", self.target, d.as_secs()),
@@ -130,13 +144,60 @@ impl Fault {
             FaultAction::Drop => "drop",
             FaultAction::Answer { .. } => "http",
             FaultAction::Create { .. } => "create",
-            FaultAction::Network { .. } => "network",
+            FaultAction::Network { fault, .. } => match fault {
+                NetworkFault::Latency(_) => "latency",
+                NetworkFault::Timeout => "timeout",
+                NetworkFault::Reset => "reset",
+                NetworkFault::Bandwidth { .. } => "bandwidth",
+                NetworkFault::Down => "down",
+            },
+            FaultAction::Shutdown { .. } => "shutdown",
         };
         let target = match self.target {
             FaultTarget::Sink { .. } => "sink".to_string(),
+            FaultTarget::Proxy(p) => p.to_string(),
             t => t.to_string(),
         };
         format!("{verb} {target}")
+    }
+}
+
+/// A network fault's ACTION word of a `@fault` line (`harness/src/fixture/network.rs`).
+fn network_words(fault: NetworkFault) -> String {
+    match fault {
+        NetworkFault::Latency(d) => format!("latency={}ms", d.as_millis()),
+        NetworkFault::Timeout => "timeout".into(),
+        NetworkFault::Reset => "reset".into(),
+        NetworkFault::Bandwidth { kb_per_s } => format!("bandwidth={kb_per_s}"),
+        NetworkFault::Down => "down".into(),
+    }
+}
+
+/// The proxies a write path's sink dials: Kafka always; QuestDB's PG port where the sink
+/// creates tables or writes over it (the ILP path of the JDBC mapping issues its DDL over
+/// PG); its HTTP port where rows go over ILP.
+fn proxies_of(path: WritePath) -> &'static [ProxyName] {
+    match path {
+        WritePath::Pg => &[ProxyName::Kafka, ProxyName::QuestDbPg],
+        WritePath::Ilp => &[
+            ProxyName::Kafka,
+            ProxyName::QuestDbHttp,
+            ProxyName::QuestDbPg,
+        ],
+        WritePath::Connector => &[ProxyName::Kafka, ProxyName::QuestDbHttp],
+    }
+}
+
+/// A network fault with its amount: latency 100 ms-2 s, bandwidth 16-256 KB/s.
+fn draw_network(rng: &mut Rng) -> NetworkFault {
+    match rng.range(0, 4) {
+        0 => NetworkFault::Latency(Duration::from_millis(rng.range(100, 2_000))),
+        1 => NetworkFault::Timeout,
+        2 => NetworkFault::Reset,
+        3 => NetworkFault::Bandwidth {
+            kb_per_s: rng.range(16, 256),
+        },
+        _ => NetworkFault::Down,
     }
 }
 
@@ -178,6 +239,9 @@ pub fn draw(seed: u64, index: u32, bounds: &Bounds) -> Schedule {
         .map(|&s| FaultTarget::Service(s))
         .collect();
     targets.extend((0..sinks).map(|task| FaultTarget::Sink { task }));
+    if bounds.network {
+        targets.extend(proxies_of(path).iter().map(|&p| FaultTarget::Proxy(p)));
+    }
     let mut faults = Vec::with_capacity(count);
     let at_start = bounds.at_start && count > 0 && rng.chance(10);
     if at_start {
@@ -209,10 +273,14 @@ pub fn draw(seed: u64, index: u32, bounds: &Bounds) -> Schedule {
     for after in afters {
         let target = rng.pick(&targets);
         let down = Duration::from_secs(rng.range(bounds.down_secs.0, bounds.down_secs.1));
-        let action = match rng.range(0, 3) {
-            0 => FaultAction::Kill,
-            1 => FaultAction::Restart,
-            2 => FaultAction::Stop { down },
+        let action = match (target, rng.range(0, 3)) {
+            (FaultTarget::Proxy(_), _) => FaultAction::Network {
+                fault: draw_network(&mut rng),
+                held: down,
+            },
+            (_, 0) => FaultAction::Kill,
+            (_, 1) => FaultAction::Restart,
+            (_, 2) => FaultAction::Stop { down },
             _ => FaultAction::Pause { down },
         };
         faults.push(Fault {
@@ -338,16 +406,32 @@ mod tests {
                         f.action,
                         FaultAction::Drop | FaultAction::Answer { .. }
                     ));
-                    if let FaultAction::Stop { down } | FaultAction::Pause { down } = f.action {
+                    if let FaultAction::Stop { down }
+                    | FaultAction::Pause { down }
+                    | FaultAction::Network { held: down, .. } = f.action
+                    {
                         assert!((2..=10).contains(&down.as_secs()), "{s:?}");
+                    }
+                    if let FaultTarget::Proxy(p) = f.target {
+                        assert!(proxies_of(s.path).contains(&p), "{s:?}");
+                        assert!(matches!(f.action, FaultAction::Network { .. }), "{s:?}");
                     }
                 }
             }
         }
         assert_eq!(paths.len(), 3);
-        // Every verb on every service and the sink comes up in 500 schedules.
+        // Every verb on every service and the sink comes up in 500 schedules, and every
+        // network fault on every proxy.
         for verb in ["kill", "restart", "stop", "pause"] {
             for target in ["questdb", "kafka", "zookeeper", "sink"] {
+                assert!(
+                    actions.contains(&format!("{verb} {target}")),
+                    "{verb} {target}"
+                );
+            }
+        }
+        for verb in ["latency", "timeout", "reset", "bandwidth", "down"] {
+            for target in ["kafka", "questdb-pg", "questdb-http"] {
                 assert!(
                     actions.contains(&format!("{verb} {target}")),
                     "{verb} {target}"
@@ -383,6 +467,13 @@ mod tests {
             let scenario = variants[0].scenario.as_ref().unwrap();
             assert_eq!(scenario.records, s.records);
             assert_eq!(scenario.faults.len(), s.faults.len());
+            assert_eq!(
+                scenario.network_faults(),
+                s.faults
+                    .iter()
+                    .any(|f| matches!(f.target, FaultTarget::Proxy(_))),
+                "{text}"
+            );
             for (parsed, drawn) in scenario.faults.iter().zip(&s.faults) {
                 assert_eq!(
                     (parsed.target, parsed.action, parsed.at_start),

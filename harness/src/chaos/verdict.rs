@@ -6,6 +6,11 @@ use crate::faults::FaultOutcome;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The peak resident memory a sink process may reach in a schedule. `harness bench` measures
+/// 37-49 MiB per process; a sink that kept what it should drop grew to 592 MB on the guide's
+/// record (issue 25). Retries and a held batch may add some, never this much.
+pub const PEAK_RSS_BOUND_KIB: u64 = 128 * 1024;
+
 /// What the outcome broke, one sentence each; empty when it kept every invariant.
 ///
 /// No bad records are mixed into a chaos schedule, so a dead letter topic must stay empty: a
@@ -64,6 +69,13 @@ pub fn violations(schedule: &Schedule, o: &FaultOutcome) -> Vec<String> {
             ));
         }
     }
+    if let Some(peak) = o.peak_rss_kib.filter(|&k| k > PEAK_RSS_BOUND_KIB) {
+        v.push(format!(
+            "a sink process peaked at {} MiB resident (bound {} MiB)",
+            peak / 1024,
+            PEAK_RSS_BOUND_KIB / 1024
+        ));
+    }
     if o.faults.len() != schedule.faults.len() {
         v.push(format!(
             "{} of {} faults struck",
@@ -108,6 +120,8 @@ pub struct Tally {
     pub dlq_mismatches: u32,
     pub longest_resume: Option<Duration>,
     pub gave_up: u32,
+    /// The highest peak resident memory of a sink process, in KiB.
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl Tally {
@@ -132,6 +146,7 @@ impl Tally {
             self.dlq_mismatches += 1;
         }
         self.gave_up += o.gave_up.len() as u32;
+        self.peak_rss_kib = self.peak_rss_kib.max(o.peak_rss_kib);
         for r in o.faults.iter().filter_map(|f| f.resumed) {
             self.longest_resume = self.longest_resume.max(Some(r));
         }
@@ -171,6 +186,11 @@ impl Tally {
             ),
             ("DLQ mismatches", self.dlq_mismatches.to_string()),
             ("sinks that gave up", self.gave_up.to_string()),
+            (
+                "highest sink peak RSS",
+                self.peak_rss_kib
+                    .map_or("-".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            ),
             (
                 "longest time to resume",
                 self.longest_resume
@@ -224,6 +244,7 @@ mod tests {
             committed_behind_stored: true,
             committed_watch: Default::default(),
             last_values: None,
+            peak_rss_kib: Some(40_000),
             elapsed: Duration::from_secs(30),
         }
     }
@@ -246,6 +267,7 @@ mod tests {
         o.faults[0].resumed = None;
         o.faults[0].stored_before = o.produced;
         o.faults[0].at_start = false;
+        o.peak_rss_kib = Some(600 * 1024);
         let v = violations(&s, &o).join("\n");
         for expected in [
             "3 of",
@@ -254,6 +276,7 @@ mod tests {
             "4 good records dead-lettered",
             "did not resume",
             "struck after all",
+            "peaked at 600 MiB",
         ] {
             assert!(v.contains(expected), "{expected} not in:\n{v}");
         }
@@ -280,6 +303,11 @@ mod tests {
         assert_eq!(t.faults.values().sum::<u32>() as usize, 2 * s.faults.len());
         assert!(
             t.table().contains("longest time to resume  4.2s"),
+            "{}",
+            t.table()
+        );
+        assert!(
+            t.table().contains("highest sink peak RSS   39.1 MiB"),
             "{}",
             t.table()
         );

@@ -59,6 +59,11 @@ pub struct Args {
     /// answers and the images are present locally).
     #[arg(long, env = "KQ_BACKEND", default_value = "auto")]
     backend: BackendChoice,
+    /// Kafka brokers: 1, or 3 (a KRaft cluster of local processes: replication factor 3,
+    /// min.insync.replicas=2). Cases with network faults need one broker and are left out;
+    /// fault cases with `@brokers 3` get a cluster of their own on a one-broker run.
+    #[arg(long, env = "KQ_BROKERS", default_value = "1", value_parser = harness::services::parse_brokers)]
+    brokers: usize,
 }
 
 pub async fn run(args: Args) -> ExitCode {
@@ -130,6 +135,16 @@ pub async fn run(args: Args) -> ExitCode {
         );
         fault_cases.clear();
     }
+    if args.brokers > 1 {
+        let before = fault_cases.len();
+        fault_cases.retain(|c| !c.scenario.as_ref().is_some_and(|s| s.network_faults()));
+        if fault_cases.len() < before {
+            eprintln!(
+                "leaving out {} fault cases with network faults: their proxies front one broker",
+                before - fault_cases.len()
+            );
+        }
+    }
     eprintln!(
         "{} cases ({} fault cases, run last and one at a time); starting services...",
         cases.len() + fault_cases.len(),
@@ -166,7 +181,7 @@ pub async fn run(args: Args) -> ExitCode {
             let guard = CleanUp(Some((target.clone(), connection, prefix.clone())));
             (None, target, guard)
         }
-        _ => match super::start_services_with(args.backend, proxied).await {
+        _ => match super::start_services_with(args.backend, proxied, args.brokers).await {
             Ok(s) => {
                 let target = s.endpoints().into();
                 (Some(s), target, CleanUp(None))
@@ -200,12 +215,29 @@ pub async fn run(args: Args) -> ExitCode {
             })
             .collect()
     };
-    // Fault cases break the services: after every other case, one at a time.
+    // Fault cases break the services: after every other case, one at a time. Those of a
+    // cluster (`@brokers 3`) on a one-broker run get a cluster of their own, started once.
+    let mut cluster: Option<Result<harness::services::Services, String>> = None;
     for case in &fault_cases {
         eprintln!("fault case {}...", case.name);
-        let services = services
-            .as_mut()
-            .expect("fault cases run on the harness's services");
+        let brokers = case.scenario.as_ref().map_or(1, |s| s.brokers);
+        let services = match services.as_mut() {
+            Some(s) if s.brokers().len() < brokers => {
+                if cluster.is_none() {
+                    eprintln!("starting a three-broker cluster for the @brokers 3 cases...");
+                    cluster = Some(super::start_services_with(args.backend, false, brokers).await);
+                }
+                match cluster.as_mut().expect("started above") {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let e = anyhow::anyhow!("starting a three-broker cluster: {e}");
+                        results.push(judge_fault(case, Ok(Err(e)), set.as_deref()));
+                        continue;
+                    }
+                }
+            }
+            s => s.expect("fault cases run on the harness's services"),
+        };
         let under = match &connect_sink {
             Some(c) => match c.not_applicable(case) {
                 Some(why) => {
@@ -225,6 +257,7 @@ pub async fn run(args: Args) -> ExitCode {
         results.push(judge_fault(case, Ok(outcome), set.as_deref()));
     }
     drop(mode);
+    drop(cluster);
     drop(services);
     drop(_clean_up);
     for r in results.iter_mut().filter(|r| r.verdict != Verdict::Pass) {

@@ -163,17 +163,22 @@ pub fn fail(e: impl std::fmt::Display) -> ExitCode {
 
 /// Starts the services off the async runtime.
 pub async fn start_services(backend: BackendChoice) -> Result<Services, String> {
-    start_services_with(backend, false).await
+    tokio::task::spawn_blocking(move || Services::start_on(backend))
+        .await
+        .expect("start task")
+        .map_err(|e| e.to_string())
 }
 
-/// [`start_services`], with the Toxiproxy proxies in front of them if `proxied`.
+/// [`start_services`] with `brokers` brokers (1, or a cluster of 3), and the Toxiproxy proxies
+/// in front of them if `proxied`.
 pub async fn start_services_with(
     backend: BackendChoice,
     proxied: bool,
+    brokers: usize,
 ) -> Result<Services, String> {
-    tokio::task::spawn_blocking(move || match proxied {
-        true => Services::start_proxied(backend),
-        false => Services::start_on(backend),
+    tokio::task::spawn_blocking(move || {
+        let versions = harness::versions::Versions::from_env()?;
+        Services::start_brokers(backend, &versions, proxied, brokers)
     })
     .await
     .expect("start task")

@@ -12,9 +12,12 @@
 //! - [`offsets`]: the group's committed offsets, watched never to go back;
 //! - [`probe`]: the case's table as the runner reads it meanwhile;
 //! - [`upsert`]: an upsert table's rows against each key's last value;
+//! - [`stream`]: the case's records, produced in parts around its faults;
 //! - [`table`]: the fault table of `docs/reference-outcomes.md`, from the snapshots;
-//! - [`worker`]: a Kafka Connect worker as the sink process of a case (issue 29.3).
+//! - [`worker`]: a Kafka Connect worker as the sink process of a case (issue 29.3);
+//! - [`cluster`]: a broker of a three-broker cluster (Kafka's matrix).
 
+pub mod cluster;
 pub mod late_topic;
 pub mod offsets;
 pub mod probe;
@@ -22,6 +25,7 @@ pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
+pub mod stream;
 pub mod strike;
 pub mod table;
 pub mod upsert;
@@ -75,6 +79,9 @@ pub struct FaultOutcome {
     pub committed_watch: offsets::CommittedWatch,
     /// On an upsert table: whether each key ended with its last value.
     pub last_values: Option<upsert::LastValues>,
+    /// The highest peak resident memory of the sink processes running at the end, in KiB
+    /// (their last start's; not rendered: it varies from run to run). `None` in containers.
+    pub peak_rss_kib: Option<u64>,
     /// Wall time of the case (not rendered).
     pub elapsed: Duration,
 }
@@ -165,6 +172,12 @@ pub(crate) fn action_words(action: FaultAction) -> String {
         FaultAction::Create { late } => format!("missing at start, created {late:?} later"),
         FaultAction::Network { fault, held } => {
             format!("{fault} for {held:?} (through Toxiproxy, then lifted)")
+        }
+        FaultAction::Shutdown { hard: false } => {
+            "clean shutdown (SIGTERM, leadership handed over), down until the case ends".into()
+        }
+        FaultAction::Shutdown { hard: true } => {
+            "hard shutdown (SIGKILL), down until the case ends".into()
         }
     }
 }

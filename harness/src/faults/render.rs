@@ -259,6 +259,7 @@ mod tests {
             committed_behind_stored: true,
             committed_watch: Default::default(),
             last_values: None,
+            peak_rss_kib: Some(40_000),
             elapsed: Duration::from_secs(9),
         }
     }

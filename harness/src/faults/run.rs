@@ -12,11 +12,11 @@ use super::offsets::Plan;
 use super::probe::Probe;
 pub use super::sinks::SinkUnder;
 use super::sinks::{Launch, SinkProcess};
+use super::stream::{production, Stream};
 use super::{action_words, FaultOutcome, FaultReport, GaveUp, NextPart, Production};
 use crate::fixture::{Case, FaultTarget};
 use crate::kafka;
 use crate::replay::{self, Target};
-use crate::services::ServiceName;
 use crate::services::{FaultAction, Services};
 use anyhow::{bail, Context};
 use sink::write::pg::QuestDb;
@@ -25,47 +25,6 @@ use std::time::{Duration, Instant};
 
 /// How long the sink gets to resume after a fault before the case says it did not.
 const RESUME_LIMIT: Duration = Duration::from_secs(60);
-
-/// The case's generated records, produced in parts: record `i` (`id64` = i) to partition
-/// `i % partitions`.
-struct Stream {
-    bootstrap: String,
-    topic: String,
-    partitions: i32,
-    /// Records produced so far (the next one's number).
-    produced: u64,
-}
-
-impl Stream {
-    /// Produces records `produced..end`, blocking (call it off the runtime's worker or inside
-    /// `block_in_place`).
-    fn produce_to(&mut self, end: u64) -> anyhow::Result<()> {
-        if end > self.produced {
-            kafka::produce_spread_from(
-                &self.bootstrap,
-                &self.topic,
-                self.partitions,
-                self.produced,
-                (self.produced..end).map(crate::bench::envelope),
-            )?;
-            self.produced = end;
-        }
-        Ok(())
-    }
-}
-
-/// When the part after a fault can be produced: not while Kafka (or the ZooKeeper it needs)
-/// is away; while any other fault with a duration holds (network faults too); else right after.
-fn production(target: FaultTarget, action: FaultAction) -> Production {
-    match (target, action) {
-        (FaultTarget::Proxy(_), _) => Production::WhileHeld,
-        (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
-            Production::OnceBack
-        }
-        (_, action) if action.holds() => Production::WhileHeld,
-        _ => Production::AfterStruck, // a kill, a restart, a dropped table
-    }
-}
 
 /// Runs a fault case with the sink `binary` on `services`, which it breaks and brings back.
 /// `Err` for anything that kept it from judging (a service that did not come back, a case that
@@ -89,6 +48,16 @@ pub async fn run_sink(
         .scenario
         .as_ref()
         .with_context(|| format!("{} is not a fault case", case.name))?;
+    if scenario.brokers > services.brokers().len() {
+        bail!(
+            "{}: runs on {} brokers (@brokers), these services have {} (KQ_BROKERS=3, --brokers 3)",
+            case.name,
+            scenario.brokers,
+            services.brokers().len()
+        );
+    }
+    // A broker an earlier case left down (a shutdown, a failed case) is started again first.
+    tokio::task::block_in_place(|| services.restore_brokers())?;
     let target: Target = services.endpoints().into();
     // The sinks dial through the proxies in a case with network faults; the harness never does.
     let sink_target: Target = services.sink_endpoints(scenario.network_faults())?.into();
@@ -115,6 +84,14 @@ pub async fn run_sink(
             None => sink_target.ilp_conf_from(conf),
         };
         props.insert("client.conf.string".into(), conf);
+    }
+    // A dead letter topic replicated like every other topic of a cluster.
+    if services.brokers().len() > 1 && props.contains_key("errors.deadletterqueue.topic.name") {
+        let replicas = services.brokers().len().to_string();
+        props.insert(
+            "errors.deadletterqueue.topic.replication.factor".into(),
+            replicas,
+        );
     }
     // Batches small enough that a fault lands between many commits.
     props
@@ -170,15 +147,8 @@ pub async fn run_sink(
         .tempdir()?;
     let file = dir.path().join("connector.properties");
     replay::write_properties(&file, &props)?;
-    // A connector that cannot create the envelopes' table gets it made beforehand.
     if let SinkUnder::Connect(c) = under {
-        if let Some(sql) = c.table_beforehand(&table) {
-            QuestDb::connect(&config.connection)
-                .await?
-                .execute(&sql)
-                .await
-                .with_context(|| format!("{}: creating {table} beforehand", case.name))?;
-        }
+        c.make_table(&config.connection, &table).await?;
     }
     // `@slow`: held from before the sinks start until the end, whatever else strikes.
     super::strike::slow(services, scenario.slow, true)?;
@@ -289,7 +259,16 @@ pub async fn run_sink(
             None => Ok(()),
         };
         let when = next.as_ref().map(|p| p.when);
-        let fault = format!("{}: {}", step.target, action_words(step.action));
+        let fault = match step.target {
+            FaultTarget::Broker(pick) => {
+                format!(
+                    "{}: {}",
+                    step.target,
+                    super::cluster::words(pick, step.action)
+                )
+            }
+            _ => format!("{}: {}", step.target, action_words(step.action)),
+        };
         let struck = Instant::now();
         let mut exited_during: Vec<usize> = Vec::new();
         match step.target {
@@ -350,6 +329,21 @@ pub async fn run_sink(
                 if !matches!(step.action, FaultAction::Pause { .. }) {
                     sink.spawn()?;
                 }
+            }
+            FaultTarget::Broker(pick) => {
+                let part = next.clone();
+                tokio::task::block_in_place(|| {
+                    super::cluster::strike(services, &case.topic, pick, step.action, |i, n| {
+                        match &part {
+                            Some(p) => stream
+                                .produce_to(p.from + (p.to - p.from) * (i + 1) as u64 / n as u64),
+                            None => Ok(()),
+                        }
+                    })
+                })
+                .with_context(|| {
+                    format!("{}: the fault of line {} ({fault})", case.name, step.line)
+                })?;
             }
             FaultTarget::Service(_) | FaultTarget::Proxy(_) => {
                 let mut started = Ok(());
@@ -526,8 +520,11 @@ pub async fn run_sink(
             });
         }
     }
+    // Read before they stop: a process's peak is gone with it.
+    let peak_rss_kib = sinks.iter().filter_map(SinkProcess::peak_rss_kib).max();
     drop(sinks); // stops the ones still running
     super::strike::slow(services, scenario.slow, false)?;
+    tokio::task::block_in_place(|| services.restore_brokers())?;
 
     let db = QuestDb::connect(&config.connection).await?;
     // A connector that could not create the table again (`drop table`) leaves none: no rows.
@@ -581,6 +578,7 @@ pub async fn run_sink(
         committed_behind_stored,
         committed_watch,
         last_values,
+        peak_rss_kib,
         elapsed: started.elapsed(),
     })
 }

@@ -302,6 +302,17 @@ impl SinkProcess {
         }
     }
 
+    /// The running process's peak resident memory so far (`VmHWM`), in KiB; `None` in a
+    /// container or once it exited.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        match &self.handle {
+            Some(Handle::Process(p)) if self.exited().is_none() => {
+                crate::bench::usage::peak_kib(p.pid())
+            }
+            _ => None,
+        }
+    }
+
     pub fn log_tail(&self, lines: usize) -> String {
         match &self.handle {
             Some(Handle::Process(p)) => p.log_tail(lines),

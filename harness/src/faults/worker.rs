@@ -88,6 +88,21 @@ impl ConnectSink {
         })
     }
 
+    /// Creates [`Self::table_beforehand`], if the connector needs it.
+    pub async fn make_table(
+        &self,
+        connection: &sink::config::Connection,
+        table: &str,
+    ) -> anyhow::Result<()> {
+        if let Some(sql) = self.table_beforehand(table) {
+            let db = sink::write::pg::QuestDb::connect(connection).await?;
+            db.execute(&sql)
+                .await
+                .with_context(|| format!("creating {table} beforehand for {}", self.label))?;
+        }
+        Ok(())
+    }
+
     /// The variants of a fault case file this connector runs: those of its properties' family
     /// (the JDBC sinks the PG wire ones, QuestDB's connector the `connector` ones); the ILP
     /// variants are a write path of this sink only.

@@ -45,43 +45,23 @@ impl Program {
             key.extend(format!("{k}={v}\n").bytes());
         }
         let hash = provision::short_hash(&key);
-        let root = provision::cache_root();
-        let target = root.join(format!("{}-{hash}", self.name));
-        if target.join("lib").is_dir() {
-            return Ok(target);
-        }
-        fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating", &root, e))?;
-        let lock_path = root.join("provision.lock");
-        let lock =
-            File::create(&lock_path).map_err(|e| ServiceError::io("creating", &lock_path, e))?;
-        provision::flock_exclusive(&lock)
-            .map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-        if target.join("lib").is_dir() {
-            return Ok(target);
-        }
-        let tmp = root.join(format!(".tmp-{}-{hash}", self.name));
-        let _ = fs::remove_dir_all(&tmp);
         let versions: Vec<String> = self
             .properties
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        eprint!(
-            "building {} ({}, first run only)... ",
-            self.label,
-            versions.join(", ")
-        );
-        let mut args = vec![
-            "compile".to_owned(),
-            "dependency:copy-dependencies".to_owned(),
-            format!("-Dkq.build.dir={}", tmp.display()),
-            "-DincludeScope=runtime".to_owned(),
-            format!("-DoutputDirectory={}", tmp.join("lib").display()),
-        ];
-        args.extend(self.properties.iter().map(|(k, v)| format!("-D{k}={v}")));
-        provision::maven(&pom, &args)?;
-        eprintln!("done");
-        fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
+        let what = format!("building {} ({})", self.label, versions.join(", "));
+        let target = provision::cached(&format!("{}-{hash}", self.name), &what, |tmp| {
+            let mut args = vec![
+                "compile".to_owned(),
+                "dependency:copy-dependencies".to_owned(),
+                format!("-Dkq.build.dir={}", tmp.display()),
+                "-DincludeScope=runtime".to_owned(),
+                format!("-DoutputDirectory={}", tmp.join("lib").display()),
+            ];
+            args.extend(self.properties.iter().map(|(k, v)| format!("-D{k}={v}")));
+            provision::maven(&pom, &args)
+        })?;
         Ok(target)
     }
 

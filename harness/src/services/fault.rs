@@ -70,6 +70,9 @@ pub enum FaultAction {
     Create { late: Duration },
     /// A network fault on a proxy (issue 26), held this long, then lifted.
     Network { fault: NetworkFault, held: Duration },
+    /// A broker of a cluster stopped cleanly (SIGTERM) or hard (SIGKILL) and left down until
+    /// the case ends (Kafka's clean and hard shutdown; [`super::cluster`]).
+    Shutdown { hard: bool },
 }
 
 impl fmt::Display for FaultAction {
@@ -83,6 +86,8 @@ impl fmt::Display for FaultAction {
             FaultAction::Create { late } => write!(f, "create after {late:?}"),
             FaultAction::Answer { status, down } => write!(f, "http-{status} for {down:?}"),
             FaultAction::Network { fault, held } => write!(f, "{fault} for {held:?}"),
+            FaultAction::Shutdown { hard: false } => f.write_str("clean-shutdown"),
+            FaultAction::Shutdown { hard: true } => f.write_str("hard-shutdown"),
         }
     }
 }
@@ -160,6 +165,7 @@ impl Services {
             FaultAction::Drop
             | FaultAction::Answer { .. }
             | FaultAction::Network { .. }
+            | FaultAction::Shutdown { .. }
             | FaultAction::Create { .. } => {
                 return Err(ServiceError::Config(format!(
                     "`{action} {service}`: the fault runner strikes it (the table, a proxy, the topic), not the service"

@@ -72,6 +72,34 @@ pub(crate) fn broker_settings(
             ),
             ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
         ],
+        Coordination::Quorum {
+            node,
+            controller_port,
+            voters,
+        } => vec![
+            ("process.roles", "broker,controller".to_owned()),
+            ("node.id", node.to_string()),
+            // Static voters: the three nodes are the quorum from the first start.
+            ("controller.quorum.voters", voters.to_owned()),
+            (
+                "listeners",
+                format!(
+                    "PLAINTEXT://{listen_host}:{port},CONTROLLER://{listen_host}:{controller_port}"
+                ),
+            ),
+            ("controller.listener.names", "CONTROLLER".to_owned()),
+            (
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
+            ),
+            ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
+        ],
+    };
+    // A three-broker cluster (issue 26) replicates everything three times and acknowledges a
+    // write once two replicas have it; one broker replicates nothing.
+    let (replicas, min_isr, controlled) = match coordination {
+        Coordination::Quorum { .. } => ("3", "2", "true"),
+        _ => ("1", "1", "false"),
     };
     settings.extend([
         (
@@ -80,12 +108,18 @@ pub(crate) fn broker_settings(
         ),
         ("num.partitions", "1".to_owned()),
         ("auto.create.topics.enable", "true".to_owned()),
-        ("offsets.topic.replication.factor", "1".to_owned()),
-        ("transaction.state.log.replication.factor", "1".to_owned()),
-        ("transaction.state.log.min.isr", "1".to_owned()),
+        ("offsets.topic.replication.factor", replicas.to_owned()),
+        ("default.replication.factor", replicas.to_owned()),
+        ("min.insync.replicas", min_isr.to_owned()),
+        (
+            "transaction.state.log.replication.factor",
+            replicas.to_owned(),
+        ),
+        ("transaction.state.log.min.isr", min_isr.to_owned()),
         ("group.initial.rebalance.delay.ms", "0".to_owned()),
         // One broker: nothing to hand partitions over to, so stop without asking the controller.
-        ("controlled.shutdown.enable", "false".to_owned()),
+        // Several: hand leadership over first, as Kafka's clean shutdown does.
+        ("controlled.shutdown.enable", controlled.to_owned()),
         // Fewer internal partitions: the first consumer group and transaction start faster.
         ("offsets.topic.num.partitions", "1".to_owned()),
         ("transaction.state.log.num.partitions", "1".to_owned()),
@@ -103,6 +137,13 @@ pub enum Coordination<'a> {
     ZooKeeper(&'a str),
     /// Its own controller on this port (KRaft, Kafka 4.x).
     Kraft { controller_port: u16 },
+    /// Node `node` of a KRaft cluster whose every node is broker and controller, its
+    /// controller on `controller_port`, the quorum `voters` (`0@127.0.0.1:P,1@...`).
+    Quorum {
+        node: i32,
+        controller_port: u16,
+        voters: &'a str,
+    },
 }
 
 /// cp-kafka's name for a broker property: `KAFKA_` + upper case, `.` -> `_`, `_` -> `__`,
@@ -187,9 +228,6 @@ impl Kafka {
             },
         };
         let dir = data_dir("kafka")?;
-        let logs = dir.path().join("kafka-logs");
-        let properties = dir.path().join("server.properties");
-        let mut text = format!("log.dirs={}\n", logs.display());
         let mut settings = broker_settings("127.0.0.1", port, coordination);
         if let Some(security) = security {
             security.add_to(&mut settings, "127.0.0.1", ports[2]);
@@ -198,55 +236,17 @@ impl Kafka {
             let advertised = proxy.place(ProxyName::Kafka, ports[3])?;
             toxiproxy::add_kafka_listener(&mut settings, "127.0.0.1", ports[3], advertised);
         }
-        for (key, value) in settings {
-            // PEM values span lines: `\n` is a newline in a properties value.
-            text.push_str(&format!("{key}={}\n", value.replace('\n', "\\n")));
-        }
-        write_file(&properties, &text)?;
         if let (Some(security), Coordination::ZooKeeper(connect)) = (security, coordination) {
             security.create_user_in_zookeeper(libs, java, connect)?;
         }
-        let logging = match coordination {
-            Coordination::ZooKeeper(_) => format!(
-                "-Dlog4j.configuration=file:{}",
-                write_log4j_properties(dir.path())?.display()
-            ),
-            Coordination::Kraft { .. } => {
-                let scram = security
-                    .map(SecuredListener::kraft_format_args)
-                    .unwrap_or_default();
-                format_kraft_storage(libs, java, &properties, &scram, security)?;
-                format!(
-                    "-Dlog4j2.configurationFile={}",
-                    write_log4j2_properties(dir.path())?.display()
-                )
-            }
-        };
-        let (java, classpath, workdir) = (
-            java.to_path_buf(),
-            libs.kafka_classpath.clone(),
-            dir.path().to_path_buf(),
-        );
-        let command = move || {
-            let mut cmd = Command::new(&java);
-            cmd.arg("-Xmx512m")
-                .arg("-Djava.awt.headless=true")
-                .arg(&logging)
-                .arg("-cp")
-                .arg(&classpath)
-                .arg("kafka.Kafka")
-                .arg(&properties)
-                .current_dir(&workdir);
-            cmd
-        };
-        let runner = Runner::spawn("kafka", Box::new(command), dir)?;
+        let runner = launch(libs, java, dir, settings, coordination, security)?;
         let mut kafka = Self::ready(port, runner, timeout, "")?;
         kafka.secured_port = security.map(|_| ports[2]);
         Ok(kafka)
     }
 
-    /// Waits until a metadata request lists broker 0 on `port`.
-    fn ready(
+    /// Waits until a metadata request to `port` lists the broker on it.
+    pub(crate) fn ready(
         port: u16,
         runner: Runner,
         timeout: Duration,
@@ -358,11 +358,75 @@ impl Kafka {
 
 deref_to_running!(Kafka);
 
+/// Writes `settings` as the broker's `server.properties` in `dir`, formats its KRaft storage if
+/// it has no ZooKeeper, and spawns it (not yet ready).
+pub(crate) fn launch(
+    libs: &Libs,
+    java: &Path,
+    dir: tempfile::TempDir,
+    settings: Vec<(&'static str, String)>,
+    coordination: Coordination<'_>,
+    security: Option<&SecuredListener>,
+) -> Result<Runner, ServiceError> {
+    let logs = dir.path().join("kafka-logs");
+    let properties = dir.path().join("server.properties");
+    let mut text = format!("log.dirs={}\n", logs.display());
+    for (key, value) in settings {
+        // PEM values span lines: `\n` is a newline in a properties value.
+        text.push_str(&format!("{key}={}\n", value.replace('\n', "\\n")));
+    }
+    write_file(&properties, &text)?;
+    match coordination {
+        Coordination::ZooKeeper(_) => {}
+        Coordination::Kraft { .. } => {
+            let mut extra = vec!["--standalone".to_owned()];
+            extra.extend(
+                security
+                    .map(SecuredListener::kraft_format_args)
+                    .unwrap_or_default(),
+            );
+            format_kraft_storage(libs, java, &properties, &extra, security)?;
+        }
+        // The voters are in the properties: no --standalone.
+        Coordination::Quorum { .. } => format_kraft_storage(libs, java, &properties, &[], None)?,
+    }
+    // Kafka 3.x logs through log4j 1 (reload4j), 4.x through log4j 2, whatever the mode.
+    let logging = match libs.versions.kafka_mode() {
+        crate::versions::KafkaMode::ZooKeeper => format!(
+            "-Dlog4j.configuration=file:{}",
+            write_log4j_properties(dir.path())?.display()
+        ),
+        _ => format!(
+            "-Dlog4j2.configurationFile={}",
+            write_log4j2_properties(dir.path())?.display()
+        ),
+    };
+    let (java, classpath, workdir) = (
+        java.to_path_buf(),
+        libs.kafka_classpath.clone(),
+        dir.path().to_path_buf(),
+    );
+    let command = move || {
+        let mut cmd = Command::new(&java);
+        cmd.arg("-Xmx512m")
+            .arg("-Djava.awt.headless=true")
+            .arg(&logging)
+            .arg("-cp")
+            .arg(&classpath)
+            .arg("kafka.Kafka")
+            .arg(&properties)
+            .current_dir(&workdir);
+        cmd
+    };
+    Runner::spawn("kafka", Box::new(command), dir)
+}
+
 /// Waits until a metadata request to the broker `runner` runs on `port` lists broker 0; the time
 /// since its (last) start.
 fn wait_listed(runner: &Runner, port: u16, timeout: Duration) -> Result<Duration, ServiceError> {
     let bootstrap = format!("127.0.0.1:{port}");
-    let probe = MetadataProbe::for_broker(&bootstrap, port, || runner.log_tail(40))?;
+    let mut probe = MetadataProbe::for_broker(&bootstrap, port, || runner.log_tail(40))?;
+    probe.port = Some(port);
     runner.wait_ready("kafka", port, timeout, || probe.check())
 }
 
@@ -381,7 +445,6 @@ fn format_kraft_storage(
         .arg(&libs.kafka_classpath)
         .arg("kafka.tools.StorageTool")
         .arg("format")
-        .arg("--standalone")
         // Any 16 bytes in URL-safe base64 (22 characters): a fresh cluster each start.
         .args(["--cluster-id", "a3EtY29uZm9ybWFuY2UAAA"])
         .arg("--config")
@@ -440,6 +503,9 @@ pub fn metadata_probe(bootstrap: &str) -> Result<(), String> {
 /// records librdkafka's last error instead of logging it.
 struct MetadataProbe {
     consumer: BaseConsumer<ProbeContext>,
+    /// The broker being started listens here: it is ready once the metadata lists a broker on
+    /// it (whichever its id, in a cluster); `None`: once it lists broker 0.
+    port: Option<u16>,
 }
 
 impl MetadataProbe {
@@ -467,17 +533,29 @@ impl MetadataProbe {
             .set("socket.connection.setup.timeout.ms", "2000")
             .set_log_level(RDKafkaLogLevel::Emerg)
             .create_with_context(ProbeContext::default())?;
-        Ok(MetadataProbe { consumer })
+        Ok(MetadataProbe {
+            consumer,
+            port: None,
+        })
     }
 
     fn check(&self) -> Result<(), String> {
         match self.consumer.fetch_metadata(None, Duration::from_secs(1)) {
             Ok(metadata) => {
-                let ids: Vec<i32> = metadata.brokers().iter().map(|b| b.id()).collect();
-                if ids.contains(&0) {
-                    Ok(())
-                } else {
-                    Err(format!("metadata lists brokers {ids:?}, not broker 0 yet"))
+                let brokers = metadata.brokers();
+                let ids: Vec<i32> = brokers.iter().map(|b| b.id()).collect();
+                let listed = match self.port {
+                    Some(port) => brokers.iter().any(|b| b.port() == i32::from(port)),
+                    None => ids.contains(&0),
+                };
+                match (listed, self.port) {
+                    (true, _) => Ok(()),
+                    (false, Some(port)) => Err(format!(
+                        "metadata lists brokers {ids:?}, none on port {port} yet"
+                    )),
+                    (false, None) => {
+                        Err(format!("metadata lists brokers {ids:?}, not broker 0 yet"))
+                    }
                 }
             }
             Err(e) => {

@@ -15,16 +15,19 @@
 //! [`Services::endpoints`], so tests are written once. [`Services::shared`] starts them once
 //! per process for all tests of a test binary.
 
+pub mod cluster;
 pub mod docker;
 mod fault;
 mod kafka;
 pub mod postgres;
 mod questdb;
+mod quorum;
 mod running;
 mod secured;
 pub mod toxiproxy;
 mod zookeeper;
 
+pub use cluster::{brokers_from_env, parse_brokers, BrokerPick, Replicas, CLUSTER_BROKERS};
 pub use fault::{FaultAction, Injected, ServiceName, Signal};
 pub use kafka::{metadata_probe, Coordination, Kafka};
 pub use postgres::Postgres;
@@ -276,6 +279,8 @@ pub(crate) enum Halt {
 pub struct Services {
     // Declaration order is drop order: Kafka before the ZooKeeper it needs for a clean stop.
     pub kafka: Kafka,
+    /// A three-broker cluster's brokers 1 and 2 (`kafka` is broker 0); empty with one broker.
+    pub more_brokers: Vec<Kafka>,
     pub questdb: QuestDb,
     /// `None` in KRaft mode (Kafka 4.x).
     pub zookeeper: Option<ZooKeeper>,
@@ -358,22 +363,14 @@ impl Services {
         Self::start_with(choice, &Versions::from_env()?, true)
     }
 
-    /// [`Self::start_versions`], with the proxies if `proxied`.
+    /// [`Self::start_versions`], with the proxies if `proxied`, and as many brokers as
+    /// `KQ_BROKERS` says.
     pub fn start_with(
         choice: BackendChoice,
         versions: &Versions,
         proxied: bool,
     ) -> Result<Services, ServiceError> {
-        let toxiproxy = proxied.then(Toxiproxy::start).transpose()?;
-        let mut services = match choice.resolve() {
-            Backend::Process => Self::start_processes(versions, toxiproxy.as_ref())?,
-            Backend::Docker => Self::start_containers(versions, toxiproxy.as_ref())?,
-        };
-        if let Some(proxy) = &toxiproxy {
-            proxy.front_questdb(services.questdb.http_port, services.questdb.pg_port)?;
-        }
-        services.toxiproxy = toxiproxy;
-        Ok(services)
+        Self::start_brokers(choice, versions, proxied, brokers_from_env()?)
     }
 
     /// Provisions the jars if needed, then starts the services as local processes.
@@ -501,6 +498,7 @@ impl Services {
         startup.extend([("kafka", kafka.startup), ("questdb", questdb.startup)]);
         Services {
             kafka,
+            more_brokers: Vec::new(),
             questdb,
             zookeeper,
             versions,
@@ -531,7 +529,12 @@ impl Services {
 
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
-            kafka_bootstrap: self.kafka.bootstrap(),
+            kafka_bootstrap: self
+                .brokers()
+                .iter()
+                .map(|b| b.bootstrap())
+                .collect::<Vec<_>>()
+                .join(","),
             pg_host: "127.0.0.1".to_owned(),
             pg_port: self.questdb.pg_port,
             http_port: self.questdb.http_port,
@@ -542,7 +545,12 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        crate::kafka::forget_clients(&self.kafka.bootstrap());
+        crate::kafka::forget_clients(&self.endpoints().kafka_bootstrap);
+        for broker in &self.more_brokers {
+            if let Runner::Process { process, .. } = broker.runner() {
+                process.begin_shutdown();
+            }
+        }
         let mut runners = vec![self.kafka.runner(), self.questdb.runner()];
         runners.extend(self.zookeeper.as_ref().map(|z| z.runner()));
         let containers: Vec<&docker::ServiceContainer> =

@@ -79,6 +79,12 @@ impl Running {
         self.runner.halt(self.service, Halt::Stop)
     }
 
+    /// Kills the service with SIGKILL and leaves it down (a hard shutdown), keeping its ports
+    /// and data for [`Self::start_again`].
+    pub fn stop_hard(&mut self) -> Result<(), ServiceError> {
+        self.runner.halt(self.service, Halt::Kill)
+    }
+
     /// Starts a service that [`Self::stop`] stopped, on the same ports and data; returns once
     /// it answers, with how long that took.
     pub fn start_again(&mut self, timeout: Duration) -> Result<Duration, ServiceError> {

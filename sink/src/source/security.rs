@@ -114,6 +114,10 @@ pub fn translate(
             "ssl.keystore.password" | "ssl.key.password" => {
                 out.push((key.clone(), value.to_string()))
             }
+            "partition.assignment.strategy" => out.push((
+                key.clone(),
+                assignors(value).map_err(|why| err(key, why))?,
+            )),
             k if JVM_ONLY.contains(&k) => notices.push(format!(
                 "{prefix}{k}: a setting of Java's TLS stack; librdkafka negotiates TLS with OpenSSL's defaults, so it is ignored"
             )),
@@ -124,6 +128,30 @@ pub fn translate(
         }
     }
     Ok((out, notices))
+}
+
+/// `partition.assignment.strategy` as Connect users write it (Java's assignor classes, as a
+/// list) in librdkafka's names. Java's consumer takes the rebalance protocol every assignor of
+/// the list supports: a list that mixes eager assignors with CooperativeStickyAssignor (Kafka
+/// 3.x's default, `RangeAssignor, CooperativeStickyAssignor`) rebalances eagerly with its eager
+/// ones, and librdkafka refuses a mixed list, so the eager ones are kept.
+fn assignors(value: &str) -> Result<String, String> {
+    let mut eager = Vec::new();
+    let mut cooperative = false;
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.rsplit('.').next().unwrap_or(name) {
+            "RangeAssignor" | "range" => eager.push("range"),
+            "RoundRobinAssignor" | "roundrobin" => eager.push("roundrobin"),
+            "CooperativeStickyAssignor" | "cooperative-sticky" => cooperative = true,
+            "StickyAssignor" => return Err("`StickyAssignor` (eager sticky) is not in this sink's Kafka client (librdkafka); use CooperativeStickyAssignor, RangeAssignor or RoundRobinAssignor".into()),
+            other => return Err(format!("`{other}`: expected RangeAssignor, RoundRobinAssignor or CooperativeStickyAssignor (org.apache.kafka.clients.consumer.*), or librdkafka's range, roundrobin, cooperative-sticky")),
+        }
+    }
+    match (eager.is_empty(), cooperative) {
+        (false, _) => Ok(eager.join(",")),
+        (true, true) => Ok("cooperative-sticky".into()),
+        (true, false) => Err("empty: name an assignor, e.g. org.apache.kafka.clients.consumer.CooperativeStickyAssignor".into()),
+    }
 }
 
 /// `ssl.truststore.type`: only PEM can be read. Java's default is JKS, so a missing type with
@@ -320,6 +348,37 @@ pub fn is_secret(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assignors_in_librdkafka_names() {
+        let java = "org.apache.kafka.clients.consumer.";
+        for (value, expected) in [
+            (
+                format!("{java}CooperativeStickyAssignor"),
+                "cooperative-sticky",
+            ),
+            ("cooperative-sticky".into(), "cooperative-sticky"),
+            (format!("{java}RangeAssignor"), "range"),
+            // Kafka 3.x's default: Java rebalances eagerly with it.
+            (
+                format!("{java}RangeAssignor, {java}CooperativeStickyAssignor"),
+                "range",
+            ),
+            (
+                format!("{java}RoundRobinAssignor,{java}RangeAssignor"),
+                "roundrobin,range",
+            ),
+        ] {
+            assert_eq!(assignors(&value).as_deref(), Ok(expected), "{value}");
+        }
+        assert!(assignors(&format!("{java}StickyAssignor"))
+            .unwrap_err()
+            .contains("CooperativeStickyAssignor"));
+        assert!(assignors("com.example.Mine")
+            .unwrap_err()
+            .contains("`Mine`"));
+        assert!(assignors(" ").is_err());
+    }
 
     fn s(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -4,14 +4,12 @@
 //! unpacked into `plugins/`), pinned in `ci/services/cdc/pom.xml` with the Debezium version of
 //! `ci/services/pom.xml`. One Maven run the first time; every later run finds the cache.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use crate::error::ServiceError;
-use crate::provision::{cache_root, flock_exclusive, maven, short_hash};
+use crate::provision::{cached, maven, short_hash};
 
 /// The provisioned server and plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,58 +55,36 @@ pub fn cdc_libs() -> Result<CdcLibs, ServiceError> {
     let properties = maven_properties()?;
     let mut key = pom_bytes;
     key.extend(properties.join(" ").bytes());
-    let root = cache_root();
-    let target = root.join(format!("cdc-{}", short_hash(&key)));
-    let done = |dir: &Path| CdcLibs {
+    let what = "provisioning PostgreSQL and Debezium's Postgres connector from Maven Central";
+    let dir = cached(&format!("cdc-{}", short_hash(&key)), what, |tmp| {
+        let unpacked = tmp.join("unpacked");
+        let mut args = vec!["dependency:unpack-dependencies".to_owned()];
+        args.extend(properties.iter().cloned());
+        args.push(format!("-DoutputDirectory={}", unpacked.display()));
+        args.push(format!(
+            "-Dcdc.build.directory={}",
+            tmp.join("build").display()
+        ));
+        maven(&pom, &args)?;
+        let txz = find_file(&unpacked, ".txz")?;
+        let home = tmp.join("postgres");
+        fs::create_dir_all(&home).map_err(|e| ServiceError::io("creating", &home, e))?;
+        untar(&txz, "-xJf", &home)?;
+        let plugins = tmp.join("plugins");
+        fs::create_dir_all(&plugins).map_err(|e| ServiceError::io("creating", &plugins, e))?;
+        let plugin = unpacked.join("debezium-connector-postgres");
+        fs::rename(&plugin, plugins.join("debezium-connector-postgres"))
+            .map_err(|e| ServiceError::io("moving the plugin into place", &plugin, e))?;
+        for done in [&unpacked, &tmp.join("build")] {
+            fs::remove_dir_all(done).map_err(|e| ServiceError::io("removing", done, e))?;
+        }
+        fs::write(tmp.join("versions"), properties.join("\n") + "\n")
+            .map_err(|e| ServiceError::io("writing the versions into the cache", tmp, e))
+    })?;
+    Ok(CdcLibs {
         postgres_home: dir.join("postgres"),
         plugin_path: dir.join("plugins"),
-    };
-    if target.join("plugins").is_dir() {
-        return Ok(done(&target));
-    }
-    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating the cache dir", &root, e))?;
-    let lock_path = root.join("provision.lock");
-    let lock = File::create(&lock_path)
-        .map_err(|e| ServiceError::io("creating the provisioning lock file", &lock_path, e))?;
-    flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-    if target.join("plugins").is_dir() {
-        return Ok(done(&target));
-    }
-    let tmp = root.join(format!(".tmp-cdc-{}", short_hash(&key)));
-    let _ = fs::remove_dir_all(&tmp); // left by a provisioning that was killed
-    let started = Instant::now();
-    eprint!("provisioning PostgreSQL and Debezium's Postgres connector from Maven Central (first run only)... ");
-    let _ = io::stderr().flush();
-    let unpacked = tmp.join("unpacked");
-    let mut args = vec!["dependency:unpack-dependencies".to_owned()];
-    args.extend(properties);
-    args.push(format!("-DoutputDirectory={}", unpacked.display()));
-    args.push(format!(
-        "-Dcdc.build.directory={}",
-        tmp.join("build").display()
-    ));
-    if let Err(e) = maven(&pom, &args) {
-        eprintln!("failed after {:.1}s", started.elapsed().as_secs_f64());
-        return Err(e);
-    }
-    let txz = find_file(&unpacked, ".txz")?;
-    let home = tmp.join("postgres");
-    fs::create_dir_all(&home).map_err(|e| ServiceError::io("creating", &home, e))?;
-    untar(&txz, "-xJf", &home)?;
-    let plugins = tmp.join("plugins");
-    fs::create_dir_all(&plugins).map_err(|e| ServiceError::io("creating", &plugins, e))?;
-    let plugin = unpacked.join("debezium-connector-postgres");
-    fs::rename(&plugin, plugins.join("debezium-connector-postgres"))
-        .map_err(|e| ServiceError::io("moving the plugin into place", &plugin, e))?;
-    for done in [&unpacked, &tmp.join("build")] {
-        fs::remove_dir_all(done).map_err(|e| ServiceError::io("removing", done, e))?;
-    }
-    fs::write(tmp.join("versions"), format!("{}\n", args[1..3].join("\n")))
-        .map_err(|e| ServiceError::io("writing the versions into the cache", &tmp, e))?;
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    fs::rename(&tmp, &target).map_err(|e| ServiceError::io("moving into place", &target, e))?;
-    drop(lock);
-    Ok(done(&target))
+    })
 }
 
 /// The one file in `dir` whose name ends with `suffix`.

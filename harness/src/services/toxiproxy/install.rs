@@ -4,14 +4,12 @@
 //! the network. `KQ_TOXIPROXY` names a server binary to use instead.
 
 use std::ffi::OsString;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use crate::error::ServiceError;
-use crate::provision::{cache_root, flock_exclusive};
+use crate::provision::cached;
 
 /// The pinned Toxiproxy release.
 pub const VERSION: &str = "v2.12.0";
@@ -29,61 +27,39 @@ pub fn server_binary() -> Result<PathBuf, ServiceError> {
     if let Some(path) = std::env::var_os("KQ_TOXIPROXY").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let root = cache_root();
-    let target = root.join(format!("toxiproxy-{VERSION}"));
-    let binary = target.join("toxiproxy-server");
-    if binary.is_file() {
-        return Ok(binary);
-    }
-    fs::create_dir_all(&root).map_err(|e| ServiceError::io("creating the cache dir", &root, e))?;
-    let lock_path = root.join("provision.lock");
-    let lock = File::create(&lock_path)
-        .map_err(|e| ServiceError::io("creating the provisioning lock file", &lock_path, e))?;
-    flock_exclusive(&lock).map_err(|e| ServiceError::io("locking", &lock_path, e))?;
-    if binary.is_file() {
-        return Ok(binary);
-    }
-    let tmp = root.join(format!(".tmp-toxiproxy-{VERSION}"));
-    let _ = fs::remove_dir_all(&tmp); // left by a provisioning that was killed
-    fs::create_dir_all(&tmp).map_err(|e| ServiceError::io("creating", &tmp, e))?;
-    let go = go()?;
-    let started = Instant::now();
-    eprint!("building Toxiproxy {VERSION} with `go install` (first run only)... ");
-    let _ = io::stderr().flush();
-    let mut cmd = Command::new(&go);
-    cmd.arg("install")
-        .arg(format!("{PACKAGE}@{VERSION}"))
-        .env("GOBIN", &tmp)
-        .stdin(Stdio::null());
-    let command = format!("GOBIN={} {cmd:?}", tmp.display()).replace('"', "");
-    let output = cmd.output().map_err(|e| ServiceError::Provision {
-        command: command.clone(),
-        output: e.to_string(),
-        hint: "could not run Go".to_owned(),
+    let what = format!("building Toxiproxy {VERSION} with `go install`");
+    let dir = cached(&format!("toxiproxy-{VERSION}"), &what, |tmp| {
+        let go = go()?;
+        let mut cmd = Command::new(&go);
+        cmd.arg("install")
+            .arg(format!("{PACKAGE}@{VERSION}"))
+            .env("GOBIN", tmp)
+            .stdin(Stdio::null());
+        let command = format!("GOBIN={} {cmd:?}", tmp.display()).replace('"', "");
+        let output = cmd.output().map_err(|e| ServiceError::Provision {
+            command: command.clone(),
+            output: e.to_string(),
+            hint: "could not run Go".to_owned(),
+        })?;
+        if !output.status.success() {
+            return Err(ServiceError::Provision {
+                command,
+                output: format!(
+                    "{}: {}{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+                hint: "building Toxiproxy needs the Go module proxy (https://proxy.golang.org, \
+                       or GOPROXY) reachable; nothing was cached"
+                    .to_owned(),
+            });
+        }
+        let built = tmp.join("server");
+        fs::rename(&built, tmp.join("toxiproxy-server"))
+            .map_err(|e| ServiceError::io("renaming the built server", &built, e))
     })?;
-    if !output.status.success() {
-        eprintln!("failed after {:.1}s", started.elapsed().as_secs_f64());
-        return Err(ServiceError::Provision {
-            command,
-            output: format!(
-                "{}: {}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            hint: "building Toxiproxy needs the Go module proxy (https://proxy.golang.org, or \
-                   GOPROXY) reachable; nothing was cached"
-                .to_owned(),
-        });
-    }
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    let built = tmp.join("server");
-    fs::rename(&built, tmp.join("toxiproxy-server"))
-        .map_err(|e| ServiceError::io("renaming the built server", &built, e))?;
-    fs::rename(&tmp, &target)
-        .map_err(|e| ServiceError::io("moving Toxiproxy into place", &target, e))?;
-    drop(lock);
-    Ok(binary)
+    Ok(dir.join("toxiproxy-server"))
 }
 
 /// `$KQ_GO`, else `go` on `PATH`, checked with `go version` to be new enough.
