@@ -123,6 +123,13 @@ pub fn connector_config(
             set(key, v);
         }
     }
+    // The worker's consumer settings for this connector (Connect's override policy decides).
+    for (k, v) in props.range("consumer.override.".to_owned()..) {
+        if !k.starts_with("consumer.override.") {
+            break;
+        }
+        set(k, v);
+    }
     if get("errors.deadletterqueue.topic.name").is_some() {
         set("errors.deadletterqueue.topic.replication.factor", "1");
     }
@@ -175,6 +182,13 @@ pub fn connector_config(
             set("quote.identifiers", "true");
             if let Some(n) = get("batch.size") {
                 set("batch.size", n);
+            }
+            // The JDBC sink's retries of a failed write, in Debezium's words.
+            if let Some(n) = get("max.retries") {
+                set("flush.max.retries", n);
+            }
+            if let Some(ms) = get("retry.backoff.ms") {
+                set("flush.retry.delay.ms", ms);
             }
             // Measured: with Hibernate's defaults the task dies querying pg_catalog.pg_settings,
             // which QuestDB does not have.
@@ -361,6 +375,11 @@ impl ConnectWorker {
         self.process.pid()
     }
 
+    /// `Some(how it ended)` once the worker's JVM has exited.
+    pub fn exited(&self) -> Option<String> {
+        self.process.check_alive().err().map(|e| e.to_string())
+    }
+
     /// Runs the connector `name` with `config` until `done()` says every record is stored or
     /// reported, or its task fails; then deletes it.
     pub fn run(
@@ -421,7 +440,7 @@ fn refused_config(status: u16, answer: &str) -> Option<String> {
 }
 
 /// The trace of a FAILED connector or task in a status answer, without stack frames.
-fn failed_trace(status: &str) -> Option<String> {
+pub(crate) fn failed_trace(status: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(status).ok()?;
     let mut states = vec![&json["connector"]];
     if let Some(tasks) = json["tasks"].as_array() {
@@ -573,6 +592,23 @@ mod tests {
         assert_eq!(c["primary.key.mode"], "none");
         assert_eq!(c["schema.evolution"], "basic");
         assert_eq!(c["collection.name.format"], "${topic}");
+    }
+
+    #[test]
+    fn retries_and_consumer_overrides_reach_debezium() {
+        let mut props = seed();
+        props.insert("max.retries".into(), "40".into());
+        props.insert("retry.backoff.ms".into(), "500".into());
+        props.insert(
+            "consumer.override.max.poll.interval.ms".into(),
+            "6000".into(),
+        );
+        props.insert("consumer.poll".into(), "not an override".into());
+        let c = connector_config(Connector::Debezium, Family::Jdbc, &props, "h", 1).unwrap();
+        assert_eq!(c["flush.max.retries"], "40");
+        assert_eq!(c["flush.retry.delay.ms"], "500");
+        assert_eq!(c["consumer.override.max.poll.interval.ms"], "6000");
+        assert!(!c.contains_key("consumer.poll"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use harness::fixture;
 use harness::outcomes_table;
 use harness::reference::{self, Reference, Tally, ALSO_JUDGED, REFERENCES};
+use harness::{faults, snapshot};
 
 /// Every ordinary case, all families, but the transform cases (`transforms/` folders): the
 /// references were recorded without Connect's transforms on their worker, so there is nothing
@@ -119,10 +120,52 @@ fn every_classified_case_exists_and_is_classified_once() {
     }
 }
 
+/// A connector that left fault-case records unstored has the finding named
+/// (`harness/src/faults/table.rs`'s FINDINGS).
+#[test]
+fn every_fault_finding_is_named() {
+    let unnamed = faults::table::unnamed(&fault_snapshots(), fault_snapshot);
+    assert!(
+        unnamed.is_empty(),
+        "rows missing under a fault with no named finding in harness/src/faults/table.rs: {unnamed:?}"
+    );
+}
+
+/// A fault snapshot's body, by set and name.
+fn fault_snapshot(set: Option<&str>, name: &str) -> Option<String> {
+    let dir = set.map_or_else(snapshot::dir, snapshot::set_dir);
+    let case = format!("faults/{}.case", name.trim_start_matches("faults__"));
+    snapshot::accepted_at(&dir, &case)
+}
+
+/// Every fault snapshot's name (`faults__kafka-kill`, `faults__questdb-outage-20s+pg-all`) in
+/// this sink's folder or a connector's, sorted.
+fn fault_snapshots() -> Vec<String> {
+    let mut dirs = vec![snapshot::dir()];
+    dirs.extend(
+        faults::table::SINKS
+            .iter()
+            .filter_map(|(_, set)| set.map(snapshot::set_dir)),
+    );
+    let mut names = std::collections::BTreeSet::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            // Version variants (`@kafka-...`) are judged as their default.
+            let fault = |n: &&str| n.starts_with("faults__") && !n.contains('@');
+            if let Some(name) = file.strip_suffix(".snap").filter(fault) {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
 /// The generated table in docs/ is what the snapshots say; `KQ_WRITE_DOCS=1` rewrites it.
 #[test]
 fn the_outcomes_table_is_generated_from_the_snapshots() {
-    let generated = outcomes_table::markdown(&ordinary_cases(), reference::recorded);
+    let generated = outcomes_table::markdown(&ordinary_cases(), reference::recorded)
+        + &faults::table::markdown(&fault_snapshots(), fault_snapshot);
     let path = fixture::workspace_root().join(outcomes_table::PATH);
     if std::env::var_os(outcomes_table::REWRITE_VAR).is_some() {
         std::fs::write(&path, &generated).expect("writing the table");

@@ -215,6 +215,7 @@ mod tests {
             sinks: s.sinks,
             partitions: s.partitions,
             key: "id64".into(),
+            under: None,
             variant: None,
             dead_letters: Some(("t-dlq".into(), 0)),
             dedup: s.dedup,

@@ -3,6 +3,7 @@
 
 use super::report::{self, CaseResult, Verdict};
 use super::{fail, Sink};
+use harness::faults::run::SinkUnder;
 use harness::fixture::Case;
 use harness::recording::{self, Recording};
 use harness::replay::{self, Outcome};
@@ -111,7 +112,23 @@ pub async fn run(args: Args) -> ExitCode {
             );
         }
     }
-    if !args.sink.runs_fault_cases() && !fault_cases.is_empty() {
+    // A connector runs the fault cases in Kafka Connect workers of its own, the variants of
+    // its family's write path only (issue 29.3).
+    let connect_sink = match args.sink.connect_sink(args.plugin_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if let Some(c) = &connect_sink {
+        let before = fault_cases.len();
+        fault_cases.retain(|case| c.runs(case));
+        if fault_cases.len() < before {
+            eprintln!(
+                "leaving out {} fault case variants of another write path than {}'s",
+                before - fault_cases.len(),
+                c.label
+            );
+        }
+    } else if !args.sink.runs_fault_cases() && !fault_cases.is_empty() {
         eprintln!(
             "leaving out {} fault cases: they test the sink binary",
             fault_cases.len()
@@ -133,7 +150,11 @@ pub async fn run(args: Args) -> ExitCode {
         cases.len() + fault_cases.len(),
         fault_cases.len()
     );
-    let fault_binary = match super::sink_binary_for(&fault_cases) {
+    let binary_faults = match connect_sink {
+        Some(_) => &[][..],
+        None => &fault_cases[..],
+    };
+    let fault_binary = match super::sink_binary_for(binary_faults) {
         Ok(binary) => binary,
         Err(e) => return fail(e),
     };
@@ -198,7 +219,6 @@ pub async fn run(args: Args) -> ExitCode {
     // cluster (`@brokers 3`) on a one-broker run get a cluster of their own, started once.
     let mut cluster: Option<Result<harness::services::Services, String>> = None;
     for case in &fault_cases {
-        let binary = fault_binary.as_deref().expect("built above");
         eprintln!("fault case {}...", case.name);
         let brokers = case.scenario.as_ref().map_or(1, |s| s.brokers);
         let services = match services.as_mut() {
@@ -211,19 +231,30 @@ pub async fn run(args: Args) -> ExitCode {
                     Ok(c) => c,
                     Err(e) => {
                         let e = anyhow::anyhow!("starting a three-broker cluster: {e}");
-                        results.push(judge_fault(case, Err(e)));
+                        results.push(judge_fault(case, Ok(Err(e)), set.as_deref()));
                         continue;
                     }
                 }
             }
             s => s.expect("fault cases run on the harness's services"),
         };
+        let under = match &connect_sink {
+            Some(c) => match c.not_applicable(case) {
+                Some(why) => {
+                    let text = harness::faults::worker::not_applicable(case, &c.label, &why);
+                    results.push(judge_fault(case, Err(text), set.as_deref()));
+                    continue;
+                }
+                None => SinkUnder::Connect(c.clone()),
+            },
+            None => SinkUnder::Binary(fault_binary.clone().expect("built above")),
+        };
         let outcome = harness::case_log::scope(
             &case.name,
-            harness::faults::run::run(case, services, binary),
+            harness::faults::run::run_sink(case, services, &under),
         )
         .await;
-        results.push(judge_fault(case, outcome));
+        results.push(judge_fault(case, Ok(outcome), set.as_deref()));
     }
     drop(mode);
     drop(cluster);
@@ -446,34 +477,49 @@ fn judge_at(
     }
 }
 
-/// A fault case against its snapshot (the default one: fault cases have no version variants).
-fn judge_fault(case: &Case, outcome: anyhow::Result<harness::faults::FaultOutcome>) -> CaseResult {
+/// A fault case against its snapshot (the default one: fault cases have no version variants;
+/// a connector's in its `set`). `Err(text)`: the case does not apply to the connector, `text`
+/// saying why is its outcome.
+fn judge_fault(
+    case: &Case,
+    outcome: Result<anyhow::Result<harness::faults::FaultOutcome>, String>,
+    set: Option<&str>,
+) -> CaseResult {
+    let outcome = match outcome {
+        Ok(Ok(o)) => Ok((
+            harness::faults::render::outcome(&o),
+            fault_summary(&o),
+            o.elapsed,
+        )),
+        Ok(Err(e)) => Err(e),
+        Err(text) => Ok((text, "not applicable".to_owned(), Duration::ZERO)),
+    };
     let (verdict, elapsed, detail, rendered) = match outcome {
         Err(e) => (Verdict::Error, Duration::ZERO, format!("{e:#}"), None),
-        Ok(o) => {
-            let rendered = harness::faults::render::outcome(&o);
-            let (accepted, path) = match &case.outside {
-                Some(o) => (
-                    snapshot::accepted_at(&o.snapshots, &case.name),
-                    o.snapshots
-                        .join(format!("{}.snap", snapshot::name(&case.name))),
-                ),
-                None => (snapshot::accepted(&case.name), snapshot::path(&case.name)),
+        Ok((rendered, summary, elapsed)) => {
+            let dir = match (&case.outside, set) {
+                (Some(o), _) => o.snapshots.clone(),
+                (None, Some(set)) => snapshot::set_dir(set),
+                (None, None) => snapshot::dir(),
             };
+            let (accepted, path) = (
+                snapshot::accepted_at(&dir, &case.name),
+                dir.join(format!("{}.snap", snapshot::name(&case.name))),
+            );
             let (verdict, detail) = match accepted {
                 None => (
                     Verdict::New,
                     format!("no accepted snapshot at {}", path.display()),
                 ),
                 Some(accepted) if snapshot::matches(&accepted, &rendered) => {
-                    (Verdict::Pass, fault_summary(&o))
+                    (Verdict::Pass, summary)
                 }
                 Some(accepted) => (
                     Verdict::Fail,
                     snapshot::first_difference("snapshot", &accepted, &rendered),
                 ),
             };
-            (verdict, o.elapsed, detail, Some(rendered))
+            (verdict, elapsed, detail, Some(rendered))
         }
     };
     CaseResult {

@@ -92,6 +92,23 @@ impl Sink {
         matches!(self, Sink::InProcess | Sink::Binary)
     }
 
+    /// The connector that runs the fault cases in Kafka Connect workers (`None`: this sink).
+    pub fn connect_sink(
+        self,
+        plugin_path: Option<&std::path::Path>,
+    ) -> Result<Option<harness::faults::worker::ConnectSink>, String> {
+        use harness::faults::worker::ConnectSink;
+        match (self, plugin_path) {
+            (Sink::Debezium, path) => Ok(Some(ConnectSink {
+                plugin_path: path.map(Into::into),
+                ..ConnectSink::debezium()
+            })),
+            (Sink::Connect, Some(path)) => ConnectSink::from_plugin(path).map(Some),
+            // `mode` says what is missing.
+            _ => Ok(None),
+        }
+    }
+
     /// How this sink runs on `target`: starts a Connect worker for a connector.
     pub async fn mode(
         self,

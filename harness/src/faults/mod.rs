@@ -12,6 +12,9 @@
 //! - [`offsets`]: the group's committed offsets, watched never to go back;
 //! - [`probe`]: the case's table as the runner reads it meanwhile;
 //! - [`upsert`]: an upsert table's rows against each key's last value;
+//! - [`stream`]: the case's records, produced in parts around its faults;
+//! - [`table`]: the fault table of `docs/reference-outcomes.md`, from the snapshots;
+//! - [`worker`]: a Kafka Connect worker as the sink process of a case (issue 29.3);
 //! - [`cluster`]: a broker of a three-broker cluster (Kafka's matrix).
 
 pub mod cluster;
@@ -22,8 +25,11 @@ pub mod proxy;
 pub mod render;
 pub mod run;
 pub mod sinks;
+pub mod stream;
 pub mod strike;
+pub mod table;
 pub mod upsert;
+pub mod worker;
 
 use crate::services::FaultAction;
 use std::time::Duration;
@@ -46,6 +52,9 @@ pub struct FaultOutcome {
     pub sinks: u32,
     pub partitions: i32,
     pub key: String,
+    /// The connector that ran the case in Kafka Connect workers (`Debezium JDBC sink 3.4.3`);
+    /// `None`: the sink binary.
+    pub under: Option<String>,
     /// The `@paths` / `@tolerance` variant this run is, if the case has variants.
     pub variant: Option<crate::fixture::Variant>,
     /// The dead letter topic and the records it held at the end, if the case sets one.

@@ -12,13 +12,15 @@ pub fn outcome(o: &FaultOutcome) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "case: {}", o.case);
     let _ = writeln!(s, "topic: {} -> table: {}", o.topic, o.table);
-    let tasks = match o.sinks {
-        1 => "--task 0".to_string(),
-        n => format!("--task 0..{}", n - 1),
+    let tasks = match (&o.under, o.sinks) {
+        (None, 1) => "the sink binary, --task 0".to_string(),
+        (None, n) => format!("the sink binary, --task 0..{}", n - 1),
+        (Some(c), 1) => format!("{c} in a Kafka Connect worker"),
+        (Some(c), _) => format!("{c}, a Kafka Connect worker each, one connector name"),
     };
     let _ = writeln!(
         s,
-        "sinks: {} (the sink binary, {tasks}), partitions: {}, key: {}, DEDUP table: {}",
+        "sinks: {} ({tasks}), partitions: {}, key: {}, DEDUP table: {}",
         o.sinks,
         o.partitions,
         o.key,
@@ -149,7 +151,8 @@ pub fn outcome(o: &FaultOutcome) -> String {
         let _ = writeln!(
             s,
             "  committed offsets <= rows stored when it stopped: {}",
-            if g.committed <= g.stored as i64 {
+            // Rows an operator dropped with the table were stored and committed once.
+            if g.committed <= (g.stored + o.dropped) as i64 {
                 "yes".to_string()
             } else {
                 format!("NO ({} committed, {} stored)", g.committed, g.stored)
@@ -228,6 +231,7 @@ mod tests {
             sinks: 1,
             partitions: 1,
             key: "id64".into(),
+            under: None,
             variant: None,
             dead_letters: None,
             dedup,

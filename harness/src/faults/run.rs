@@ -10,12 +10,13 @@
 
 use super::offsets::Plan;
 use super::probe::Probe;
+pub use super::sinks::SinkUnder;
 use super::sinks::{Launch, SinkProcess};
+use super::stream::{production, Stream};
 use super::{action_words, FaultOutcome, FaultReport, GaveUp, NextPart, Production};
 use crate::fixture::{Case, FaultTarget};
 use crate::kafka;
 use crate::replay::{self, Target};
-use crate::services::ServiceName;
 use crate::services::{FaultAction, Services};
 use anyhow::{bail, Context};
 use sink::write::pg::QuestDb;
@@ -25,48 +26,6 @@ use std::time::{Duration, Instant};
 /// How long the sink gets to resume after a fault before the case says it did not.
 const RESUME_LIMIT: Duration = Duration::from_secs(60);
 
-/// The case's generated records, produced in parts: record `i` (`id64` = i) to partition
-/// `i % partitions`.
-struct Stream {
-    bootstrap: String,
-    topic: String,
-    partitions: i32,
-    /// Records produced so far (the next one's number).
-    produced: u64,
-}
-
-impl Stream {
-    /// Produces records `produced..end`, blocking (call it off the runtime's worker or inside
-    /// `block_in_place`).
-    fn produce_to(&mut self, end: u64) -> anyhow::Result<()> {
-        if end > self.produced {
-            kafka::produce_spread_from(
-                &self.bootstrap,
-                &self.topic,
-                self.partitions,
-                self.produced,
-                (self.produced..end).map(crate::bench::envelope),
-            )?;
-            self.produced = end;
-        }
-        Ok(())
-    }
-}
-
-/// When the part after a fault can be produced: not while Kafka (or the ZooKeeper it needs)
-/// is away; while any other fault with a duration holds (network faults too); else right after.
-fn production(target: FaultTarget, action: FaultAction) -> Production {
-    match (target, action) {
-        // A cluster takes records with a broker down.
-        (FaultTarget::Proxy(_) | FaultTarget::Broker(_), _) => Production::WhileHeld,
-        (FaultTarget::Service(ServiceName::Kafka | ServiceName::ZooKeeper), _) => {
-            Production::OnceBack
-        }
-        (_, action) if action.holds() => Production::WhileHeld,
-        _ => Production::AfterStruck, // a kill, a restart, a dropped table
-    }
-}
-
 /// Runs a fault case with the sink `binary` on `services`, which it breaks and brings back.
 /// `Err` for anything that kept it from judging (a service that did not come back, a case that
 /// did not finish in time), with the last observed state and the sinks' logs.
@@ -74,6 +33,15 @@ pub async fn run(
     case: &Case,
     services: &mut Services,
     binary: &std::path::Path,
+) -> anyhow::Result<FaultOutcome> {
+    run_sink(case, services, &SinkUnder::Binary(binary.to_owned())).await
+}
+
+/// [`run`] with the sink `under` test: the binary, or a connector in Connect workers.
+pub async fn run_sink(
+    case: &Case,
+    services: &mut Services,
+    under: &SinkUnder,
 ) -> anyhow::Result<FaultOutcome> {
     let started = Instant::now();
     let scenario = case
@@ -179,9 +147,21 @@ pub async fn run(
         .tempdir()?;
     let file = dir.path().join("connector.properties");
     replay::write_properties(&file, &props)?;
+    if let SinkUnder::Connect(c) = under {
+        c.make_table(&config.connection, &table).await?;
+    }
     // `@slow`: held from before the sinks start until the end, whatever else strikes.
     super::strike::slow(services, scenario.slow, true)?;
-    let launch = Launch::Binary(binary.to_owned());
+    let launch = match under {
+        SinkUnder::Binary(binary) => Launch::Binary(binary.clone()),
+        // The connector under the sink's name: its group, `connect-<name>`, is the one watched.
+        SinkUnder::Connect(c) => Launch::Connect(Box::new(c.launch(
+            case,
+            &props,
+            &config.name,
+            &sink_target,
+        )?)),
+    };
     let start_sinks = || {
         (0..scenario.sinks)
             .map(|task| SinkProcess::start(&launch, &file, &sink_target, task))
@@ -435,10 +415,16 @@ pub async fn run(
         // part may be stored before `at_back` is read: found by `harness chaos --seed 1`).
         // With several sink processes the others keep storing: then every partition's committed
         // offset must move too (or be at its end), the restarted task's included.
-        let back = Instant::now();
+        // A killed Connect worker's restart takes seconds of JVM start: counted from the kill.
+        let connect = matches!(under, SinkUnder::Connect(_));
+        let back = match step.target {
+            FaultTarget::Sink { .. } if connect => struck,
+            _ => Instant::now(),
+        };
         let at_back = probe.progress().await;
         let committed_at_back = plan.committed(&target.bootstrap).unwrap_or_default();
         let mut stored_again = false;
+        let mut failed_after: Vec<usize> = Vec::new();
         let resumed = loop {
             stored_again = stored_again || probe.progress().await > at_back;
             let committed = plan.committed(&target.bootstrap).unwrap_or_default();
@@ -453,8 +439,28 @@ pub async fn run(
             if stored_again && every_partition_moved {
                 break Some(back.elapsed());
             }
-            if back.elapsed() > RESUME_LIMIT || sinks.iter().any(|s| s.exited().is_some()) {
+            if back.elapsed() > RESUME_LIMIT {
                 break None;
+            }
+            // A sink whose first write after the fault fails (a Connect task on a pooled
+            // connection QuestDB closed) gave up because of it: started again once, as above.
+            if let Some(i) = sinks.iter().position(|s| s.exited().is_some()) {
+                if failed_after.contains(&i) {
+                    break None;
+                }
+                let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
+                let stored = probe.stored(&scenario.key).await;
+                committed_behind_stored &= committed <= (stored + dropped) as i64;
+                gave_up.push(GaveUp {
+                    task: sinks[i].task,
+                    during: Some(fault.clone()),
+                    error: sinks[i].error(),
+                    committed,
+                    stored,
+                    restarted: true,
+                });
+                sinks[i].spawn()?;
+                failed_after.push(i);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
@@ -521,8 +527,12 @@ pub async fn run(
     tokio::task::block_in_place(|| services.restore_brokers())?;
 
     let db = QuestDb::connect(&config.connection).await?;
-    let shape = crate::readback::read_shape(&db, &table).await?;
-    if shape.wal {
+    // A connector that could not create the table again (`drop table`) leaves none: no rows.
+    let shape = match crate::readback::read_shape(&db, &table).await {
+        Err(_) if probe.rows().await == 0 => None,
+        read => Some(read?),
+    };
+    if shape.as_ref().is_some_and(|s| s.wal) {
         crate::readback::wait_wal_applied(&db, &table, timeout).await?;
     }
     let rows = probe.rows().await;
@@ -551,9 +561,13 @@ pub async fn run(
         sinks: scenario.sinks,
         partitions: scenario.partitions,
         key: scenario.key.clone(),
+        under: match under {
+            SinkUnder::Binary(_) => None,
+            SinkUnder::Connect(c) => Some(c.label.clone()),
+        },
         variant: scenario.variant,
         dead_letters,
-        dedup: shape.dedup,
+        dedup: shape.is_some_and(|s| s.dedup),
         produced: scenario.records,
         faults,
         gave_up,

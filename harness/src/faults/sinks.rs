@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The sink under test in a fault case.
+#[derive(Debug, Clone)]
+pub enum SinkUnder {
+    /// The `sink` binary at this path, a process per task.
+    Binary(PathBuf),
+    /// A connector in Kafka Connect workers, a worker per task (issue 29.3).
+    Connect(super::worker::ConnectSink),
+}
+
 /// How a sink process is launched.
 #[derive(Debug, Clone)]
 pub enum Launch {
@@ -18,6 +27,8 @@ pub enum Launch {
     Binary(PathBuf),
     /// The sink's image, host networking, the properties file mounted.
     Image(SinkImage),
+    /// A Kafka Connect worker running the case's connector (one worker per task).
+    Connect(Box<super::worker::ConnectLaunch>),
 }
 
 /// The running sink.
@@ -29,6 +40,7 @@ enum Handle {
         container: Box<ServiceContainer>,
         _mounted: tempfile::TempDir,
     },
+    Worker(super::worker::WorkerTask),
 }
 
 pub struct SinkProcess {
@@ -38,6 +50,8 @@ pub struct SinkProcess {
     target: Target,
     handle: Option<Handle>,
     summary: PathBuf,
+    /// Why a Connect worker did not start (it exits while Kafka is down): a sink that gave up.
+    start_failure: Option<String>,
     /// When the current process was spawned.
     pub spawned: Instant,
 }
@@ -57,6 +71,7 @@ impl SinkProcess {
             target: target.clone(),
             handle: None,
             summary: PathBuf::new(),
+            start_failure: None,
             spawned: Instant::now(),
         };
         sink.spawn()?;
@@ -79,9 +94,34 @@ impl SinkProcess {
         ]
     }
 
-    /// Starts the process again (after a kill, a stop or giving up).
+    /// Starts the process again (after a kill, a stop or giving up). A worker that still runs
+    /// with a failed task has the task restarted instead, as an operator would.
     pub fn spawn(&mut self) -> anyhow::Result<()> {
+        if let Some(Handle::Worker(worker)) = &self.handle {
+            if worker.alive() {
+                self.spawned = Instant::now();
+                return worker.restart_task();
+            }
+        }
         drop(self.handle.take());
+        self.start_failure = None;
+        if let Launch::Connect(launch) = &self.launch {
+            self.spawned = Instant::now();
+            match super::worker::WorkerTask::start(launch, &self.target.bootstrap) {
+                Ok(worker) => self.handle = Some(Handle::Worker(worker)),
+                // Its first line: the log's tail holds timestamps.
+                Err(e) => {
+                    self.start_failure = Some(
+                        format!("{e:#}")
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                }
+            }
+            return Ok(());
+        }
         let dir = tempfile::Builder::new().prefix("kq-sink-").tempdir()?;
         self.summary = dir.path().join("summary.json");
         self.spawned = Instant::now();
@@ -93,6 +133,7 @@ impl SinkProcess {
                     .env("RUST_LOG", "warn");
                 Handle::Process(ServiceProcess::spawn("sink", cmd, dir)?)
             }
+            Launch::Connect(_) => unreachable!("started above"),
             Launch::Image(image) => {
                 let inside = Path::new(RUN_DIR);
                 std::fs::copy(&self.properties, dir.path().join("connector.properties"))?;
@@ -126,6 +167,10 @@ impl SinkProcess {
                 libc::kill(p.pid() as i32, signal);
             },
             Some(Handle::Container { container, .. }) => container.signal(name)?,
+            // SAFETY: as above, the worker's JVM (its handle holds it).
+            Some(Handle::Worker(w)) => unsafe {
+                libc::kill(w.pid() as i32, signal);
+            },
             None => {}
         }
         Ok(())
@@ -143,6 +188,11 @@ impl SinkProcess {
                 if let Err(e) = container.kill() {
                     eprintln!("warning: killing sink task {}: {e}", self.task);
                 }
+            }
+            Some(Handle::Worker(w)) => {
+                // SAFETY: as in `send`.
+                unsafe { libc::kill(w.pid() as i32, libc::SIGKILL) };
+                drop(w);
             }
             None => {}
         }
@@ -214,6 +264,9 @@ impl SinkProcess {
     /// `Some(how it ended)` once the process has exited on its own (`exit status N`, as for a
     /// process, for a container too); `None` while it runs (or after [`Self::kill`]).
     pub fn exited(&self) -> Option<String> {
+        if let Some(failure) = &self.start_failure {
+            return Some(failure.clone());
+        }
         match self.handle.as_ref()? {
             Handle::Process(p) => p.check_alive().err().map(|e| match e {
                 crate::error::ServiceError::Exited { status, .. } => status,
@@ -224,11 +277,18 @@ impl SinkProcess {
                 Ok(Some(code)) => Some(format!("exit status {code}")),
                 Err(e) => Some(e.to_string()),
             },
+            Handle::Worker(w) => w.failed(),
         }
     }
 
     /// The error the process reported in its summary, else how it ended and its log's end.
     pub fn error(&self) -> String {
+        if let Some(failure) = &self.start_failure {
+            return failure.clone();
+        }
+        if let Some(Handle::Worker(w)) = &self.handle {
+            return w.failed().unwrap_or_else(|| "running".into());
+        }
         let summary = std::fs::read_to_string(&self.summary)
             .ok()
             .and_then(|t| SummaryFile::parse(&t));
@@ -257,6 +317,7 @@ impl SinkProcess {
         match &self.handle {
             Some(Handle::Process(p)) => p.log_tail(lines),
             Some(Handle::Container { container, .. }) => container.log_tail(lines),
+            Some(Handle::Worker(w)) => w.log_tail(lines),
             None => "(not running)".into(),
         }
     }
