@@ -18,6 +18,7 @@
 //! - [`cluster`]: a broker of a three-broker cluster (Kafka's matrix).
 
 pub mod cluster;
+mod exit;
 pub mod late_topic;
 pub mod offsets;
 pub mod probe;

@@ -8,6 +8,7 @@
 //! the service is back, as an operator restarts a failed Connect task; what it said and whether
 //! its committed offsets stayed behind what the table held are part of the outcome.
 
+use super::exit::Exit;
 use super::offsets::Plan;
 use super::probe::Probe;
 pub use super::sinks::SinkUnder;
@@ -399,16 +400,9 @@ pub async fn run_sink(
             let committed = plan
                 .committed_sum(&target.bootstrap)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", case.name))?;
-            let stored = probe.stored(&scenario.key).await;
-            committed_behind_stored &= committed <= (stored + dropped) as i64;
-            gave_up.push(GaveUp {
-                task: sinks[i].task,
-                during: Some(fault.clone()),
-                error: sinks[i].error(),
-                committed,
-                stored,
-                restarted: true,
-            });
+            let exit = Exit::of(&sinks[i], committed, &mut probe, &scenario.key, dropped).await;
+            committed_behind_stored &= exit.behind;
+            gave_up.push(exit.gave_up(Some(fault.clone()), true));
             sinks[i].spawn()?;
         }
         // The sink resumed once it stores again, or commits all produced so far (a short next
@@ -449,16 +443,9 @@ pub async fn run_sink(
                     break None;
                 }
                 let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
-                let stored = probe.stored(&scenario.key).await;
-                committed_behind_stored &= committed <= (stored + dropped) as i64;
-                gave_up.push(GaveUp {
-                    task: sinks[i].task,
-                    during: Some(fault.clone()),
-                    error: sinks[i].error(),
-                    committed,
-                    stored,
-                    restarted: true,
-                });
+                let exit = Exit::of(&sinks[i], committed, &mut probe, &scenario.key, dropped).await;
+                committed_behind_stored &= exit.behind;
+                gave_up.push(exit.gave_up(Some(fault.clone()), true));
                 sinks[i].spawn()?;
                 failed_after.push(i);
             }
@@ -508,16 +495,9 @@ pub async fn run_sink(
     for s in &sinks {
         if s.exited().is_some() {
             let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
-            let stored = probe.stored(&scenario.key).await;
-            committed_behind_stored &= committed <= (stored + dropped) as i64;
-            gave_up.push(GaveUp {
-                task: s.task,
-                during: None,
-                error: s.error(),
-                committed,
-                stored,
-                restarted: false,
-            });
+            let exit = Exit::of(s, committed, &mut probe, &scenario.key, dropped).await;
+            committed_behind_stored &= exit.behind;
+            gave_up.push(exit.gave_up(None, false));
         }
     }
     // Read before they stop: a process's peak is gone with it.

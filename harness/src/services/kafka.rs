@@ -34,6 +34,30 @@ impl std::fmt::Debug for Kafka {
     }
 }
 
+/// A KRaft node that is broker and controller: its listeners, the same in one broker and in a
+/// cluster.
+fn combined_node(
+    listen_host: &str,
+    port: u16,
+    controller_port: u16,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("process.roles", "broker,controller".to_owned()),
+        (
+            "listeners",
+            format!(
+                "PLAINTEXT://{listen_host}:{port},CONTROLLER://{listen_host}:{controller_port}"
+            ),
+        ),
+        ("controller.listener.names", "CONTROLLER".to_owned()),
+        (
+            "listener.security.protocol.map",
+            "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
+        ),
+        ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
+    ]
+}
+
 /// The broker's settings, the same on both backends (the process backend writes them to
 /// `server.properties`, the docker backend passes them as cp-kafka's `KAFKA_*` variables), so
 /// the services behave the same and the snapshots are shared. `listen_host` is the interface
@@ -52,48 +76,30 @@ pub(crate) fn broker_settings(
             // expires, and a restarted broker cannot start before: keep that short (fault cases).
             ("zookeeper.session.timeout.ms", "6000".to_owned()),
         ],
-        Coordination::Kraft { controller_port } => vec![
-            ("process.roles", "broker,controller".to_owned()),
-            ("node.id", "0".to_owned()),
-            (
-                "controller.quorum.bootstrap.servers",
-                format!("127.0.0.1:{controller_port}"),
-            ),
-            (
-                "listeners",
-                format!(
-                    "PLAINTEXT://{listen_host}:{port},CONTROLLER://{listen_host}:{controller_port}"
+        Coordination::Kraft { controller_port } => {
+            let mut kraft = vec![
+                ("node.id", "0".to_owned()),
+                (
+                    "controller.quorum.bootstrap.servers",
+                    format!("127.0.0.1:{controller_port}"),
                 ),
-            ),
-            ("controller.listener.names", "CONTROLLER".to_owned()),
-            (
-                "listener.security.protocol.map",
-                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
-            ),
-            ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
-        ],
+            ];
+            kraft.extend(combined_node(listen_host, port, controller_port));
+            kraft
+        }
         Coordination::Quorum {
             node,
             controller_port,
             voters,
-        } => vec![
-            ("process.roles", "broker,controller".to_owned()),
-            ("node.id", node.to_string()),
+        } => {
             // Static voters: the three nodes are the quorum from the first start.
-            ("controller.quorum.voters", voters.to_owned()),
-            (
-                "listeners",
-                format!(
-                    "PLAINTEXT://{listen_host}:{port},CONTROLLER://{listen_host}:{controller_port}"
-                ),
-            ),
-            ("controller.listener.names", "CONTROLLER".to_owned()),
-            (
-                "listener.security.protocol.map",
-                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
-            ),
-            ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
-        ],
+            let mut quorum = vec![
+                ("node.id", node.to_string()),
+                ("controller.quorum.voters", voters.to_owned()),
+            ];
+            quorum.extend(combined_node(listen_host, port, controller_port));
+            quorum
+        }
     };
     // A three-broker cluster (issue 26) replicates everything three times and acknowledges a
     // write once two replicas have it; one broker replicates nothing.
