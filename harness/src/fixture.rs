@@ -185,6 +185,9 @@ pub struct Scenario {
     pub slow: Option<(crate::services::ProxyName, crate::services::NetworkFault)>,
     /// `@brokers 3`: the case runs on a three-broker cluster (1: any set of services).
     pub brokers: usize,
+    /// `@bad every=N`: every Nth record is not JSON (record `i` when `(i + 1) % N == 0`), a bad
+    /// record the sink must dead-letter, among good ones (`@tolerance all` only).
+    pub bad_every: Option<u64>,
 }
 
 /// A write path a fault case runs on (`@paths`).
@@ -322,6 +325,7 @@ impl Default for Scenario {
             ci: Vec::new(),
             slow: None,
             brokers: 1,
+            bad_every: None,
         }
     }
 }
@@ -775,6 +779,11 @@ impl Case {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     scenario.slow = Some(network::slow(rest).map_err(|m| syntax(line, m))?);
                 }
+                "bad" => {
+                    let scenario = case.scenario.get_or_insert_with(Scenario::default);
+                    let every = rest.trim().strip_prefix("every=").and_then(|n| n.parse::<u64>().ok()).filter(|n| *n > 1);
+                    scenario.bad_every = Some(every.ok_or_else(|| syntax(line, format!("`@bad {rest}`: expected `@bad every=N`, N > 1 (every Nth record is bad)")))?);
+                }
                 "brokers" => {
                     let scenario = case.scenario.get_or_insert_with(Scenario::default);
                     scenario.brokers = crate::services::parse_brokers(rest).map_err(|m| syntax(line, format!("`@brokers {rest}`: {m}")))?;
@@ -797,7 +806,7 @@ impl Case {
                         _ => scenario.faults.push(parse_fault(line, rest).map_err(|m| syntax(line, m))?),
                     }
                 }
-                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @slow, @paths, @tolerance, @ci, @brokers"))),
+                _ => return Err(syntax(line, format!("unknown directive `@{word}`; expected @topic, @set, @sql, @table, @tombstone, @raw, @record-key, @record-timestamp, @record-header, or for fault cases @records, @partitions, @sinks, @key, @fault, @slow, @paths, @tolerance, @ci, @brokers, @bad"))),
             }
         }
         if let Some(line) = key
@@ -815,6 +824,14 @@ impl Case {
                 return Err(syntax(
                     m.line,
                     "a fault case generates its records (@records): it has no record lines".into(),
+                ));
+            }
+            if scenario.bad_every.is_some()
+                && (scenario.tolerances != [Tolerance::All] || scenario.key != "id64")
+            {
+                return Err(syntax(
+                    0,
+                    "`@bad` needs `@tolerance all` alone (the sink stops at a bad record under none) and the key id64".into(),
                 ));
             }
             if let Some(f) = scenario
@@ -1086,6 +1103,28 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no messages"));
+    }
+
+    #[test]
+    fn bad_records_mix_in_under_tolerance_all_only() {
+        let case = parse("@records 10\n@bad every=4\n@tolerance all\n").unwrap();
+        assert_eq!(case.scenario.unwrap().bad_every, Some(4));
+        for (text, says) in [
+            ("@records 10\n@bad every=4\n", "@tolerance all"),
+            (
+                "@records 10\n@bad every=4\n@tolerance none all\n",
+                "@tolerance all",
+            ),
+            (
+                "@records 10\n@bad every=4\n@tolerance all\n@key id8\n",
+                "id64",
+            ),
+            ("@records 10\n@bad every=1\n@tolerance all\n", "every=N"),
+            ("@records 10\n@bad 4\n@tolerance all\n", "every=N"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct Bounds {
     /// Whether faults on the Toxiproxy proxies are drawn too (the services then run with
     /// them: [`crate::services::Services::start_proxied`]).
     pub network: bool,
+    /// Whether bad records may be mixed in (`@bad every=N`, under `errors.tolerance=all`).
+    pub bad: bool,
 }
 
 impl Bounds {
@@ -72,6 +74,7 @@ impl Bounds {
             services,
             at_start: true,
             network: true,
+            bad: true,
         }
     }
 
@@ -87,6 +90,7 @@ impl Bounds {
             services: vec![ServiceName::QuestDb],
             at_start: false,
             network: false,
+            bad: false,
         }
     }
 }
@@ -213,6 +217,8 @@ pub struct Schedule {
     pub records: u64,
     pub partitions: i32,
     pub sinks: u32,
+    /// `@bad every=N`: every Nth record is bad, for the dead letter topic (tolerance all).
+    pub bad_every: Option<u64>,
     pub faults: Vec<Fault>,
 }
 
@@ -227,6 +233,9 @@ pub fn draw(seed: u64, index: u32, bounds: &Bounds) -> Schedule {
     rng.next_u64();
     let path = rng.pick(&[WritePath::Pg, WritePath::Ilp, WritePath::Connector]);
     let tolerance = rng.pick(&[Tolerance::None, Tolerance::All]);
+    // Only under `all`: under `none` a bad record stops the sink, by design.
+    let bad_every = (bounds.bad && tolerance == Tolerance::All && rng.chance(50))
+        .then(|| rng.range(100, 1_000));
     let dedup = path == WritePath::Pg && rng.chance(50);
     let records = rng.range(bounds.records.0, bounds.records.1);
     let partitions = rng.range(1, bounds.max_partitions.max(1) as u64) as i32;
@@ -298,6 +307,7 @@ pub fn draw(seed: u64, index: u32, bounds: &Bounds) -> Schedule {
         records,
         partitions,
         sinks,
+        bad_every,
         faults,
     }
 }
@@ -312,10 +322,12 @@ impl Schedule {
     pub fn summary(&self) -> String {
         let faults: Vec<String> = self.faults.iter().map(Fault::directive).collect();
         format!(
-            "{}-{}{} {} rec {}p {}s: {}",
+            "{}-{}{}{} {} rec {}p {}s: {}",
             self.path.label(),
             self.tolerance.label(),
             if self.dedup { " dedup" } else { "" },
+            self.bad_every
+                .map_or(String::new(), |n| format!(" bad/{n}")),
             self.records,
             self.partitions,
             self.sinks,
@@ -340,6 +352,9 @@ impl Schedule {
             t.push_str("@set timestamp.kafka.native=true\n@set pk.mode=kafka\n");
         }
         t.push_str(&format!("@records {}\n", self.records));
+        if let Some(n) = self.bad_every {
+            t.push_str(&format!("@bad every={n}\n"));
+        }
         if self.partitions > 1 {
             t.push_str(&format!("@partitions {}\n", self.partitions));
         }
@@ -384,6 +399,7 @@ mod tests {
         let b = Bounds::full(true);
         let mut paths = std::collections::HashSet::new();
         let mut actions = std::collections::HashSet::new();
+        let mut bad = 0;
         for seed in 0..5 {
             for i in 0..100 {
                 let s = draw(seed, i, &b);
@@ -392,6 +408,11 @@ mod tests {
                 assert!((1..=2).contains(&s.sinks), "{s:?}");
                 assert!((1..=4).contains(&s.faults.len()), "{s:?}");
                 assert!(!s.dedup || s.path == WritePath::Pg, "{s:?}");
+                assert!(
+                    s.bad_every.is_none() || s.tolerance == Tolerance::All,
+                    "{s:?}"
+                );
+                bad += u32::from(s.bad_every.is_some());
                 paths.insert(s.path.label());
                 let afters: Vec<u64> = s.faults.iter().filter_map(|f| f.after).collect();
                 assert!(afters.windows(2).all(|w| w[0] < w[1]), "{s:?}");
@@ -420,6 +441,8 @@ mod tests {
             }
         }
         assert_eq!(paths.len(), 3);
+        // About a quarter of the schedules mix bad records in.
+        assert!((50..200).contains(&bad), "{bad} of 500");
         // Every verb on every service and the sink comes up in 500 schedules, and every
         // network fault on every proxy.
         for verb in ["kill", "restart", "stop", "pause"] {
@@ -466,6 +489,7 @@ mod tests {
             assert_eq!(variants.len(), 1, "{text}");
             let scenario = variants[0].scenario.as_ref().unwrap();
             assert_eq!(scenario.records, s.records);
+            assert_eq!(scenario.bad_every, s.bad_every);
             assert_eq!(scenario.faults.len(), s.faults.len());
             assert_eq!(
                 scenario.network_faults(),

@@ -62,13 +62,7 @@ pub fn violations(schedule: &Schedule, o: &FaultOutcome) -> Vec<String> {
             why.join("; ")
         ));
     }
-    if let Some((topic, held)) = &o.dead_letters {
-        if *held > 0 {
-            v.push(format!(
-                "{held} good records dead-lettered to {topic} (no bad record was produced)"
-            ));
-        }
-    }
+    v.extend(dead_letter_mismatch(o));
     if let Some(peak) = o.peak_rss_kib.filter(|&k| k > PEAK_RSS_BOUND_KIB) {
         v.push(format!(
             "a sink process peaked at {} MiB resident (bound {} MiB)",
@@ -84,7 +78,7 @@ pub fn violations(schedule: &Schedule, o: &FaultOutcome) -> Vec<String> {
         ));
     }
     for f in &o.faults {
-        if !f.at_start && f.stored_before >= o.produced {
+        if !f.at_start && f.stored_before >= o.good() {
             v.push(format!(
                 "line {} ({}) struck after all {} records were stored",
                 f.line, f.fault, o.produced
@@ -96,6 +90,36 @@ pub fn violations(schedule: &Schedule, o: &FaultOutcome) -> Vec<String> {
                 f.line, f.fault
             ));
         }
+    }
+    v
+}
+
+/// The dead letter topic must hold exactly the bad records mixed in (`@bad`), each at least
+/// once, and nothing else: a good record there was called bad while a service was away.
+fn dead_letter_mismatch(o: &FaultOutcome) -> Vec<String> {
+    let mut v = Vec::new();
+    let Some((topic, held)) = &o.dead_letters else {
+        return v;
+    };
+    if o.bad.produced == 0 {
+        if *held > 0 {
+            v.push(format!(
+                "{held} good records dead-lettered to {topic} (no bad record was produced)"
+            ));
+        }
+        return v;
+    }
+    if o.bad.dead_lettered != o.bad.produced {
+        v.push(format!(
+            "{} of the {} bad records in {topic}",
+            o.bad.dead_lettered, o.bad.produced
+        ));
+    }
+    if o.bad.others > 0 {
+        v.push(format!(
+            "{} good records dead-lettered to {topic}",
+            o.bad.others
+        ));
     }
     v
 }
@@ -142,7 +166,7 @@ impl Tally {
             true => self.duplicated_dedup += o.duplicated(),
             false => self.duplicated_plain += o.duplicated(),
         }
-        if o.dead_letters.as_ref().is_some_and(|(_, n)| *n > 0) {
+        if !dead_letter_mismatch(o).is_empty() {
             self.dlq_mismatches += 1;
         }
         self.gave_up += o.gave_up.len() as u32;
@@ -244,6 +268,7 @@ mod tests {
             committed_behind_stored: true,
             committed_watch: Default::default(),
             last_values: None,
+            bad: Default::default(),
             peak_rss_kib: Some(40_000),
             elapsed: Duration::from_secs(30),
         }
@@ -287,6 +312,24 @@ mod tests {
         assert!(violations(&s, &o).is_empty());
         o.dedup = true;
         assert!(violations(&s, &o)[0].contains("has DEDUP keys"));
+    }
+
+    #[test]
+    fn the_dead_letter_topic_holds_exactly_the_bad_records() {
+        let s = draw(1, 0, &Bounds::full(true));
+        let mut o = outcome(&s);
+        o.bad.produced = 10;
+        o.bad.dead_lettered = 10;
+        o.dead_letters = Some(("t-dlq".into(), 11)); // one bad record replayed after a crash
+        assert!(dead_letter_mismatch(&o).is_empty());
+        o.bad.dead_lettered = 9;
+        o.bad.others = 2;
+        let v = dead_letter_mismatch(&o).join("\n");
+        assert!(v.contains("9 of the 10 bad records in t-dlq"), "{v}");
+        assert!(v.contains("2 good records dead-lettered to t-dlq"), "{v}");
+        let mut t = Tally::default();
+        t.add(&s, Some(&o), true);
+        assert_eq!(t.dlq_mismatches, 1);
     }
 
     #[test]

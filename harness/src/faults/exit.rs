@@ -6,7 +6,8 @@ use super::sinks::SinkProcess;
 use super::GaveUp;
 
 /// A sink process that exited on its own, read when it was found so: its error, and the
-/// group's committed offsets against the keys stored (`dropped`: rows gone with a table).
+/// group's committed offsets against the keys stored (`excused`: records that leave no row
+/// by design: rows gone with a dropped table, bad records dead-lettered).
 pub(super) struct Exit {
     task: u32,
     error: String,
@@ -22,7 +23,7 @@ impl Exit {
         committed: i64,
         probe: &mut Probe,
         key: &str,
-        dropped: u64,
+        excused: u64,
     ) -> Exit {
         let stored = probe.stored(key).await;
         Exit {
@@ -30,7 +31,7 @@ impl Exit {
             error: sink.error(),
             committed,
             stored,
-            behind: committed <= (stored + dropped) as i64,
+            behind: committed <= (stored + excused) as i64,
         }
     }
 

@@ -80,6 +80,8 @@ pub struct FaultOutcome {
     pub committed_watch: offsets::CommittedWatch,
     /// On an upsert table: whether each key ended with its last value.
     pub last_values: Option<upsert::LastValues>,
+    /// `@bad` records: produced, and found in the dead letter topic.
+    pub bad: BadRecords,
     /// The highest peak resident memory of the sink processes running at the end, in KiB
     /// (their last start's; not rendered: it varies from run to run). `None` in containers.
     pub peak_rss_kib: Option<u64>,
@@ -87,10 +89,25 @@ pub struct FaultOutcome {
     pub elapsed: Duration,
 }
 
+/// `@bad every=N` records: how many were produced, and what the dead letter topic held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BadRecords {
+    pub produced: u64,
+    /// Distinct bad records found in the dead letter topic.
+    pub dead_lettered: u64,
+    /// Dead letters that are no bad record: good records called bad.
+    pub others: u64,
+}
+
 impl FaultOutcome {
+    /// The records the table should hold: all but the bad ones.
+    pub fn good(&self) -> u64 {
+        self.produced.saturating_sub(self.bad.produced)
+    }
+
     pub fn missing(&self) -> u64 {
         // An upsert table holds one row per key.
-        let expected = self.last_values.as_ref().map_or(self.produced, |l| l.keys);
+        let expected = self.last_values.as_ref().map_or(self.good(), |l| l.keys);
         expected
             .saturating_sub(self.dropped)
             .saturating_sub(self.distinct)

@@ -48,7 +48,7 @@ pub fn outcome(o: &FaultOutcome) -> String {
                 "\nfault (line {}): after {} rows stored, {}",
                 f.line, f.after, f.fault
             );
-            let mid_stream = if f.stored_before < o.produced {
+            let mid_stream = if f.stored_before < o.good() {
                 "yes".to_string()
             } else {
                 format!("no (all {} rows were stored already)", f.stored_before)
@@ -73,7 +73,7 @@ pub fn outcome(o: &FaultOutcome) -> String {
 
     let _ = writeln!(s, "\nrecords produced: {}", o.produced);
     // Rows an operator dropped with the table are gone by design: the bar is the rest.
-    let expected = o.produced.saturating_sub(o.dropped);
+    let expected = o.good().saturating_sub(o.dropped);
     if o.dropped > 0 {
         let _ = writeln!(
             s,
@@ -134,6 +134,13 @@ pub fn outcome(o: &FaultOutcome) -> String {
     }
     if let Some((topic, held)) = &o.dead_letters {
         let _ = writeln!(s, "dead-lettered (records in {topic}): {held}");
+    }
+    if o.bad.produced > 0 {
+        let _ = writeln!(
+            s,
+            "bad records mixed in: {}; in the dead letter topic: {} of them, and {} good records",
+            o.bad.produced, o.bad.dead_lettered, o.bad.others
+        );
     }
 
     if o.gave_up.is_empty() {
@@ -259,6 +266,7 @@ mod tests {
             committed_behind_stored: true,
             committed_watch: Default::default(),
             last_values: None,
+            bad: Default::default(),
             peak_rss_kib: Some(40_000),
             elapsed: Duration::from_secs(9),
         }

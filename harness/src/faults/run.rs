@@ -122,6 +122,7 @@ pub async fn run_sink(
         topic: case.topic.clone(),
         partitions: scenario.partitions,
         produced: 0,
+        bad_every: scenario.bad_every,
     };
     // Where each part of the stream ends: at the next fault's `after`, the last at the end.
     let part_ends: Vec<u64> = scenario
@@ -216,7 +217,7 @@ pub async fn run_sink(
                 // Watched between faults too: a late commit shows whenever it lands.
                 let _ = plan.committed(&target.bootstrap);
             }
-            if distinct >= stream.produced || step.at_start {
+            if distinct >= stream.good() || step.at_start {
                 break distinct;
             }
             if let Some(s) = sinks.iter().find(|s| s.exited().is_some()) {
@@ -400,7 +401,14 @@ pub async fn run_sink(
             let committed = plan
                 .committed_sum(&target.bootstrap)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", case.name))?;
-            let exit = Exit::of(&sinks[i], committed, &mut probe, &scenario.key, dropped).await;
+            let exit = Exit::of(
+                &sinks[i],
+                committed,
+                &mut probe,
+                &scenario.key,
+                dropped + stream.bad(),
+            )
+            .await;
             committed_behind_stored &= exit.behind;
             gave_up.push(exit.gave_up(Some(fault.clone()), true));
             sinks[i].spawn()?;
@@ -443,7 +451,14 @@ pub async fn run_sink(
                     break None;
                 }
                 let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
-                let exit = Exit::of(&sinks[i], committed, &mut probe, &scenario.key, dropped).await;
+                let exit = Exit::of(
+                    &sinks[i],
+                    committed,
+                    &mut probe,
+                    &scenario.key,
+                    dropped + stream.bad(),
+                )
+                .await;
                 committed_behind_stored &= exit.behind;
                 gave_up.push(exit.gave_up(Some(fault.clone()), true));
                 sinks[i].spawn()?;
@@ -495,7 +510,14 @@ pub async fn run_sink(
     for s in &sinks {
         if s.exited().is_some() {
             let committed = plan.committed_sum(&target.bootstrap).unwrap_or(i64::MAX);
-            let exit = Exit::of(s, committed, &mut probe, &scenario.key, dropped).await;
+            let exit = Exit::of(
+                s,
+                committed,
+                &mut probe,
+                &scenario.key,
+                dropped + stream.bad(),
+            )
+            .await;
             committed_behind_stored &= exit.behind;
             gave_up.push(exit.gave_up(None, false));
         }
@@ -521,14 +543,35 @@ pub async fn run_sink(
         .committed_sum(&target.bootstrap)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let stored = probe.stored(&scenario.key).await;
-    committed_behind_stored &= committed <= (stored + dropped) as i64;
+    committed_behind_stored &= committed <= (stored + dropped + stream.bad()) as i64;
     let last_values = match probe.upsert.clone() {
         Some(stream) => Some(stream.last_values(&probe.pairs(&scenario.key).await)),
         None => None,
     };
+    let mut bad = super::BadRecords {
+        produced: super::stream::bad_count(scenario.bad_every, scenario.records),
+        ..Default::default()
+    };
     let dead_letters = match props.get("errors.deadletterqueue.topic.name") {
         Some(dlq) if !dlq.is_empty() => {
             let held = tokio::task::block_in_place(|| kafka::read_all(&target.bootstrap, dlq))?;
+            let numbers: std::collections::BTreeSet<u64> = held
+                .iter()
+                .filter_map(|r| r.value.as_deref())
+                .filter_map(super::stream::bad_record_number)
+                .filter(|&i| super::stream::is_bad(scenario.bad_every, i))
+                .collect();
+            bad.dead_lettered = numbers.len() as u64;
+            // A bad record dead-lettered twice (replayed after a crash) is no good record.
+            bad.others = held
+                .iter()
+                .filter(|r| {
+                    r.value
+                        .as_deref()
+                        .and_then(super::stream::bad_record_number)
+                        .is_none_or(|i| !super::stream::is_bad(scenario.bad_every, i))
+                })
+                .count() as u64;
             Some((dlq.clone(), held.len() as u64))
         }
         _ => None,
@@ -558,6 +601,7 @@ pub async fn run_sink(
         committed_behind_stored,
         committed_watch,
         last_values,
+        bad,
         peak_rss_kib,
         elapsed: started.elapsed(),
     })
