@@ -26,9 +26,25 @@ struct Pool {
     permits: Semaphore,
 }
 
+/// Who runs a case's variants: this sink, or a Kafka Connect worker. A variant has the same
+/// topic and table under either, so each gets service sets of its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    Sink,
+    Worker,
+}
+
 /// The pool of sets of `brokers` brokers: one-broker sets for most cases, one three-broker
-/// cluster for the `@brokers 3` cases (three broker JVMs: one such set at a time).
-fn pool(brokers: usize) -> &'static Pool {
+/// cluster for the `@brokers 3` cases (three broker JVMs: one such set at a time), and one set
+/// for the Connect workers' runs.
+fn pool(brokers: usize, runner: Runner) -> &'static Pool {
+    static WORKERS: OnceLock<Pool> = OnceLock::new();
+    if runner == Runner::Worker && brokers == 1 {
+        return WORKERS.get_or_init(|| Pool {
+            sets: vec![Mutex::new(None)],
+            permits: Semaphore::new(1),
+        });
+    }
     static CLUSTERS: OnceLock<Pool> = OnceLock::new();
     if brokers > 1 {
         return CLUSTERS.get_or_init(|| Pool {
@@ -56,8 +72,12 @@ fn pool(brokers: usize) -> &'static Pool {
 
 /// Runs `f` on a service set of `brokers` brokers no other case is using (starting it if it has
 /// not started yet).
-async fn on_services<T>(brokers: usize, f: impl AsyncFnOnce(&mut Services) -> T) -> T {
-    let pool = pool(brokers);
+async fn on_services<T>(
+    brokers: usize,
+    runner: Runner,
+    f: impl AsyncFnOnce(&mut Services) -> T,
+) -> T {
+    let pool = pool(brokers, runner);
     let _permit = pool
         .permits
         .acquire()
@@ -105,7 +125,7 @@ async fn case(#[files("fixtures/faults/*.case")] path: PathBuf) {
     for case in &variants {
         // A set of services to itself (a case that panicked releases it too).
         let brokers = case.scenario.as_ref().map_or(1, |s| s.brokers);
-        let outcome = on_services(brokers, async |services| {
+        let outcome = on_services(brokers, Runner::Sink, async |services| {
             faults::run::run(case, services, &binary).await
         })
         .await;
@@ -218,7 +238,7 @@ async fn connect(
             }
             None => {
                 let brokers = case.scenario.as_ref().map_or(1, |s| s.brokers);
-                let outcome = on_services(brokers, async |services| {
+                let outcome = on_services(brokers, Runner::Worker, async |services| {
                     faults::run::run_sink(case, services, &under).await
                 })
                 .await;
